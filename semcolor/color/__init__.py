@@ -1,0 +1,44 @@
+"""Colour science shared by training, evaluation and inference.
+
+Tensor contracts: images are (B,C,H,W) float32/float64 on any device; sRGB in [0,1];
+L in [0,100]; ab in Lab units (about ±110); bin distributions are (B,313,H,W) over
+:data:`AB_BINS`.
+"""
+
+from semcolor.color.bins import AB_BINS, ab_bins_tensor, hard_encode, soft_encode, soft_encode_sparse
+from semcolor.color.decode import annealed_mean, mean, mode
+from semcolor.color.lab import (
+    denormalize_ab,
+    lab_to_rgb,
+    normalize_ab,
+    normalize_l,
+    rgb_to_gray_lab,
+    rgb_to_lab,
+)
+from semcolor.color.rebalance import (
+    PriorEstimator,
+    RebalancePrior,
+    rebalance_weights,
+    smooth_distribution,
+)
+
+__all__ = [
+    "AB_BINS",
+    "PriorEstimator",
+    "RebalancePrior",
+    "ab_bins_tensor",
+    "annealed_mean",
+    "denormalize_ab",
+    "hard_encode",
+    "lab_to_rgb",
+    "mean",
+    "mode",
+    "normalize_ab",
+    "normalize_l",
+    "rebalance_weights",
+    "rgb_to_gray_lab",
+    "rgb_to_lab",
+    "smooth_distribution",
+    "soft_encode",
+    "soft_encode_sparse",
+]

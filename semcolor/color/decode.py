@@ -1,0 +1,49 @@
+"""Point estimates of ab from (B,313,H,W) bin logits (Zhang et al. ECCV 2016, section 3.2)."""
+
+from __future__ import annotations
+
+import torch
+
+from semcolor import constants as C
+from semcolor.color._checks import check_logits
+from semcolor.color.bins import ab_bins_tensor
+
+
+def _expect(probs: torch.Tensor) -> torch.Tensor:
+    bins = ab_bins_tensor(probs.device, probs.dtype)  # (313, 2)
+    return torch.einsum("bqhw,qc->bchw", probs, bins)
+
+
+def annealed_mean(logits: torch.Tensor, temperature: float = C.ANNEALED_MEAN_T) -> torch.Tensor:
+    """Annealed mean of the predicted ab distribution.
+
+    f_T(z) = exp(log z / T) / sum exp(log z / T) re-weights z = softmax(logits); since
+    log z = logits - const, f_T(z) = softmax(logits / T). T -> 0 tends to the mode,
+    T = 1 is the mean; 0.38 is Zhang et al.'s trade-off between vivid and spatially coherent.
+
+    Args:
+        logits: (B,313,H,W) float logits over ``AB_BINS``.
+        temperature: T > 0.
+
+    Returns:
+        (B,2,H,W) ab in Lab units, same dtype and device.
+    """
+    check_logits(logits, C.NUM_AB_BINS)
+    if not temperature > 0:
+        raise ValueError(
+            f"temperature must be > 0, got {temperature}; use mode() for the T -> 0 limit"
+        )
+    return _expect(torch.softmax(logits / temperature, dim=1))
+
+
+def mean(logits: torch.Tensor) -> torch.Tensor:
+    """Mean of the distribution: (B,313,H,W) logits -> (B,2,H,W) ab (annealed mean, T=1)."""
+    check_logits(logits, C.NUM_AB_BINS)
+    return _expect(torch.softmax(logits, dim=1))
+
+
+def mode(logits: torch.Tensor) -> torch.Tensor:
+    """Centre of the most likely bin: (B,313,H,W) logits -> (B,2,H,W) ab in Lab units."""
+    check_logits(logits, C.NUM_AB_BINS)
+    bins = ab_bins_tensor(logits.device, logits.dtype)
+    return bins[logits.argmax(dim=1)].permute(0, 3, 1, 2).contiguous()

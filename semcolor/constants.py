@@ -1,0 +1,73 @@
+"""Every number the method depends on, in one place, with its source.
+
+References
+----------
+[Zhang16]  R. Zhang, P. Isola, A. A. Efros, "Colorful Image Colorization", ECCV 2016.
+[NKD20]    T. T. Nguyen-Quynh, S.-H. Kim, N.-T. Do, "Image colorization using the global
+           scene-context style and pixel-wise semantic segmentation", IEEE Access 2020.
+[skimage]  scikit-image ``skimage.color`` (sRGB, D65, 2-degree observer).
+"""
+
+from __future__ import annotations
+
+# --- CIE Lab / sRGB (as scikit-image implements them) ------------------------------
+#: D65 reference white, 2-degree observer, XYZ scaled so that Y = 1 [skimage].
+D65_WHITE: tuple[float, float, float] = (0.95047, 1.0, 1.08883)
+#: Linear sRGB -> XYZ matrix [skimage ``xyz_from_rgb``].
+XYZ_FROM_RGB: tuple[tuple[float, float, float], ...] = (
+    (0.412453, 0.357580, 0.180423),
+    (0.212671, 0.715160, 0.072169),
+    (0.019334, 0.119193, 0.950227),
+)
+#: sRGB transfer-function knee (encoded side) and slope [IEC 61966-2-1, as skimage].
+SRGB_KNEE_ENCODED: float = 0.04045
+SRGB_KNEE_LINEAR: float = 0.0031308
+SRGB_LINEAR_SLOPE: float = 12.92
+SRGB_GAMMA: float = 2.4
+SRGB_OFFSET: float = 0.055
+#: CIE Lab cube-root threshold (6/29)^3 and linear slope as skimage writes them.
+LAB_EPSILON: float = 0.008856
+LAB_KAPPA_SLOPE: float = 7.787
+LAB_OFFSET: float = 16.0 / 116.0
+
+# --- Network input / output normalisation [Zhang16 code; NKD20] --------------------
+#: L in [0, 100] is fed to the network as (L - L_CENTER) / L_SCALE, i.e. in [-0.5, 0.5].
+L_CENTER: float = 50.0
+L_SCALE: float = 100.0
+#: ab in Lab units is regressed as ab / AB_SCALE (tanh output scaled back by it).
+AB_SCALE: float = 110.0
+
+# --- Quantised ab space [Zhang16 section 3.1] ---------------------------------------
+#: Number of in-gamut ab bins.
+NUM_AB_BINS: int = 313
+#: Grid spacing of the ab bins (Lab units).
+AB_GRID_STEP: float = 10.0
+#: Index of the bin centred at (a, b) = (0, 0).
+AB_NEUTRAL_BIN: int = 120
+#: Soft-encoding: number of nearest bins and Gaussian sigma (Lab units).
+SOFT_ENCODE_K: int = 5
+SOFT_ENCODE_SIGMA: float = 5.0
+#: Class rebalancing: prior smoothing sigma (Lab units) and uniform mixing weight lambda.
+REBALANCE_SIGMA: float = 5.0
+REBALANCE_LAMBDA: float = 0.5
+#: Annealed-mean temperature used for decoding [Zhang16 section 3.2].
+ANNEALED_MEAN_T: float = 0.38
+
+# --- Auxiliary heads [NKD20] ----------------------------------------------------------
+#: Places365 scene classes.
+NUM_PLACES365_CLASSES: int = 365
+#: Scene pseudo-labels keep the classifier's top-5 probabilities, renormalised to 1.
+SCENE_PSEUDO_LABEL_TOPK: int = 5
+#: Width of the scene-classification hidden layer (GAP -> FC 1024 -> ReLU -> FC).
+SCENE_HIDDEN: int = 1024
+#: COCO-Stuff labels: 0 = unlabeled, 1..182 things + stuff.
+NUM_COCOSTUFF_CLASSES: int = 183
+#: Value meaning "no label here" in segmentation maps handed to the losses.
+IGNORE_INDEX: int = -1
+#: Training crop size used by the thesis (224) [NKD20].
+TRAIN_CROP: int = 224
+
+# --- Data ------------------------------------------------------------------------------
+#: An image whose mean chroma sqrt(a^2 + b^2) is below this (Lab units) is "colourless"
+#: and must not train the colour heads (grayscale JPEGs in ImageNet, sepia scans...).
+COLOURLESS_CHROMA: float = 2.0
