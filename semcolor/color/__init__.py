@@ -5,7 +5,13 @@ L in [0,100]; ab in Lab units (about ±110); bin distributions are (B,313,H,W) o
 :data:`AB_BINS`.
 """
 
-from semcolor.color.bins import AB_BINS, ab_bins_tensor, hard_encode, soft_encode, soft_encode_sparse
+from semcolor.color.bins import (
+    AB_BINS,
+    ab_bins_tensor,
+    hard_encode,
+    soft_encode,
+    soft_encode_sparse,
+)
 from semcolor.color.decode import annealed_mean, mean, mode
 from semcolor.color.lab import (
     denormalize_ab,

@@ -45,7 +45,7 @@ AB_BINS: np.ndarray = _make_bins()
 @functools.lru_cache(maxsize=16)
 def ab_bins_tensor(device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32):
     """``AB_BINS`` as a (313, 2) tensor on ``device`` (cached; do not modify in place)."""
-    return torch.as_tensor(AB_BINS, dtype=dtype, device=torch.device(device))
+    return torch.tensor(AB_BINS, dtype=dtype, device=torch.device(device))
 
 
 # --- candidate table -------------------------------------------------------------------
@@ -101,7 +101,13 @@ def _table_tensors(k: int, device: torch.device, dtype: torch.dtype):
 
 
 def _knn_flat(ab: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """k nearest bins of N points. ab: (N, 2) -> (squared distances (N,k), indices (N,k))."""
+    """k nearest bins of N points. ab: (N, 2) -> (d2 - d2_nearest (N,k), indices (N,k)).
+
+    Computed in float64 (it serves the few pixels near or beyond the gamut edge, where
+    float32 distances of far points would lose the precision the weights need).
+    """
+    in_dtype = ab.dtype
+    ab = ab.double()
     coords, idx = _table_tensors(k, ab.device, ab.dtype)
     cell = torch.floor((ab - _LO) / _CELL).to(torch.int64)
     inside = ((cell >= 0) & (cell < _NCELL)).all(dim=1)
@@ -116,11 +122,107 @@ def _knn_flat(ab: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         bins = ab_bins_tensor(ab.device, ab.dtype)
         d2_all = (ab[out][:, None, :] - bins[None]).square().sum(-1)
         d2k[out], nn[out] = torch.topk(d2_all, k, dim=1, largest=False, sorted=True)
-    return d2k, nn
+    return (d2k - d2k[:, :1]).to(in_dtype), nn
 
 
-#: Pixels processed per chunk: bounds the temporary (N, M, 2) candidate buffers.
+# --- fast path: the lattice lemma ----------------------------------------------------
+# On an infinite square lattice (spacing 1), let c be the lattice point nearest to p and
+# (sx, sy) the signs of p - c. The 5 nearest lattice points of p are c, c+(sx,0), c+(0,sy)
+# and two of {c+(sx,sy), c-(sx,0), c-(0,sy)}: the farthest of those three is dropped.
+# (Each other lattice point is dominated by one of these six; checked by brute force in
+# tests/color/test_bins.py.) If all five are in-gamut bins they are also the 5 nearest
+# *bins*; otherwise (pixels near the gamut edge) the candidate table above decides.
+_OFF_A = (0.0, 1.0, 0.0, 1.0, -1.0, 0.0)
+_OFF_B = (0.0, 0.0, 1.0, 1.0, 0.0, -1.0)
+_LUT_R = 16  # lattice lookup covers lattice coordinates [-16, 16] (Lab [-160, 160])
+_SIDE = 2 * _LUT_R + 1
+
+
+@functools.lru_cache(maxsize=16)
+def _lattice_tensors(device: torch.device, dtype: torch.dtype):
+    """Bin index of every lattice point in [-16,16]^2 (-1 = not a bin), and the offsets."""
+    lut = torch.full((_SIDE * _SIDE,), -1, dtype=torch.int64)
+    lat = np.rint(AB_BINS / C.AB_GRID_STEP).astype(np.int64) + _LUT_R
+    lut[torch.as_tensor(lat[:, 0] * _SIDE + lat[:, 1])] = torch.arange(C.NUM_AB_BINS)
+    off = torch.tensor([_OFF_A, _OFF_B], dtype=dtype).view(1, 2, 6, 1)
+    return lut.to(device), off.to(device), torch.ones((), dtype=dtype, device=device)
+
+
+def _knn5_lattice(ab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact 5 nearest bins via the lattice lemma. ab: (B,2,P) -> (d2, idx), each (B,5,P).
+
+    Planar layout (pixels innermost) so that every op is a long contiguous loop; a few
+    fused ops rather than per-pixel logic (each eager op costs a pass over memory). Pixels
+    whose 5 lattice neighbours are not all bins get idx -1; the caller re-solves them.
+    """
+    lut, off, one = _lattice_tensors(ab.device, ab.dtype)
+    step = C.AB_GRID_STEP
+    near = torch.round(ab / step)  # (B,2,P) nearest lattice point
+    sign = torch.copysign(one, ab - near * step)  # quadrant of p around it
+    lat = torch.addcmul(near.unsqueeze(2), sign.unsqueeze(2), off)  # (B,2,6,P) candidates
+    d2 = (ab.unsqueeze(2) - lat * step).square_().sum(1)  # (B,6,P) squared Lab distance
+    lat = lat.clamp_(-_LUT_R, _LUT_R).add_(_LUT_R)
+    flat = torch.addcmul(lat[:, 1], lat[:, 0], torch.full_like(one, _SIDE)).to(torch.int64)
+    idx6 = torch.take(lut, flat)  # (B,6,P)
+    # Keep candidates 0-2 and the two nearest of 3-5 (rows 3,4 | 3,5 | 4,5).
+    d3, d4, d5 = d2[:, 3], d2[:, 4], d2[:, 5]
+    first = 3 + ((d3 >= d4) & (d3 >= d5)).to(torch.int64)  # 4 if 3 is the farthest
+    second = 5 - ((d5 >= d4) & ((d3 < d4) | (d3 < d5))).to(torch.int64)  # 4 if 5 is
+    rows = torch.cat([_FIXED_ROWS.to(ab.device).expand(ab.shape[0], 3, ab.shape[2]),
+                      first.unsqueeze(1), second.unsqueeze(1)], 1)
+    return torch.gather(d2, 1, rows), torch.gather(idx6, 1, rows)
+
+
+_FIXED_ROWS = torch.arange(3).view(1, 3, 1)
+
+
+def _knn_planar(ab: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """k nearest bins, nearest first. ab: (B,2,P) -> (d2 - d2_nearest, indices), (B,k,P).
+
+    Squared distances are returned relative to the nearest bin's: the weights only need
+    differences, and they stay precise for far out-of-gamut points.
+    """
+    if k != 5:
+        d2, nn = _knn_flat(ab.transpose(1, 2).reshape(-1, 2), k)
+        shape = (ab.shape[0], ab.shape[2], k)
+        return d2.view(shape).transpose(1, 2), nn.view(shape).transpose(1, 2)
+    d2, nn = _knn5_lattice(ab)
+    d2 = d2.sub_(d2[:, :1].clone())
+    edge = (nn < 0).any(dim=1)  # (B,P)
+    if bool(edge.any()):
+        # Near the gamut edge: exact search over the candidate table for those pixels.
+        sel = edge.nonzero(as_tuple=True)
+        d2e, nne = _knn_flat(ab.transpose(1, 2)[sel], k)
+        d2.transpose(1, 2)[sel] = d2e
+        nn.transpose(1, 2)[sel] = nne
+    return d2, nn
+
+
+#: Pixels processed per chunk: bounds the temporary per-pixel candidate buffers.
 _CHUNK = 1 << 18
+
+
+def _knn_chunked(ab: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """k-NN of every pixel, in pieces of at most _CHUNK pixels (bounded working memory).
+
+    ab: (B,2,H,W) -> (d2 - d2_nearest, bin indices), each (B,k,H,W), nearest first.
+    """
+    b, _, h, w = ab.shape
+    p = h * w
+    src = ab.reshape(b, 2, p)
+    if b * p <= _CHUNK:
+        d2, nn = _knn_planar(src, k)
+    else:
+        d2 = torch.empty(b, k, p, dtype=ab.dtype, device=ab.device)
+        nn = torch.empty(b, k, p, dtype=torch.int64, device=ab.device)
+        per = max(1, _CHUNK // max(p, 1))  # whole images per piece...
+        cols = min(p, _CHUNK)  # ...or pixel ranges of one image when it is larger
+        for i in range(0, b, per):
+            for j in range(0, p, cols):
+                d2[i : i + per, :, j : j + cols], nn[i : i + per, :, j : j + cols] = (
+                    _knn_planar(src[i : i + per, :, j : j + cols], k)
+                )
+    return d2.reshape(b, k, h, w), nn.reshape(b, k, h, w)
 
 
 def _check_ab(ab: torch.Tensor, k: int, sigma: float) -> None:
@@ -147,19 +249,12 @@ def soft_encode_sparse(
         over k. Memory is O(B*k*H*W), not O(B*313*H*W).
     """
     _check_ab(ab, k, sigma)
-    b, _, h, w = ab.shape
-    flat = ab.permute(0, 2, 3, 1).reshape(-1, 2)
-    n = flat.shape[0]
-    d2 = torch.empty(n, k, dtype=ab.dtype, device=ab.device)
-    nn = torch.empty(n, k, dtype=torch.int64, device=ab.device)
-    for s in range(0, n, _CHUNK):
-        d2[s : s + _CHUNK], nn[s : s + _CHUNK] = _knn_flat(flat[s : s + _CHUNK], k)
-    # Subtracting the nearest distance changes nothing after normalisation but keeps
+    d2, nn = _knn_chunked(ab, k)
+    # d2 is relative to the nearest bin: that changes nothing after normalisation but keeps
     # far out-of-gamut points from underflowing to 0/0.
-    wts = torch.exp(-(d2 - d2[:, :1]) / (2.0 * sigma * sigma))
-    wts = wts / wts.sum(dim=1, keepdim=True)
-    to_map = lambda t: t.view(b, h, w, k).permute(0, 3, 1, 2)  # noqa: E731
-    return to_map(nn), to_map(wts)
+    wts = torch.exp(d2.mul_(-0.5 / (sigma * sigma)))
+    wts = wts.div_(wts.sum(dim=1, keepdim=True))
+    return nn, wts
 
 
 def soft_encode(
@@ -192,9 +287,4 @@ def soft_encode(
 def hard_encode(ab: torch.Tensor) -> torch.Tensor:
     """Index of the nearest bin. ab: (B,2,H,W) Lab units -> (B,H,W) int64 in [0, 313)."""
     _check_ab(ab, 1, 1.0)
-    b, _, h, w = ab.shape
-    flat = ab.permute(0, 2, 3, 1).reshape(-1, 2)
-    nn = torch.empty(flat.shape[0], dtype=torch.int64, device=ab.device)
-    for s in range(0, flat.shape[0], _CHUNK):
-        nn[s : s + _CHUNK] = _knn_flat(flat[s : s + _CHUNK], 1)[1][:, 0]
-    return nn.view(b, h, w)
+    return _knn_chunked(ab, 1)[1][:, 0]

@@ -110,8 +110,10 @@ class RebalancePrior:
 
     @classmethod
     def uniform(cls) -> RebalancePrior:
-        """A flat prior: every weight is 1 (i.e. no rebalancing)."""
-        return cls.from_counts(np.ones(C.NUM_AB_BINS, dtype=np.int64))
+        """A flat prior: every weight is 1 (i.e. no rebalancing). Not smoothed: smoothing
+        a flat histogram would tilt it at the gamut edge, where bins have fewer neighbours."""
+        flat = np.full(C.NUM_AB_BINS, 1.0 / C.NUM_AB_BINS)
+        return cls(np.ones(C.NUM_AB_BINS, dtype=np.int64), flat, flat, np.ones(C.NUM_AB_BINS))
 
     def save(self, path) -> None:
         """Save as .npy: a (5, 313) float64 array [counts, p, p_smooth, weights, (σ, λ, 0...)].
