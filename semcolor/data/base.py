@@ -1,0 +1,472 @@
+"""Shared machinery of the colorization datasets: the sample contract, skipping, label spaces.
+
+Every dataset returns the dict described in :class:`ColorizationDataset`. Subclasses only
+list their files (:meth:`ColorizationDataset._scan`) and, if they have segmentation maps,
+say how to read them (:meth:`ColorizationDataset._load_seg`).
+
+Bad files
+---------
+A sample whose image cannot be decoded, or whose label map is unreadable, has a different
+size from its image, or holds a value outside the label space, is *skipped*: the dataset
+logs a warning naming the file (logger ``semcolor.data``), appends ``(path, reason)`` to
+``dataset.skipped``, remembers the index, and returns the next usable index instead (the
+returned ``"index"`` is the one actually used, so ``dataset.paths[sample["index"]]`` is
+right). More than ``max_retries`` consecutive bad samples raise ``RuntimeError`` — that is a
+broken dataset, not a bad file.
+
+Limits: DataLoader workers are separate processes, so ``skipped`` of the dataset object in
+the main process only sees skips that happened in the main process (``num_workers=0``,
+:meth:`ColorizationDataset.verify`). To collect skips from workers, give ``skip_log`` (a
+file path): every process appends one ``path<TAB>reason`` line per skip (single
+``O_APPEND`` writes, safe across processes), and :class:`SkipTracker` reads it, e.g. at
+epoch end. Each worker re-discovers a bad file once per worker (its memory of bad indices
+is per process).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from semcolor import constants as C
+from semcolor.color.lab import rgb_to_lab
+from semcolor.data.io import BadImageError, BadLabelError, is_image_file, load_rgb
+from semcolor.data.scene_labels import load_scene_labels, normalize_name, soft_scene_vector
+from semcolor.data.transforms import PairTransform
+
+logger = logging.getLogger("semcolor.data")
+
+#: Keys of every sample, in order.
+SAMPLE_KEYS: tuple[str, ...] = ("L", "ab", "colorful", "scene", "has_scene", "seg", "has_seg",
+                                "index")
+#: Longest side of the thumbnail on which colourfulness is measured (whole image, cheap).
+_CHROMA_THUMB = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One sample: an image, its optional segmentation source and hard scene label."""
+
+    image: str
+    seg: Any = None  # a label-map path, or whatever the dataset's _load_seg understands
+    scene: int | None = None
+
+
+def list_images(directory: str | os.PathLike[str], recursive: bool = True) -> list[str]:
+    """Image files under ``directory`` (extensions of ``IMAGE_EXTENSIONS``, any case), sorted.
+
+    Hidden files (``.name``, e.g. macOS ``._x.jpg`` resource forks) are left out.
+    """
+    out: list[str] = []
+    if recursive:
+        for dirpath, dirnames, filenames in os.walk(directory, followlinks=True):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            out.extend(
+                os.path.join(dirpath, f)
+                for f in filenames
+                if not f.startswith(".") and is_image_file(f)
+            )
+    else:
+        with os.scandir(directory) as it:
+            out.extend(
+                e.path
+                for e in it
+                if not e.name.startswith(".") and is_image_file(e.name) and e.is_file()
+            )
+    out.sort()
+    return out
+
+
+def chroma_mean(rgb: np.ndarray) -> float:
+    """Mean Lab chroma sqrt(a^2 + b^2) of a uint8 (H,W,3) image, on a strided thumbnail."""
+    h, w = rgb.shape[:2]
+    step = max(1, -(-max(h, w) // _CHROMA_THUMB))
+    thumb = torch.from_numpy(np.ascontiguousarray(rgb[::step, ::step]))
+    lab = rgb_to_lab(thumb.permute(2, 0, 1)[None].float() / 255.0)
+    return float(torch.sqrt(lab[0, 1] ** 2 + lab[0, 2] ** 2).mean())
+
+
+def make_lut(mapping: dict[int, int], size: int = 256, invalid: int = -2) -> np.ndarray:
+    """Lookup table raw value -> label; unmapped values get ``invalid``."""
+    lut = np.full(size, invalid, dtype=np.int64)
+    for k, v in mapping.items():
+        lut[k] = v
+    return lut
+
+
+def apply_lut(raw: np.ndarray, lut: np.ndarray, path: str, invalid: int = -2) -> np.ndarray:
+    """Map raw label values through ``lut``; values outside it raise :class:`BadLabelError`."""
+    if raw.size == 0:
+        return raw.astype(np.int64)
+    lo, hi = int(raw.min()), int(raw.max())
+    if lo < 0 or hi >= len(lut):
+        bad = lo if lo < 0 else hi
+        raise BadLabelError(path, f"label value {bad} out of range")
+    out = lut[raw]
+    if (out == invalid).any():
+        bad = int(raw[out == invalid][0])
+        raise BadLabelError(path, f"label value {bad} out of range")
+    return out
+
+
+class SkipTracker:
+    """Reads the ``skip_log`` file that datasets in any process append skipped files to.
+
+    Example (training module, at epoch end)::
+
+        tracker = SkipTracker(cfg.data.skip_log)
+        for path, reason in tracker.new():
+            log.warning("skipped %s: %s", path, reason)
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._reported: set[tuple[str, str]] = set()
+
+    def all(self) -> list[tuple[str, str]]:
+        """Every distinct (path, reason) logged so far, in first-seen order."""
+        if not self.path.is_file():
+            return []
+        seen: dict[tuple[str, str], None] = {}
+        with open(self.path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                line = line.rstrip("\n")
+                if not line:
+                    continue
+                p, _, reason = line.partition("\t")
+                seen.setdefault((p, reason), None)
+        return list(seen)
+
+    def new(self) -> list[tuple[str, str]]:
+        """Entries not returned by an earlier call of :meth:`new`."""
+        fresh = [e for e in self.all() if e not in self._reported]
+        self._reported.update(fresh)
+        return fresh
+
+    def clear(self) -> None:
+        """Delete the log file and forget what was reported."""
+        self.path.unlink(missing_ok=True)
+        self._reported.clear()
+
+
+class ColorizationDataset(Dataset):
+    """Base of all datasets; ``__getitem__`` returns the sample contract:
+
+    * ``"L"``: float32 (1,H,W), Lab L in [0, 100];
+    * ``"ab"``: float32 (2,H,W), Lab a, b;
+    * ``"colorful"``: bool () — False when the whole image's mean chroma is below
+      ``constants.COLOURLESS_CHROMA`` (grayscale JPEGs, sepia...);
+    * ``"scene"``: float32 (num_scene_classes,) probability vector (zeros when absent);
+    * ``"has_scene"``: bool ();
+    * ``"seg"``: int64 (H,W) in [0, num_seg_classes) or ``IGNORE_INDEX`` (all ignore when
+      absent);
+    * ``"has_seg"``: bool ();
+    * ``"index"``: int64 () index of the sample actually returned (see ``paths``).
+
+    Label spaces: ``num_scene_classes`` / ``num_seg_classes`` fix the vector sizes. ``None``
+    means the dataset's own class count (0 when it has no such labels); a larger number pads
+    (for mixing datasets with different label spaces); 0 switches the labels off; a number
+    below the native count is an error. ``scene_labels`` (a labels.npz, see
+    :mod:`semcolor.data.scene_labels`) replaces hard scene labels by soft top-K ones; its keys
+    are :meth:`relpath` of each image.
+
+    Args (common to all datasets):
+        root: dataset root folder.
+        split: ``"train"``, ``"val"``... (dataset-specific).
+        crop_size: side of the square output crops.
+        train: random (True) or deterministic (False) geometry; default ``split == "train"``
+            (``split=None`` counts as train).
+        resize: shorter side before cropping (>= crop_size); default ``crop_size``.
+        hflip, rotate_degrees, scale_min, scale_max: train-time augmentation
+            (see :class:`semcolor.data.transforms.PairTransform`).
+        num_scene_classes, num_seg_classes: label-space sizes (see above).
+        scene_labels: path of a labels.npz with soft scene labels, or None.
+        skip_log: file to which every process appends skipped files (see
+            :class:`SkipTracker`), or None.
+        max_retries: consecutive bad samples tolerated before ``RuntimeError``.
+
+    Attributes:
+        paths: absolute image path of each index. ``records``: the full :class:`Record` s.
+        classes: scene class names (datasets with hard scene labels).
+        skipped: ``(path, reason)`` of files skipped in this process.
+        provides_scene, provides_seg: whether samples can carry scene / seg labels.
+
+    Subclasses set :attr:`LAYOUT` (shown in errors), :attr:`NATIVE_SEG_CLASSES`, and
+    implement :meth:`_scan` (and :meth:`_load_seg` when they have segmentation).
+    """
+
+    #: Expected directory layout, shown in error messages.
+    LAYOUT: ClassVar[str] = ""
+    #: Number of segmentation classes of the dataset's own maps (0: none).
+    NATIVE_SEG_CLASSES: ClassVar[int] = 0
+    #: Apply EXIF orientation to images. Samples with a label map never do: annotations
+    #: (COCO, CamVid) index the stored pixel grid.
+    exif_transpose: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        root: str,
+        split: str | None = "train",
+        crop_size: int = C.TRAIN_CROP,
+        train: bool | None = None,
+        resize: int | None = None,
+        hflip: bool = True,
+        rotate_degrees: float = 0.0,
+        scale_min: float = 1.0,
+        scale_max: float = 1.0,
+        num_scene_classes: int | None = None,
+        num_seg_classes: int | None = None,
+        scene_labels: str | None = None,
+        skip_log: str | None = None,
+        max_retries: int = 50,
+    ) -> None:
+        self.root = Path(root).expanduser()
+        self.split = split
+        if not self.root.is_dir():
+            self._layout_error(f"root directory {str(self.root)!r} does not exist")
+        self.train = (split in (None, "train")) if train is None else bool(train)
+        self.crop_size = int(crop_size)
+        self.transform = PairTransform(
+            crop_size=crop_size,
+            train=self.train,
+            resize=resize,
+            hflip=hflip,
+            rotate_degrees=rotate_degrees,
+            scale_min=scale_min,
+            scale_max=scale_max,
+        )
+        self.skip_log = skip_log
+        self.max_retries = int(max_retries)
+        self.skipped: list[tuple[str, str]] = []
+        self._bad: set[int] = set()
+        #: Scene class names when the dataset has hard scene labels (else empty).
+        self.classes: list[str] = []
+
+        records = self._scan()
+        if not records:
+            self._layout_error(f"no images found for split {split!r} under {str(self.root)!r}",
+                               exc=ValueError)
+        self.records: list[Record] = records
+        #: Absolute image path of each index.
+        self.paths: list[str] = [r.image for r in records]
+
+        native_scene = len(self.classes)
+        self.num_scene_classes = self._label_count(
+            "num_scene_classes", num_scene_classes, native_scene, soft=scene_labels is not None
+        )
+        self.num_seg_classes = self._label_count(
+            "num_seg_classes", num_seg_classes, self.NATIVE_SEG_CLASSES
+        )
+        self.provides_seg = self.num_seg_classes > 0 and self.NATIVE_SEG_CLASSES > 0
+        self._soft_idx: np.ndarray | None = None
+        self._soft_prob: np.ndarray | None = None
+        self._soft_ok: np.ndarray | None = None
+        if scene_labels is not None:
+            self._attach_scene_labels(scene_labels)
+        self.provides_scene = self.num_scene_classes > 0 and (
+            scene_labels is not None or native_scene > 0
+        )
+
+    # ----------------------------------------------------------------- subclass hooks
+    def _scan(self) -> list[Record]:
+        """List the samples (subclasses). Raise via :meth:`_layout_error` on a bad layout."""
+        raise NotImplementedError
+
+    def _load_seg(self, record: Record, image_hw: tuple[int, int]) -> np.ndarray | None:
+        """Label map of ``record`` as int64 (H,W) in [0, NATIVE_SEG_CLASSES) or IGNORE_INDEX.
+
+        Raises :class:`BadLabelError` for unusable maps. Default: no segmentation.
+        """
+        return None
+
+    # ----------------------------------------------------------------- helpers
+    def _layout_error(self, problem: str, exc: type[Exception] = FileNotFoundError) -> None:
+        raise exc(f"{type(self).__name__}: {problem}. Expected layout:\n{self.LAYOUT.strip()}")
+
+    def _label_count(self, name: str, given: int | None, native: int, soft: bool = False) -> int:
+        if given is None:
+            if soft and native == 0:
+                raise ValueError(
+                    f"{type(self).__name__}: scene_labels given but num_scene_classes is not; "
+                    "pass the classifier's class count (e.g. 365 for Places365)"
+                )
+            return native
+        given = int(given)
+        if given < 0:
+            raise ValueError(f"{name} must be >= 0, got {given}")
+        if 0 < given < native:
+            raise ValueError(
+                f"{type(self).__name__}: {name}={given} is smaller than the dataset's "
+                f"{native} classes (0 disables these labels)"
+            )
+        return given
+
+    def relpath(self, index: int) -> str:
+        """Image path of ``index`` relative to ``root`` (POSIX): the key of scene-label files."""
+        path, prefix = self.paths[index], str(self.root) + os.sep
+        rel = path[len(prefix):] if path.startswith(prefix) else os.path.relpath(path, self.root)
+        return normalize_name(rel)
+
+    def _attach_scene_labels(self, path: str) -> None:
+        if self.num_scene_classes == 0:
+            raise ValueError(f"{type(self).__name__}: scene_labels given with num_scene_classes=0")
+        table = load_scene_labels(path)
+        n = len(self.records)
+        k = next(iter(table.values()))[0].shape[0] if table else C.SCENE_PSEUDO_LABEL_TOPK
+        idx = np.zeros((n, k), dtype=np.int64)
+        prob = np.zeros((n, k), dtype=np.float32)
+        ok = np.zeros(n, dtype=bool)
+        for i in range(n):
+            entry = table.get(self.relpath(i))
+            if entry is not None:
+                idx[i], prob[i], ok[i] = entry[0], entry[1], True
+        if not ok.any():
+            raise ValueError(
+                f"{type(self).__name__}: none of the {n} images under {str(self.root)!r} is in "
+                f"{path!r} (its keys must be image paths relative to the dataset root, e.g. "
+                f"{self.relpath(0)!r})"
+            )
+        if ok.any() and idx[ok].max() >= self.num_scene_classes:
+            raise ValueError(
+                f"{path!r} has class index {int(idx[ok].max())} but "
+                f"num_scene_classes={self.num_scene_classes}"
+            )
+        if not ok.all():
+            logger.warning(
+                "%s: %d of %d images have no entry in %s (has_scene=False for them)",
+                type(self).__name__, int((~ok).sum()), n, path,
+            )
+        self._soft_idx, self._soft_prob, self._soft_ok = idx, prob, ok
+
+    def _scene(self, index: int) -> tuple[torch.Tensor, bool]:
+        vec = torch.zeros(self.num_scene_classes, dtype=torch.float32)
+        if self.num_scene_classes == 0:
+            return vec, False
+        if self._soft_ok is not None:
+            if not self._soft_ok[index]:
+                return vec, False
+            v = soft_scene_vector(
+                self._soft_idx[index], self._soft_prob[index], self.num_scene_classes
+            )
+            return torch.from_numpy(v), True
+        label = self.records[index].scene
+        if label is None:
+            return vec, False
+        vec[label] = 1.0
+        return vec, True
+
+    def _record_skip(self, index: int, err: BadImageError) -> None:
+        self._bad.add(index)
+        entry = (err.path, err.reason)
+        self.skipped.append(entry)
+        logger.warning("%s: skipping %s (%s)", type(self).__name__, err.path, err.reason)
+        if self.skip_log:
+            line = f"{err.path}\t{err.reason}".replace("\n", " ") + "\n"
+            try:
+                fd = os.open(self.skip_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                try:
+                    os.write(fd, line.encode("utf-8", errors="replace"))
+                finally:
+                    os.close(fd)
+            except OSError as e:  # a full disk must not stop training
+                logger.warning("cannot write skip log %s: %s", self.skip_log, e)
+
+    # ----------------------------------------------------------------- loading
+    def load_arrays(self, index: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Decoded image uint8 (H,W,3) and label map int64 (H,W) or None, untransformed.
+
+        Raises :class:`BadImageError` / :class:`BadLabelError`.
+        """
+        record = self.records[index]
+        use_seg = self.provides_seg and record.seg is not None
+        rgb = load_rgb(record.image, exif_transpose=self.exif_transpose and not use_seg)
+        seg = None
+        if use_seg:
+            seg = self._load_seg(record, rgb.shape[:2])
+        if seg is not None:
+            where = record.seg if isinstance(record.seg, str) else record.image
+            if seg.shape != rgb.shape[:2]:
+                raise BadLabelError(
+                    where,
+                    f"label map size {seg.shape[1]}x{seg.shape[0]} differs from image size "
+                    f"{rgb.shape[1]}x{rgb.shape[0]}",
+                )
+            valid = (seg == C.IGNORE_INDEX) | ((seg >= 0) & (seg < self.num_seg_classes))
+            if not valid.all():
+                raise BadLabelError(where, f"label value {int(seg[~valid][0])} out of range")
+        return rgb, seg
+
+    def _load_sample(self, index: int) -> dict[str, torch.Tensor]:
+        rgb, seg = self.load_arrays(index)
+        colorful = chroma_mean(rgb) >= C.COLOURLESS_CHROMA
+        image = torch.from_numpy(rgb).permute(2, 0, 1)
+        seg_t = torch.from_numpy(seg) if seg is not None else None
+        image, seg_t = self.transform(image, seg_t)
+        lab = rgb_to_lab(image[None].float().div_(255.0))[0]
+        if seg_t is None:
+            seg_t = torch.full(image.shape[-2:], C.IGNORE_INDEX, dtype=torch.int64)
+        scene, has_scene = self._scene(index)
+        return {
+            "L": lab[:1].contiguous(),
+            "ab": lab[1:].contiguous(),
+            "colorful": torch.tensor(colorful),
+            "scene": scene,
+            "has_scene": torch.tensor(has_scene),
+            "seg": seg_t.to(torch.int64).contiguous(),
+            "has_seg": torch.tensor(seg is not None),
+            "index": torch.tensor(index, dtype=torch.int64),
+        }
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        n = len(self.records)
+        index = int(index)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for {type(self).__name__} of size {n}")
+        index %= n
+        last: BadImageError | None = None
+        for attempt in range(min(n, self.max_retries + 1)):
+            j = (index + attempt) % n
+            if j in self._bad:
+                continue
+            try:
+                return self._load_sample(j)
+            except BadImageError as e:
+                self._record_skip(j, e)
+                last = e
+        raise RuntimeError(
+            f"{type(self).__name__}: no usable sample in {min(n, self.max_retries + 1)} "
+            f"consecutive indices from {index} under {str(self.root)!r}"
+            + (f" (last: {last})" if last else " (all previously skipped)")
+        )
+
+    def verify(self, indices: Sequence[int] | None = None) -> list[tuple[str, str]]:
+        """Decode every (or the given) sample's image and labels; return and record bad ones.
+
+        Runs in the calling process (slow on big datasets: it decodes every file).
+        """
+        bad: list[tuple[str, str]] = []
+        for i in range(len(self)) if indices is None else indices:
+            try:
+                self.load_arrays(i)
+            except BadImageError as e:
+                self._record_skip(i, e)
+                bad.append((e.path, e.reason))
+        return bad
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(root={str(self.root)!r}, split={self.split!r}, n={len(self)},"
+            f" train={self.train}, crop={self.crop_size}, scene={self.num_scene_classes},"
+            f" seg={self.num_seg_classes})"
+        )

@@ -1,0 +1,182 @@
+"""The weighted multi-task loss of Nguyen-Quynh, Kim & Do (IEEE Access 2020).
+
+    L = w_soft * L_soft + w_clas * L_clas + w_seg * L_seg + w_reg * L_reg
+
+Per-sample masks make datasets with different labels mixable in one batch: a sample without
+scene (segmentation) labels adds nothing to L_clas (L_seg); a colourless sample adds nothing
+to L_soft and L_reg. A term with no contributing sample is an exact zero that still touches
+its head's outputs, so the head gets zero (not missing) gradients — which also keeps
+DistributedDataParallel from waiting for gradients that never come.
+
+Plain torch: usable without Lightning. Batches follow the sample contract of
+:mod:`semcolor.data` ("L", "ab", "colorful", "scene", "has_scene", "seg", "has_seg").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from semcolor import constants as C
+from semcolor.color import normalize_ab, soft_encode_sparse
+from semcolor.models import ColorizerOutput
+
+#: Regression loss choices for ``reg_loss``.
+REG_LOSSES = ("mse", "smooth_l1")
+
+
+@dataclass
+class LossOutput:
+    """Total loss (scalar, differentiable) and each weighted-free term (detached floats)."""
+
+    total: torch.Tensor
+    terms: dict[str, torch.Tensor]
+
+
+def _zero_touching(*tensors: torch.Tensor | None) -> torch.Tensor:
+    """An exact 0 that depends on ``tensors`` (gives zero gradients instead of None)."""
+    present = [t for t in tensors if t is not None]
+    return sum(t.sum() for t in present) * 0.0
+
+
+def _masked_mean(per_item: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of per_item (B,...) over samples where mask (B,) is True, all other dims averaged."""
+    m = mask.to(per_item.dtype).view(-1, *([1] * (per_item.ndim - 1))).expand_as(per_item)
+    return (per_item * m).sum() / m.sum().clamp_min(1.0)
+
+
+def soft_ce_loss(
+    logits: torch.Tensor,
+    ab: torch.Tensor,
+    mask: torch.Tensor,
+    class_weights: torch.Tensor | None = None,
+    k: int = C.SOFT_ENCODE_K,
+    sigma: float = C.SOFT_ENCODE_SIGMA,
+) -> torch.Tensor:
+    """Class-rebalanced cross-entropy against soft-encoded ab (Zhang et al. eq. 2-4).
+
+    Args:
+        logits: (B,313,h,w) bin logits (h, w may be H/s, W/s for a strided head).
+        ab: (B,2,H,W) target ab in Lab units; averaged ("area") down to (h, w) first.
+        mask: (B,) bool, samples that count (colourful ones).
+        class_weights: (313,) rebalancing weight per bin, or None for none; each pixel
+            is weighted by the weight of its target's most likely (nearest) bin.
+
+    Returns:
+        Scalar: the weighted per-pixel cross-entropy averaged over counted pixels.
+    """
+    if ab.shape[-2:] != logits.shape[-2:]:
+        ab = F.interpolate(ab, size=logits.shape[-2:], mode="area")
+    # Soft-encoding runs here, on the training device, not in the data workers.
+    with torch.no_grad():
+        idx, wts = soft_encode_sparse(ab.float().detach(), k, sigma)
+    logp = torch.log_softmax(logits.float(), dim=1)
+    ce = -(torch.gather(logp, 1, idx) * wts).sum(1)  # (B,h,w)
+    if class_weights is not None:
+        ce = ce * class_weights[idx[:, 0]]
+    return _masked_mean(ce, mask)
+
+
+def scene_ce_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy with soft (or one-hot) targets. logits, target: (B,K); mask: (B,)."""
+    ce = -(target * torch.log_softmax(logits.float(), dim=1)).sum(1)
+    return _masked_mean(ce, mask)
+
+
+def dice_loss(
+    logits: torch.Tensor, target: torch.Tensor, ignore_index: int = C.IGNORE_INDEX
+) -> torch.Tensor:
+    """Soft Dice over classes present in the target (segmentation-models-pytorch's DiceLoss).
+
+    logits: (N,K,H,W); target: (N,H,W) int64 in [0, K) or ``ignore_index`` (ignored pixels).
+    """
+    from segmentation_models_pytorch.losses import DiceLoss
+
+    return DiceLoss("multiclass", from_logits=True, ignore_index=ignore_index)(
+        logits.float(), target
+    )
+
+
+class MultiTaskLoss(nn.Module):
+    """L = w_soft L_soft + w_clas L_clas + w_seg L_seg + w_reg L_reg, with per-sample masks.
+
+    Args:
+        w_soft, w_clas, w_seg, w_reg: term weights (0 switches a term off).
+        reg_loss: "mse" (the paper) or "smooth_l1", on normalised ab (ab / 110).
+        seg_ce_weight: weight of an extra pixel cross-entropy added to the Dice loss (0: Dice
+            only, as the paper).
+        rebalance: weight L_soft by the class-rebalancing weights (``set_prior``).
+        k, sigma: soft-encoding parameters (Zhang et al.: 5 and 5).
+
+    The (313,) rebalancing weights are a buffer, so they travel with ``state_dict``.
+    """
+
+    def __init__(
+        self,
+        w_soft: float = 1.0,
+        w_clas: float = 0.1,
+        w_seg: float = 0.5,
+        w_reg: float = 1.0,
+        reg_loss: str = "mse",
+        seg_ce_weight: float = 0.0,
+        rebalance: bool = True,
+        k: int = C.SOFT_ENCODE_K,
+        sigma: float = C.SOFT_ENCODE_SIGMA,
+    ):
+        super().__init__()
+        if reg_loss not in REG_LOSSES:
+            raise ValueError(f"reg_loss must be one of {list(REG_LOSSES)}, got {reg_loss!r}")
+        for name, w in (("w_soft", w_soft), ("w_clas", w_clas), ("w_seg", w_seg), ("w_reg", w_reg)):
+            if not w >= 0:
+                raise ValueError(f"{name} must be >= 0, got {w!r}")
+        self.w_soft, self.w_clas, self.w_seg, self.w_reg = w_soft, w_clas, w_seg, w_reg
+        self.reg_loss, self.seg_ce_weight = reg_loss, seg_ce_weight
+        self.rebalance, self.k, self.sigma = rebalance, k, sigma
+        self.register_buffer("class_weights", torch.ones(C.NUM_AB_BINS))
+
+    def set_prior(self, weights: torch.Tensor) -> None:
+        """Install (313,) rebalancing weights (from :class:`semcolor.color.RebalancePrior`)."""
+        weights = torch.as_tensor(weights, dtype=torch.float32)
+        if weights.shape != (C.NUM_AB_BINS,) or not torch.isfinite(weights).all():
+            raise ValueError(f"weights must be a finite ({C.NUM_AB_BINS},) vector")
+        self.class_weights.copy_(weights)
+
+    def forward(self, out: ColorizerOutput, batch: dict[str, torch.Tensor]) -> LossOutput:
+        """out: the network's outputs; batch: the sample contract, batched. -> LossOutput."""
+        terms: dict[str, torch.Tensor] = {}
+        total = _zero_touching(*out.as_dict().values())
+        colorful = batch["colorful"].bool()
+        if out.ab_logits is not None and self.w_soft > 0:
+            cw = self.class_weights if self.rebalance else None
+            t = soft_ce_loss(out.ab_logits, batch["ab"], colorful, cw, self.k, self.sigma)
+            terms["soft"] = t
+            total = total + self.w_soft * t
+        if out.ab_reg is not None and self.w_reg > 0:
+            diff = normalize_ab(out.ab_reg.float()) - normalize_ab(batch["ab"])
+            per = diff.square() if self.reg_loss == "mse" else F.smooth_l1_loss(
+                diff, torch.zeros_like(diff), reduction="none", beta=0.1
+            )
+            t = _masked_mean(per, colorful)
+            terms["reg"] = t
+            total = total + self.w_reg * t
+        if out.scene_logits is not None and self.w_clas > 0:
+            has = batch["has_scene"].bool()
+            t = scene_ce_loss(out.scene_logits, batch["scene"], has)
+            terms["clas"] = t
+            total = total + self.w_clas * t
+        if out.seg_logits is not None and self.w_seg > 0:
+            has = batch["has_seg"].bool()
+            if bool(has.any()):
+                logits, target = out.seg_logits[has], batch["seg"][has]
+                t = dice_loss(logits, target)
+                if self.seg_ce_weight > 0:
+                    ce = F.cross_entropy(logits.float(), target, ignore_index=C.IGNORE_INDEX)
+                    t = t + self.seg_ce_weight * torch.nan_to_num(ce)  # all-ignored -> nan
+            else:
+                t = _zero_touching(out.seg_logits)
+            terms["seg"] = t
+            total = total + self.w_seg * t
+        return LossOutput(total, {k: v.detach() for k, v in terms.items()})
