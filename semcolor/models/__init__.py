@@ -1,0 +1,55 @@
+"""Networks (plain ``nn.Module``s, no Lightning): SemColorNet and its parts.
+
+Quick start::
+
+    from semcolor.color import normalize_l
+    from semcolor.models import build_model
+
+    model = build_model("resnet18", dist_stride=4)        # random init, nothing downloaded
+    out = model(normalize_l(L))                            # L: (B,1,H,W) in [0, 100]
+    out.ab_reg       # (B,2,H,W) ab in Lab units
+    out.ab_logits    # (B,313,ceil(H/4),ceil(W/4)) logits over semcolor.color.AB_BINS
+    out.scene_logits # (B,365)
+    out.seg_logits   # (B,183,H,W)
+"""
+
+from semcolor.models.decoder import ConvBNReLU, DecoderBlock, UNetDecoder
+from semcolor.models.encoders import (
+    UNET_PLAIN,
+    PlainUNetEncoder,
+    available_encoders,
+    create_encoder,
+    load_encoder_weights,
+    read_state_dict,
+)
+from semcolor.models.heads import DistributionHead, RegressionHead, SceneHead, SegmentationHead
+from semcolor.models.semcolornet import (
+    DEFAULT_DECODER_CHANNELS,
+    DEFAULT_PLAIN_DECODER_CHANNELS,
+    HEAD_NAMES,
+    ColorizerOutput,
+    SemColorNet,
+    build_model,
+)
+
+__all__ = [
+    "DEFAULT_DECODER_CHANNELS",
+    "DEFAULT_PLAIN_DECODER_CHANNELS",
+    "HEAD_NAMES",
+    "UNET_PLAIN",
+    "ColorizerOutput",
+    "ConvBNReLU",
+    "DecoderBlock",
+    "DistributionHead",
+    "PlainUNetEncoder",
+    "RegressionHead",
+    "SceneHead",
+    "SegmentationHead",
+    "SemColorNet",
+    "UNetDecoder",
+    "available_encoders",
+    "build_model",
+    "create_encoder",
+    "load_encoder_weights",
+    "read_state_dict",
+]

@@ -1,0 +1,86 @@
+"""The four task heads. Each is a small module mapping one feature map to raw outputs; none
+knows anything about losses, targets or decoding.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from semcolor import constants as C
+
+
+class RegressionHead(nn.Module):
+    """ab regression: 3x3 conv -> 2 channels -> tanh -> x ``AB_SCALE``.
+
+    ``forward(x)``: (B,in_channels,H,W) float -> (B,2,H,W) ab in Lab units, in
+    [-AB_SCALE, AB_SCALE] = [-110, 110] (channel 0 = a, 1 = b).
+    """
+
+    def __init__(self, in_channels: int, scale: float = C.AB_SCALE):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, 2, kernel_size=3, padding=1)
+        self.scale = float(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.conv(x)) * self.scale
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale}"
+
+
+class DistributionHead(nn.Module):
+    """Distribution over the quantised ab bins: 1x1 conv -> ``num_bins`` logits per pixel.
+
+    ``forward(x)``: (B,in_channels,h,w) float -> (B,num_bins,h,w) unnormalised logits over
+    :data:`semcolor.color.AB_BINS` (softmax over dim 1 gives the distribution).
+    """
+
+    def __init__(self, in_channels: int, num_bins: int = C.NUM_AB_BINS):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, num_bins, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class SceneHead(nn.Module):
+    """Scene classification: global average pool -> FC hidden -> ReLU -> dropout -> FC.
+
+    ``forward(x)``: (B,in_channels,h,w) float (the encoder bottleneck) -> (B,num_classes)
+    logits.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int = C.NUM_PLACES365_CLASSES,
+        hidden: int = C.SCENE_HIDDEN,
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Linear(in_channels, hidden)
+        self.act = nn.ReLU(inplace=True)
+        self.dropout = nn.Dropout(dropout)
+        self.fc2 = nn.Linear(hidden, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(x).flatten(1)
+        return self.fc2(self.dropout(self.act(self.fc1(x))))
+
+
+class SegmentationHead(nn.Module):
+    """Semantic segmentation: 1x1 conv -> ``num_classes`` logits per pixel.
+
+    ``forward(x)``: (B,in_channels,H,W) float -> (B,num_classes,H,W) logits.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int = C.NUM_COCOSTUFF_CLASSES):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, num_classes, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)

@@ -1,0 +1,74 @@
+"""Helpers for the training tests: compose configs the way ``semcolor-train`` does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hydra import compose, initialize_config_module
+from omegaconf import DictConfig, open_dict
+
+EXPERIMENTS = ("soft", "reg", "regsoft", "classregsoft", "segclassregsoft")
+
+
+def tiny_overrides(tmp_path: Path) -> list[str]:
+    """A small, fast CPU setup: resnet18 with narrow decoder, 32x32 synthetic images."""
+    return [
+        f"paths.output_dir={tmp_path}",
+        f"paths.cache_dir={tmp_path}/cache",
+        "trainer.accelerator=cpu",
+        "trainer.enable_progress_bar=false",
+        "trainer.log_every_n_steps=1",
+        "model.decoder_channels=[32,16,16,8,8]",
+        "data.train.size=32",
+        "data.val.size=32",
+        "data.train.num_samples=16",
+        "data.val.num_samples=4",
+        "data.batch_size=4",
+        "data.prior_images=8",
+        "logger=csv",
+    ]
+
+
+def compose_train(overrides: list[str]) -> DictConfig:
+    with initialize_config_module("semcolor.conf", version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    return cfg
+
+
+def set_key(cfg: DictConfig, key: str, value) -> None:
+    with open_dict(cfg):
+        node = cfg
+        *parents, last = key.split(".")
+        for p in parents:
+            node = node[p]
+        node[last] = value
+
+
+class RankMarker:
+    """Lightning callback for tests: each rank writes how many batches it trained on."""
+
+    def __new__(cls, out_dir: str):
+        import pytorch_lightning as pl
+
+        class _Marker(pl.Callback):
+            def __init__(self):
+                self.batches = 0
+
+            def on_train_batch_end(self, trainer, *args, **kwargs):
+                self.batches += 1
+
+            def on_train_end(self, trainer, pl_module):
+                import json
+
+                Path(out_dir).mkdir(parents=True, exist_ok=True)
+                (Path(out_dir) / f"rank{trainer.global_rank}.json").write_text(
+                    json.dumps(
+                        {
+                            "batches": self.batches,
+                            "global_step": trainer.global_step,
+                            "world_size": trainer.world_size,
+                        }
+                    )
+                )
+
+        return _Marker()

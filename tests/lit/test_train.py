@@ -1,0 +1,120 @@
+"""Configs compose, training runs on CPU, resumes exactly, and survives NaN losses."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from semcolor.cli.train import build, train
+from tests.lit.helpers import EXPERIMENTS, compose_train, tiny_overrides
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_composes_and_instantiates(tmp_path, experiment):
+    cfg = compose_train([f"+experiment={experiment}", *tiny_overrides(tmp_path)])
+    dm, module, trainer = build(cfg)
+    heads = {"soft": ("dist",), "reg": ("reg",), "regsoft": ("reg", "dist"),
+             "classregsoft": ("reg", "dist", "scene"),
+             "segclassregsoft": ("reg", "dist", "scene", "seg")}[experiment]  # fmt: skip
+    assert module.net.heads == heads
+    batch = next(iter(dm.train_dataloader()))
+    res = module.criterion(module(batch["L"]), batch)
+    expected_terms = {"dist": "soft", "reg": "reg", "scene": "clas", "seg": "seg"}
+    assert set(res.terms) == {expected_terms[h] for h in heads}
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["model=unet_plain", "scheduler=cosine", "scheduler=cyclic", "scheduler=none",
+     "optimizer=adam", "model=mobilenet_v2", "trainer=ddp", "trainer=gpu"],
+)  # fmt: skip
+def test_config_options_compose(tmp_path, override):
+    cfg = compose_train([override, *tiny_overrides(tmp_path)])
+    assert cfg.model.num_scene_classes == cfg.data.num_scene_classes
+    if override == "scheduler=cyclic":
+        assert cfg.module.scheduler_interval == "step"
+
+
+def test_fast_dev_run_cpu(tmp_path):
+    cfg = compose_train(["+experiment=segclassregsoft", "+trainer.fast_dev_run=true",
+                         *tiny_overrides(tmp_path)])  # fmt: skip
+    trainer = train(cfg)
+    assert trainer.global_step == 1
+    assert torch.isfinite(trainer.callback_metrics["train/loss"])
+    # The prior was estimated from the training data and cached for the next run.
+    assert (tmp_path / "cache" / "prior_synthetic.npy").is_file()
+
+
+def _run(tmp_path, max_steps: int, every: int, ckpt_path=None, extra=()):
+    cfg = compose_train([
+        "+experiment=segclassregsoft", *tiny_overrides(tmp_path),
+        f"trainer.max_steps={max_steps}", "trainer.limit_val_batches=0",
+        f"callbacks.model_checkpoint.every_n_train_steps={every}",
+        "scheduler=cyclic", "scheduler.step_size_up=3",
+        *( [f"ckpt_path={ckpt_path}"] if ckpt_path else [] ), *extra,
+    ])  # fmt: skip
+    return train(cfg)
+
+
+def test_resume_continues_global_step_optimizer_and_schedule(tmp_path):
+    first = _run(tmp_path, max_steps=4, every=2)
+    ckpt_dir = tmp_path / "checkpoints"
+    assert first.global_step == 4 and (ckpt_dir / "last.ckpt").is_file()
+    assert (ckpt_dir / "step0000002.ckpt").is_file()
+    state4 = torch.load(ckpt_dir / "last.ckpt", weights_only=True)
+    # Resume from the step-2 checkpoint and run to step 4 again: same place, same state.
+    resumed = _run(
+        tmp_path / "again", max_steps=4, every=100, ckpt_path=ckpt_dir / "step0000002.ckpt"
+    )
+    assert resumed.global_step == 4
+    sched_a = state4["lr_schedulers"][0]
+    sched_b = resumed.lr_scheduler_configs[0].scheduler.state_dict()
+    assert sched_a["last_epoch"] == sched_b["last_epoch"] == 4
+    opt_b = resumed.optimizers[0].state_dict()
+    assert opt_b["state"][0]["step"] == state4["optimizer_states"][0]["state"][0]["step"]
+
+
+def test_checkpoint_is_weights_only_and_self_contained(tmp_path):
+    _run(tmp_path, max_steps=2, every=2)
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    meta = ckpt["semcolor"]
+    assert meta["arch"] == "SemColorNet" and meta["version"]
+    assert meta["ab_bins"].shape == (313, 2)
+    assert meta["prior"]["weights"].shape == (313,)
+    assert meta["config"]["model"]["encoder"] == "resnet18"
+    # The network is rebuilt from the checkpoint alone.
+    from semcolor.models import SemColorNet
+
+    net = SemColorNet(**meta["model"])
+    state = {k[4:]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
+    net.load_state_dict(state)
+    out = net.eval()(torch.zeros(1, 1, 32, 32))
+    assert out.ab_logits.shape[1] == 313
+
+
+def test_nan_losses_are_skipped_then_stop_training(tmp_path, monkeypatch):
+    from semcolor.lit import NonFiniteLossError
+    from semcolor.losses import MultiTaskLoss
+
+    real = MultiTaskLoss.forward
+    calls = {"n": 0}
+
+    def flaky(self, out, batch):
+        calls["n"] += 1
+        res = real(self, out, batch)
+        if calls["n"] in (2, 3) or calls["n"] >= 6:  # two isolated NaNs, then NaN forever
+            res.total = res.total * float("nan")
+        return res
+
+    monkeypatch.setattr(MultiTaskLoss, "forward", flaky)
+    with pytest.raises(NonFiniteLossError, match="3 non-finite losses in a row"):
+        _run(tmp_path, max_steps=50, every=1, extra=["module.max_nan_in_a_row=3"])
+    ckpt_dir = tmp_path / "checkpoints"
+    # A skipped batch still counts as a step (Lightning), but no update happens: the weights
+    # in the last checkpoint, written after two skips, are finite and loadable.
+    ckpt = torch.load(ckpt_dir / "last.ckpt", weights_only=True)
+    assert ckpt["global_step"] == 7
+    assert ckpt["semcolor"]["nan_skipped"] == 4
+    assert all(
+        torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point()
+    )
