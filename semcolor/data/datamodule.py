@@ -30,6 +30,7 @@ class SemColorDataModule(pl.LightningDataModule):
         pin_memory: pin host memory (useful with a GPU).
         prior_images: how many training images the rebalancing prior is estimated from.
         skip_log: file where datasets record skipped bad files (read at epoch end).
+        crop_size: the sample size the datasets produce (the configs pass it to each one).
     """
 
     def __init__(
@@ -44,6 +45,7 @@ class SemColorDataModule(pl.LightningDataModule):
         pin_memory: bool = False,
         prior_images: int = 500,
         skip_log: str | None = None,
+        crop_size: int | None = None,
     ):
         super().__init__()
         if batch_size < 1:
@@ -54,7 +56,7 @@ class SemColorDataModule(pl.LightningDataModule):
         self.train_set, self.val_set = train, val
         self.num_scene_classes, self.num_seg_classes = num_scene_classes, num_seg_classes
         self.batch_size, self.num_workers, self.pin_memory = batch_size, num_workers, pin_memory
-        self.prior_images, self.skip_log = prior_images, skip_log
+        self.prior_images, self.skip_log, self.crop_size = prior_images, skip_log, crop_size
         for name, ds in (("train", train), ("val", val)):
             for attr in ("num_scene_classes", "num_seg_classes"):
                 have, want = getattr(ds, attr, None), getattr(self, attr)

@@ -231,7 +231,9 @@ class SemColorModule(pl.LightningModule):
         if skip_log and os.path.exists(skip_log):
             from semcolor.data.base import SkipTracker
 
-            fresh = SkipTracker(skip_log).new()
+            if getattr(self, "_skips", None) is None or self._skips.path != Path(skip_log):
+                self._skips = SkipTracker(skip_log)  # remembers what it already reported
+            fresh = self._skips.new()
             for path, reason in fresh:
                 log.warning("skipped bad file %s: %s", path, reason)
             if fresh:

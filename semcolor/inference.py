@@ -1,0 +1,254 @@
+"""The one inference path: checkpoint loading and L -> ab -> RGB prediction.
+
+``semcolor.colorize``, ``semcolor-colorize`` and ``semcolor-bench`` all call
+:func:`predict_ab` / :func:`colorize_lab`, so a number in a benchmark table is what a user
+gets. Protocol (Zhang et al.): L is resized to ``size`` x ``size``, the network predicts ab
+there, ab is upsampled bilinearly to the input's resolution and recombined with the
+full-resolution L, which is kept exactly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import semcolor
+from semcolor import constants as C
+
+#: Decoding methods: "soft" = annealed mean of the distribution head, "reg" = regression.
+METHODS = ("soft", "reg")
+_HEAD_OF = {"soft": "dist", "reg": "reg"}
+#: Where the shipped default model lives inside the package.
+DEFAULT_MODEL = Path(__file__).resolve().parent / "assets" / "semcolor_default.ckpt"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: unreadable, not semcolor's, or incompatible."""
+
+
+@dataclass
+class LoadedModel:
+    """A network ready for inference and what its checkpoint says about it.
+
+    Attributes:
+        net: the :class:`semcolor.models.SemColorNet`, in eval mode.
+        version: semcolor version that wrote the checkpoint.
+        config: the run config it was trained with (plain dict; may be empty).
+        prior: the rebalancing prior arrays (dict of numpy arrays) or None.
+        path: the file it came from (None if built in memory).
+    """
+
+    net: torch.nn.Module
+    version: str = semcolor.__version__
+    config: dict[str, Any] = field(default_factory=dict)
+    prior: dict[str, Any] | None = None
+    path: str | None = None
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """Decoding methods this model offers ("soft", "reg")."""
+        heads = getattr(self.net, "heads", ())
+        return tuple(m for m in METHODS if _HEAD_OF[m] in heads)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
+
+    def to(self, device: str | torch.device) -> LoadedModel:
+        self.net.to(resolve_device(device))
+        return self
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """ "auto" -> cuda if available else cpu; anything torch accepts otherwise."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}") from e
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but CUDA is not available here")
+    return dev
+
+
+def _major_minor(version: str) -> tuple[int, int]:
+    parts = (str(version).split(".") + ["0", "0"])[:2]
+    try:
+        return int(parts[0]), int(parts[1])
+    except ValueError:
+        return (-1, -1)
+
+
+def load_model(path: str | os.PathLike[str] | None = None, device: str = "cpu") -> LoadedModel:
+    """Load a semcolor checkpoint safely (``torch.load(weights_only=True)``: no pickled code).
+
+    Accepts a full training checkpoint (``last.ckpt``) or a slim export
+    (:func:`save_slim_checkpoint`). ``path=None`` loads the default model shipped in the
+    package.
+
+    Raises:
+        FileNotFoundError: the file does not exist (or no default model is shipped).
+        CheckpointError: unreadable, not a semcolor checkpoint, or written by an
+            incompatible semcolor version.
+    """
+    from semcolor.models import SemColorNet
+
+    if path is None:
+        path = DEFAULT_MODEL
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"no default model is installed at {path}; pass a checkpoint from "
+                "semcolor-train (e.g. outputs/<run>/checkpoints/last.ckpt)"
+            )
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # corrupt zip, truncated file, pickled code objects...
+        raise CheckpointError(
+            f"cannot load {path} as a weights-only checkpoint ({type(e).__name__}: {e}); "
+            "it is corrupt or not a semcolor checkpoint"
+        ) from e
+    meta = ckpt.get("semcolor") if isinstance(ckpt, dict) else None
+    if not isinstance(meta, dict) or "model" not in meta or "state_dict" not in ckpt:
+        raise CheckpointError(
+            f"{path} is not a semcolor checkpoint (no 'semcolor' metadata); "
+            "checkpoints come from semcolor-train or semcolor.inference.save_slim_checkpoint"
+        )
+    version = str(meta.get("version", "?"))
+    if _major_minor(version)[0] != _major_minor(semcolor.__version__)[0]:
+        raise CheckpointError(
+            f"{path} was written by semcolor {version}, incompatible with this semcolor "
+            f"{semcolor.__version__} (major versions differ)"
+        )
+    if meta.get("arch") != "SemColorNet":
+        raise CheckpointError(f"{path}: unknown architecture {meta.get('arch')!r}")
+    bins = meta.get("ab_bins")
+    if bins is not None:
+        from semcolor.color import AB_BINS
+
+        if tuple(bins.shape) != AB_BINS.shape or not np.array_equal(bins.numpy(), AB_BINS):
+            raise CheckpointError(f"{path} was trained on different ab bins than this semcolor")
+    try:
+        net = SemColorNet(**meta["model"])
+        state = ckpt["state_dict"]
+        if any(k.startswith("net.") for k in state):  # a Lightning checkpoint
+            state = {k[4:]: v for k, v in state.items() if k.startswith("net.")}
+        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    except (TypeError, ValueError, RuntimeError, KeyError) as e:
+        raise CheckpointError(f"{path}: the weights do not fit the stored architecture: {e}") from e
+    net.eval().to(resolve_device(device))
+    prior = meta.get("prior")
+    if prior is not None:
+        prior = {k: (v.numpy() if torch.is_tensor(v) else v) for k, v in prior.items()}
+    return LoadedModel(net, version, dict(meta.get("config") or {}), prior, str(path))
+
+
+def save_slim_checkpoint(
+    src: str | os.PathLike[str], dst: str | os.PathLike[str], half: bool = True
+) -> Path:
+    """Write an inference-only copy of a training checkpoint: metadata + network weights
+    (fp16 if ``half``), no optimizer state. Loadable by :func:`load_model`."""
+    ckpt = torch.load(src, map_location="cpu", weights_only=True)
+    if "semcolor" not in ckpt:
+        raise CheckpointError(f"{src} is not a semcolor checkpoint")
+    state = {
+        k[4:]: (v.half() if half and v.is_floating_point() else v)
+        for k, v in ckpt["state_dict"].items()
+        if k.startswith("net.")
+    }
+    meta = dict(ckpt["semcolor"])
+    meta["config"] = {k: meta.get("config", {}).get(k) for k in ("model", "loss", "data")}
+    meta["trained_steps"] = int(ckpt.get("global_step", 0))
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"semcolor": meta, "state_dict": state}, dst)
+    return dst
+
+
+def _check_L(L: torch.Tensor) -> None:
+    if not isinstance(L, torch.Tensor) or L.ndim != 4 or L.shape[1] != 1:
+        shape = tuple(L.shape) if isinstance(L, torch.Tensor) else type(L).__name__
+        raise ValueError(f"L must be a (B,1,H,W) tensor in [0,100], got {shape}")
+    if not L.is_floating_point():
+        raise ValueError(f"L must be a floating tensor, got {L.dtype}")
+    if L.shape[-1] < 1 or L.shape[-2] < 1:
+        raise ValueError(f"L must not be empty, got {tuple(L.shape)}")
+
+
+@torch.no_grad()
+def predict_ab(
+    net: torch.nn.Module,
+    L: torch.Tensor,
+    *,
+    size: int | None = 256,
+    methods: tuple[str, ...] = ("soft",),
+    temperature: float = C.ANNEALED_MEAN_T,
+) -> dict[str, torch.Tensor]:
+    """Predict ab for a batch of luminance images.
+
+    Args:
+        net: a SemColorNet (eval mode).
+        L: (B,1,H,W) float L in [0,100], on the network's device.
+        size: the network sees L resized to (size, size) (bilinear, antialiased); None =
+            at the input resolution.
+        methods: any of "soft" (annealed mean, distribution head) and "reg" (regression).
+        temperature: annealed-mean temperature T > 0 (lower = more vivid).
+
+    Returns:
+        {method: (B,2,H,W) float32 ab in Lab units at the input resolution}.
+    """
+    from semcolor.color import annealed_mean, normalize_l
+
+    _check_L(L)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; valid: {list(METHODS)}")
+    heads = getattr(net, "heads", ())
+    missing = [m for m in methods if _HEAD_OF[m] not in heads]
+    if missing:
+        raise ValueError(
+            f"this model has no head for {missing} (its heads: {list(heads)}); "
+            f"use one of {[m for m in METHODS if _HEAD_OF[m] in heads]}"
+        )
+    h, w = L.shape[-2:]
+    x = L.float()
+    if size is not None and (h, w) != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False,
+                          antialias=True)  # fmt: skip
+    dtype = next(net.parameters()).dtype
+    out = net(normalize_l(x).to(dtype))
+    result = {}
+    for m in methods:
+        if m == "soft":
+            ab = annealed_mean(out.ab_logits.float(), temperature)
+        else:
+            ab = out.ab_reg.float()
+        if ab.shape[-2:] != (h, w):
+            ab = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
+        result[m] = ab
+    return result
+
+
+def colorize_lab(
+    net: torch.nn.Module,
+    L: torch.Tensor,
+    *,
+    size: int | None = 256,
+    method: str = "soft",
+    temperature: float = C.ANNEALED_MEAN_T,
+) -> torch.Tensor:
+    """(B,1,H,W) L in [0,100] -> (B,3,H,W) sRGB in [0,1], L kept exactly (before gamut
+    clipping), ab from :func:`predict_ab`."""
+    from semcolor.color import lab_to_rgb
+
+    ab = predict_ab(net, L, size=size, methods=(method,), temperature=temperature)[method]
+    return lab_to_rgb(torch.cat([L.float(), ab], dim=1))
