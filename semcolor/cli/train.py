@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,46 @@ def _main(cfg: DictConfig) -> None:
     train(cfg)
 
 
+def _explain_unknown_key(argv: list[str]) -> str | None:
+    """If an override names a key the config lacks, say which keys exist there.
+
+    Hydra's own message names the key but not the alternatives; composing once more here
+    (a fraction of a second) lets us list them.
+    """
+    from hydra import compose, initialize_config_module
+    from hydra.errors import HydraException
+
+    overrides = [a for a in argv if "=" in a and not a.startswith(("-", "+", "~", "hydra."))]
+    try:
+        with initialize_config_module("semcolor.conf", version_base="1.3"):
+            compose("train", overrides=[a for a in argv if "=" in a and not a.startswith("-")])
+        return None
+    except HydraException as e:
+        m = re.search(r"Could not override '([^']+)'", str(e))
+        if not m:
+            return None
+        key = m.group(1)
+    parent = key.rpartition(".")[0]
+    try:
+        with initialize_config_module("semcolor.conf", version_base="1.3"):
+            cfg = compose("train", overrides=[o for o in overrides if o.split("=")[0] != key])
+    except HydraException:
+        return None
+    while parent and not isinstance(OmegaConf.select(cfg, parent), DictConfig):
+        key, parent = parent, parent.rpartition(".")[0]  # the first missing level
+    node = OmegaConf.select(cfg, parent) if parent else cfg
+    valid = sorted(node.keys()) if isinstance(node, DictConfig) else []
+    return (
+        f"unknown config key '{key}'; valid keys under '{parent or '<root>'}': "
+        f"{', '.join(map(str, valid))}. To add a new key on purpose, write +{key}=..."
+    )
+
+
 def main() -> None:
+    problem = _explain_unknown_key(sys.argv[1:])
+    if problem:
+        print(f"semcolor-train: error: {problem}", file=sys.stderr)
+        sys.exit(2)
     try:
         _main()
     except (ValueError, FileNotFoundError) as e:  # clear one-line errors, no traceback wall

@@ -118,3 +118,27 @@ def test_nan_losses_are_skipped_then_stop_training(tmp_path, monkeypatch):
     assert all(
         torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point()
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["model.foo=1"], ["'model.foo'", "encoder", "heads", "+model.foo="]),
+        (["lossy.w=1", "loss.w_seg=0.5"], ["'lossy'", "<root>", "loss", "trainer"]),
+        (["loss.w_seg=0.5", "model.encoder=resnet34"], None),
+    ],
+)
+def test_unknown_config_keys_list_valid_ones(argv, expected):
+    from semcolor.cli.train import _explain_unknown_key
+
+    msg = _explain_unknown_key(argv)
+    if expected is None:
+        assert msg is None
+    else:
+        assert all(e in msg for e in expected), msg
+
+
+def test_missing_resume_checkpoint_is_named(tmp_path):
+    cfg = compose_train([*tiny_overrides(tmp_path), f"ckpt_path={tmp_path}/nope.ckpt"])
+    with pytest.raises(FileNotFoundError, match="nope.ckpt does not exist"):
+        build(cfg)
