@@ -207,6 +207,9 @@ class ColorizationDataset(Dataset):
     LAYOUT: ClassVar[str] = ""
     #: Number of segmentation classes of the dataset's own maps (0: none).
     NATIVE_SEG_CLASSES: ClassVar[int] = 0
+    #: Accepted ``split`` values (None: any). Checked here, so subclasses whose only extra
+    #: need is a split check keep the base's explicit signature instead of repeating it.
+    SPLITS: ClassVar[tuple[str | None, ...] | None] = None
     #: Apply EXIF orientation to images. Samples with a label map never do: annotations
     #: (COCO, CamVid) index the stored pixel grid.
     exif_transpose: ClassVar[bool] = True
@@ -228,6 +231,10 @@ class ColorizationDataset(Dataset):
         skip_log: str | None = None,
         max_retries: int = 50,
     ) -> None:
+        if self.SPLITS is not None and split not in self.SPLITS:
+            raise ValueError(
+                f"{type(self).__name__} split must be one of {list(self.SPLITS)}, got {split!r}"
+            )
         self.root = Path(root).expanduser()
         self.split = split
         if not self.root.is_dir():

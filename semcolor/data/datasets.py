@@ -14,7 +14,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -173,6 +173,8 @@ class CocoStuff(ColorizationDataset):
 """
     NATIVE_SEG_CLASSES = C.NUM_COCOSTUFF_CLASSES
 
+    SPLITS = ("train", "val")
+
     def __init__(
         self,
         root: str,
@@ -193,8 +195,6 @@ class CocoStuff(ColorizationDataset):
     ) -> None:
         if labels not in ("auto", "png", "json", "none"):
             raise ValueError(f"labels must be auto/png/json/none, got {labels!r}")
-        if split not in ("train", "val"):
-            raise ValueError(f"CocoStuff split must be 'train' or 'val', got {split!r}")
         self.labels = "none" if num_seg_classes == 0 else labels
         self._cocos: list[Any] = []
         super().__init__(
@@ -312,6 +312,8 @@ lists:   <root>/places365_train_standard.txt, <root>/places365_val.txt ('path la
          with images under <root>/data_256_standard/ (train), <root>/val_256/ (val) or image_dir
 """
 
+    SPLITS = ("train", "val")
+
     def __init__(
         self,
         root: str,
@@ -332,8 +334,6 @@ lists:   <root>/places365_train_standard.txt, <root>/places365_val.txt ('path la
         skip_log: str | None = None,
         max_retries: int = 50,
     ) -> None:
-        if split not in ("train", "val"):
-            raise ValueError(f"Places365 split must be 'train' or 'val', got {split!r}")
         self.list_file = list_file
         self.image_dir = image_dir
         self.categories_file = categories_file
@@ -549,29 +549,7 @@ class DIV2K(ColorizationDataset):
 <root>/DIV2K_valid_HR/0801.png ... 0900.png     (split="val" or "valid")
 """
 
-    def __init__(
-        self,
-        root: str,
-        split: str = "train",
-        crop_size: int = C.TRAIN_CROP,
-        train: bool | None = None,
-        resize: int | None = None,
-        hflip: bool = True,
-        rotate_degrees: float = 0.0,
-        scale_min: float = 1.0,
-        scale_max: float = 1.0,
-        num_scene_classes: int | None = None,
-        num_seg_classes: int | None = None,
-        scene_labels: str | None = None,
-        skip_log: str | None = None,
-        max_retries: int = 50,
-    ) -> None:
-        if split not in ("train", "val", "valid"):
-            raise ValueError(f"DIV2K split must be 'train' or 'val', got {split!r}")
-        super().__init__(
-            root, split, crop_size, train, resize, hflip, rotate_degrees, scale_min, scale_max,
-            num_scene_classes, num_seg_classes, scene_labels, skip_log, max_retries,
-        )
+    SPLITS = ("train", "val", "valid")
 
     def _scan(self) -> list[Record]:
         d = self.root / ("DIV2K_train_HR" if self.split == "train" else "DIV2K_valid_HR")
@@ -608,30 +586,9 @@ optional <root>/{train,val,test}.txt ('train/x.png trainannot/x.png' per line)
 """
     NATIVE_SEG_CLASSES = len(CAMVID_CLASSES)
 
-    def __init__(
-        self,
-        root: str,
-        split: str = "train",
-        crop_size: int = C.TRAIN_CROP,
-        train: bool | None = None,
-        resize: int | None = None,
-        hflip: bool = True,
-        rotate_degrees: float = 0.0,
-        scale_min: float = 1.0,
-        scale_max: float = 1.0,
-        num_scene_classes: int | None = None,
-        num_seg_classes: int | None = None,
-        scene_labels: str | None = None,
-        skip_log: str | None = None,
-        max_retries: int = 50,
-    ) -> None:
-        if split not in ("train", "val", "test"):
-            raise ValueError(f"CamVid split must be train/val/test, got {split!r}")
-        self.seg_classes = list(CAMVID_CLASSES)
-        super().__init__(
-            root, split, crop_size, train, resize, hflip, rotate_degrees, scale_min, scale_max,
-            num_scene_classes, num_seg_classes, scene_labels, skip_log, max_retries,
-        )
+    SPLITS = ("train", "val", "test")
+    #: Segmentation class names (index = label value).
+    seg_classes: ClassVar[list[str]] = list(CAMVID_CLASSES)
 
     def _resolve(self, token: str) -> str:
         p = Path(token)
@@ -688,29 +645,7 @@ class TinyImageNet(ColorizationDataset):
 <root>/test/images/test_<i>.JPEG
 """
 
-    def __init__(
-        self,
-        root: str,
-        split: str = "train",
-        crop_size: int = C.TRAIN_CROP,
-        train: bool | None = None,
-        resize: int | None = None,
-        hflip: bool = True,
-        rotate_degrees: float = 0.0,
-        scale_min: float = 1.0,
-        scale_max: float = 1.0,
-        num_scene_classes: int | None = None,
-        num_seg_classes: int | None = None,
-        scene_labels: str | None = None,
-        skip_log: str | None = None,
-        max_retries: int = 50,
-    ) -> None:
-        if split not in ("train", "val", "test"):
-            raise ValueError(f"TinyImageNet split must be train/val/test, got {split!r}")
-        super().__init__(
-            root, split, crop_size, train, resize, hflip, rotate_degrees, scale_min, scale_max,
-            num_scene_classes, num_seg_classes, scene_labels, skip_log, max_retries,
-        )
+    SPLITS = ("train", "val", "test")
 
     def _scan(self) -> list[Record]:
         wnids_path = self.root / "wnids.txt"
