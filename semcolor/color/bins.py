@@ -177,17 +177,16 @@ _FIXED_ROWS = torch.arange(3).view(1, 3, 1)
 
 
 def _knn_planar(ab: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """k nearest bins, nearest first. ab: (B,2,P) -> (d2 - d2_nearest, indices), (B,k,P).
+    """k nearest bins, nearest first. ab: (B,2,P) -> (squared distances, indices), (B,k,P).
 
-    Squared distances are returned relative to the nearest bin's: the weights only need
-    differences, and they stay precise for far out-of-gamut points.
+    Near the gamut edge the distances are relative to the nearest bin's (computed in float64,
+    see :func:`_knn_flat`): the weights only depend on differences.
     """
     if k != 5:
         d2, nn = _knn_flat(ab.transpose(1, 2).reshape(-1, 2), k)
         shape = (ab.shape[0], ab.shape[2], k)
         return d2.view(shape).transpose(1, 2), nn.view(shape).transpose(1, 2)
     d2, nn = _knn5_lattice(ab)
-    d2 = d2.sub_(d2[:, :1].clone())
     edge = (nn < 0).any(dim=1)  # (B,P)
     if bool(edge.any()):
         # Near the gamut edge: exact search over the candidate table for those pixels.
@@ -205,7 +204,7 @@ _CHUNK = 1 << 18
 def _knn_chunked(ab: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """k-NN of every pixel, in pieces of at most _CHUNK pixels (bounded working memory).
 
-    ab: (B,2,H,W) -> (d2 - d2_nearest, bin indices), each (B,k,H,W), nearest first.
+    ab: (B,2,H,W) -> (squared distances, bin indices), each (B,k,H,W), nearest first.
     """
     b, _, h, w = ab.shape
     p = h * w
@@ -250,10 +249,9 @@ def soft_encode_sparse(
     """
     _check_ab(ab, k, sigma)
     d2, nn = _knn_chunked(ab, k)
-    # d2 is relative to the nearest bin: that changes nothing after normalisation but keeps
-    # far out-of-gamut points from underflowing to 0/0.
-    wts = torch.exp(d2.mul_(-0.5 / (sigma * sigma)))
-    wts = wts.div_(wts.sum(dim=1, keepdim=True))
+    # Normalised Gaussian weights = softmax of -d^2 / 2 sigma^2 (one fused, stable pass;
+    # far out-of-gamut points cannot underflow to 0/0).
+    wts = torch.softmax(d2.mul_(-0.5 / (sigma * sigma)), dim=1)
     return nn, wts
 
 
