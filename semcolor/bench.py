@@ -1,0 +1,716 @@
+"""Benchmark: colorization metrics of a checkpoint and baselines on a dataset, and speed.
+
+Library side of ``semcolor-bench`` (the CLI in :mod:`semcolor.cli.bench` only parses
+arguments). Everything goes through the shared inference path of
+:mod:`semcolor.inference` (:func:`~semcolor.inference.predict_ab`,
+:func:`~semcolor.inference.colorize_lab`), so the numbers are what a user gets.
+
+Protocol (``docs/metrics.md``, "Evaluation protocol"):
+
+1. List the images of a dataset split (the dataset classes of :mod:`semcolor.data`, no
+   labels needed), sorted; ``limit`` keeps the first N.
+2. Load each image with :func:`semcolor.data.io.load_rgb` (unreadable files are skipped
+   and listed). Ground truth = the 8-bit RGB image resized to ``size`` x ``size`` with PIL
+   bicubic (default 256, as the papers), or the original image with ``full_res``.
+3. Ground truths that are colourless (:func:`semcolor.metrics.is_colourless`) are
+   excluded and counted (unless ``exclude_colourless=False``).
+4. L = Lab L of the ground truth (float64, :func:`semcolor.color.rgb_to_lab`). Each model
+   method: ab = ``predict_ab(net, L, size=size, methods=...)`` (the network sees L at
+   ``size`` x ``size``; at full resolution ab is upsampled bilinearly), recombined with the
+   exact L by :func:`semcolor.color.lab_to_rgb` (float64) and rounded to uint8. Baseline
+   "gray": :func:`semcolor.metrics.grayscale_baseline` (L kept, ab = 0).
+5. :func:`semcolor.metrics.evaluate_pair` per image and method, averaged with
+   :class:`semcolor.metrics.MetricAccumulator`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import semcolor
+from semcolor import constants as C
+
+#: Datasets known to the bench -> (class name in semcolor.data.datasets, default split).
+DATASETS: dict[str, tuple[str, str | None]] = {
+    "div2k": ("DIV2K", "valid"),
+    "imagenet": ("ImageNet", "val"),
+    "places365": ("Places365", "val"),
+    "cocostuff": ("CocoStuff", "val"),
+    "camvid": ("CamVid", "test"),
+    "tinyimagenet": ("TinyImageNet", "val"),
+    "folder": ("ImageFolder", None),
+}
+#: Baselines that need no model.
+BASELINES: tuple[str, ...] = ("gray",)
+#: Metric keys of each method in summary.json (from semcolor.metrics.SUMMARY_KEYS).
+METHOD_KEYS: tuple[str, ...] = (
+    "psnr", "ssim", "l2ab", "l2ab_norm", "auc", "colorfulness", "delta_cf", "cni",
+    "cci_ratio", "num_images",
+)  # fmt: skip
+#: Default network input side (the papers' 256x256 protocol).
+DEFAULT_SIZE = 256
+#: Height of the column-title strip of the comparison sheet, in pixels.
+SHEET_TITLE_H = 22
+#: Architecture timed by speed mode when there is no checkpoint at all: the default
+#: model's (conf/experiment/default_model.yaml: conf/model/mobilenet_v2.yaml, mixed data
+#: with 200 scene / 11 segmentation classes), with random weights (speed does not depend
+#: on the weights).
+DEFAULT_SPEED_ARCH: dict[str, Any] = {
+    "encoder": "mobilenet_v2",
+    "decoder_channels": [128, 64, 48, 32, 16],
+    "dist_stride": 4,
+    "heads": ["reg", "dist", "scene", "seg"],
+    "num_scene_classes": 200,
+    "num_seg_classes": 11,
+}
+
+
+class BenchError(Exception):
+    """The benchmark cannot run or produced nothing (bad dataset, nothing evaluable)."""
+
+
+# ============================================================================ listing
+def list_dataset_images(
+    dataset: str,
+    root: str | os.PathLike[str],
+    split: str | None = None,
+    image_list: str | None = None,
+    limit: int | None = None,
+) -> list[str]:
+    """Sorted image paths of a dataset split, via the dataset classes' ``.paths``.
+
+    Args:
+        dataset: one of :data:`DATASETS` (``div2k``, ``imagenet``, ``places365``,
+            ``cocostuff``, ``camvid``, ``tinyimagenet``, ``folder``).
+        root: dataset root (layouts: ``data/README.md``; ``folder``: any folder of images,
+            read recursively).
+        split: the split; None = the dataset's evaluation split (div2k ``valid``,
+            imagenet/places365/cocostuff/tinyimagenet ``val``, camvid ``test``, folder: the
+            root itself).
+        image_list: ImageNet ``image_list`` (e.g. a ctest10k list) or Places365
+            ``list_file``; ignored for the other datasets (an error if given).
+        limit: keep the first N paths in sorted order.
+
+    Raises:
+        BenchError: unknown dataset, missing root, wrong layout or no images; the message
+            names the path and the expected layout.
+    """
+    from semcolor.data import datasets as D
+
+    key = dataset.lower()
+    if key not in DATASETS:
+        raise BenchError(f"unknown dataset {dataset!r}; choose one of {sorted(DATASETS)}")
+    cls_name, default_split = DATASETS[key]
+    cls = getattr(D, cls_name)
+    kwargs: dict[str, Any] = {
+        "split": default_split if split is None else split,
+        "train": False,
+        "num_scene_classes": 0,
+        "num_seg_classes": 0,
+    }
+    if image_list is not None:
+        if key == "imagenet":
+            kwargs["image_list"] = str(image_list)
+        elif key == "places365":
+            kwargs["list_file"] = str(image_list)
+        else:
+            raise BenchError(f"--image-list applies to imagenet and places365, not {dataset}")
+    if key == "cocostuff":
+        kwargs["labels"] = "none"
+    if not Path(root).expanduser().is_dir():
+        raise BenchError(
+            f"{cls_name}: dataset root {str(root)!r} does not exist or is not a folder. "
+            f"Expected layout:\n{cls.LAYOUT.strip()}"
+        )
+    try:
+        ds = cls(str(root), **kwargs)
+    except (FileNotFoundError, ValueError) as e:
+        raise BenchError(str(e)) from e
+    paths = sorted(dict.fromkeys(ds.paths))
+    if limit is not None:
+        if limit < 1:
+            raise BenchError(f"limit must be >= 1, got {limit}")
+        paths = paths[:limit]
+    return paths
+
+
+# ============================================================================ images
+def load_ground_truth(path: str | os.PathLike[str], size: int | None = DEFAULT_SIZE) -> np.ndarray:
+    """The evaluation ground truth of one file: uint8 (H,W,3) sRGB, resized to
+    ``size`` x ``size`` with PIL bicubic (None: the original resolution).
+
+    Raises:
+        semcolor.data.io.BadImageError: the file cannot be decoded.
+    """
+    return _load_gt(path, size)[0]
+
+
+def _load_gt(path: str | os.PathLike[str], size: int | None) -> tuple[np.ndarray, tuple[int, int]]:
+    """(ground truth, original (width, height))."""
+    from PIL import Image
+
+    from semcolor.data.io import load_rgb
+
+    rgb = load_rgb(path)
+    wh = (int(rgb.shape[1]), int(rgb.shape[0]))
+    if size is not None and rgb.shape[:2] != (size, size):
+        rgb = np.asarray(
+            Image.fromarray(rgb).resize((size, size), Image.Resampling.BICUBIC), dtype=np.uint8
+        )
+    return np.ascontiguousarray(rgb), wh
+
+
+def lab_of(gts: Sequence[np.ndarray]) -> torch.Tensor:
+    """(B,3,H,W) float64 Lab of equally sized uint8 (H,W,3) images."""
+    from semcolor.color import rgb_to_lab
+
+    x = torch.from_numpy(np.stack(gts)).permute(0, 3, 1, 2).to(torch.float64).div_(255.0)
+    return rgb_to_lab(x)
+
+
+def recombine(L: torch.Tensor, ab: torch.Tensor) -> list[np.ndarray]:
+    """Exact L (B,1,H,W) + predicted ab (B,2,H,W) -> uint8 (H,W,3) images (float64 Lab ->
+    sRGB clipped to [0, 1], x255, rounded to nearest)."""
+    from semcolor.color import lab_to_rgb
+
+    lab = torch.cat([L.to(torch.float64).cpu(), ab.to(torch.float64).cpu()], dim=1)
+    rgb = lab_to_rgb(lab).mul_(255.0).round_().clamp_(0, 255).to(torch.uint8)
+    return [np.ascontiguousarray(x) for x in rgb.permute(0, 2, 3, 1).numpy()]
+
+
+def _peak_memory(device: torch.device) -> tuple[float, str]:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20, "cuda_max_allocated"
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return rss / (2**20 if sys.platform == "darwin" else 2**10), "process_peak_rss"
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+# ============================================================================ evaluation
+@dataclass
+class BenchResult:
+    """What :func:`evaluate_images` measured.
+
+    Attributes:
+        methods: column order: baselines first, then the model's methods.
+        per_image: one dict per evaluated image and method: ``image``, ``method``,
+            ``width``/``height`` (original file), the keys of
+            :func:`semcolor.metrics.evaluate_pair`, ``gt_colorfulness``, ``gt_cni``.
+        summary: {method: averages with the keys :data:`METHOD_KEYS`}.
+        gt: {"colorfulness": mean M3 of the ground truths, "cni": mean CNI}.
+        n_listed, n_images, excluded_gray, skipped: images listed, evaluated, left out as
+            colourless (paths), unreadable ((path, reason)).
+        speed: model time per image, device, peak memory.
+        sheet: the first evaluated images as {column: uint8 image} (for the sheet).
+    """
+
+    methods: list[str]
+    size: int | None
+    per_image: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, dict[str, float]] = field(default_factory=dict)
+    gt: dict[str, float] = field(default_factory=dict)
+    n_listed: int = 0
+    excluded_gray: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    speed: dict[str, Any] = field(default_factory=dict)
+    sheet: list[tuple[str, dict[str, np.ndarray]]] = field(default_factory=list)
+
+    @property
+    def n_images(self) -> int:
+        return len({r["image"] for r in self.per_image})
+
+
+def evaluate_images(
+    paths: Sequence[str],
+    model: Any | None = None,
+    *,
+    size: int = DEFAULT_SIZE,
+    full_res: bool = False,
+    methods: Sequence[str] | None = None,
+    baselines: Sequence[str] = BASELINES,
+    exclude_colourless: bool = True,
+    temperature: float = C.ANNEALED_MEAN_T,
+    batch_size: int = 16,
+    sheet_rows: int = 6,
+    progress: bool = True,
+) -> BenchResult:
+    """Score a model's methods and the baselines on image files (see the module doc).
+
+    Args:
+        paths: image files (e.g. from :func:`list_dataset_images`).
+        model: a :class:`semcolor.inference.LoadedModel` (on its device), or None for
+            baselines only.
+        size: network input side; also the evaluation side unless ``full_res``.
+        full_res: evaluate at each image's own resolution (the network still runs at
+            ``size`` x ``size``; ab is upsampled), one image at a time.
+        methods: model methods to score (default: all the model offers, "soft", "reg").
+        baselines: any of :data:`BASELINES`.
+        exclude_colourless: leave out colourless ground truths (counted).
+        temperature: annealed-mean temperature of "soft".
+        batch_size: images per network call (256 protocol).
+        sheet_rows: how many of the first evaluated images to keep for the sheet.
+        progress: show a tqdm bar with ETA.
+
+    Raises:
+        BenchError: no method at all, or an unknown method/baseline.
+    """
+    from tqdm import tqdm
+
+    from semcolor.data.io import BadImageError
+    from semcolor.inference import predict_ab
+    from semcolor.metrics import (
+        MetricAccumulator,
+        cni,
+        colorfulness,
+        evaluate_pair,
+        grayscale_baseline,
+        is_colourless,
+    )
+
+    bad = [b for b in baselines if b not in BASELINES]
+    if bad:
+        raise BenchError(f"unknown baseline(s) {bad}; valid: {list(BASELINES)}")
+    if model is None:
+        model_methods: list[str] = []
+        if methods:
+            raise BenchError(f"methods {list(methods)} asked for, but there is no model")
+    else:
+        offered = list(model.methods)
+        model_methods = offered if methods is None else list(methods)
+        missing = [m for m in model_methods if m not in offered]
+        if missing:
+            raise BenchError(f"the model offers {offered}, not {missing}")
+    columns = list(dict.fromkeys(list(baselines) + model_methods))
+    if not columns:
+        raise BenchError("nothing to evaluate: no model and no baseline")
+    if size < 1:
+        raise BenchError(f"size must be >= 1, got {size}")
+    eval_size = None if full_res else int(size)
+    batch_size = 1 if full_res else max(1, int(batch_size))
+    device = model.device if model is not None else torch.device("cpu")
+
+    res = BenchResult(methods=columns, size=eval_size, n_listed=len(paths))
+    accs = {m: MetricAccumulator() for m in columns}
+    gt_cf: list[float] = []
+    gt_cni: list[float] = []
+    model_s = 0.0
+    model_n = 0
+    if model_methods:  # one untimed call: first-call allocations are not inference cost
+        warm = torch.full((1, 1, int(size), int(size)), 50.0, device=device)
+        predict_ab(model.net, warm, size=int(size), methods=tuple(model_methods))
+        _sync(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    t_start = time.perf_counter()
+
+    def flush(batch: list[tuple[str, tuple[int, int], np.ndarray]]) -> None:
+        nonlocal model_s, model_n
+        if not batch:
+            return
+        gts = [b[2] for b in batch]
+        preds: dict[str, list[np.ndarray]] = {}
+        if "gray" in columns:
+            preds["gray"] = [grayscale_baseline(g) for g in gts]
+        if model_methods:
+            L = lab_of(gts)[:, :1]
+            t0 = time.perf_counter()
+            out = predict_ab(
+                model.net, L.to(device=device, dtype=torch.float32), size=int(size),
+                methods=tuple(model_methods), temperature=temperature,
+            )  # fmt: skip
+            out = {m: ab.cpu() for m, ab in out.items()}
+            _sync(device)
+            model_s += time.perf_counter() - t0
+            model_n += len(batch)
+            for m in model_methods:
+                preds[m] = recombine(L, out[m])
+        for i, (path, (w, h), gt) in enumerate(batch):
+            cf, cn = colorfulness(gt), cni(gt)
+            gt_cf.append(cf)
+            gt_cni.append(cn)
+            for m in columns:
+                metrics = evaluate_pair(preds[m][i], gt)
+                accs[m].update(metrics)
+                res.per_image.append({
+                    "image": path, "method": m, "width": w, "height": h, **metrics,
+                    "gt_colorfulness": cf, "gt_cni": cn,
+                })  # fmt: skip
+            if len(res.sheet) < sheet_rows:
+                res.sheet.append((path, {**{m: preds[m][i] for m in columns}, "gt": gt}))
+        batch.clear()
+
+    pending: list[tuple[str, tuple[int, int], np.ndarray]] = []
+    bar = tqdm(paths, desc="bench", unit="img", disable=not progress, dynamic_ncols=True)
+    for path in bar:
+        try:
+            gt, orig_wh = _load_gt(path, eval_size)
+        except BadImageError as e:
+            res.skipped.append((str(path), e.reason))
+            bar.write(f"skipped {path}: {e.reason}", file=sys.stderr)
+            continue
+        if min(gt.shape[:2]) < 11:
+            res.skipped.append((str(path), f"{gt.shape[1]}x{gt.shape[0]} is below 11x11 (SSIM)"))
+            continue
+        if exclude_colourless and is_colourless(gt):
+            res.excluded_gray.append(str(path))
+            continue
+        if pending and pending[0][2].shape != gt.shape:
+            flush(pending)
+        pending.append((str(path), orig_wh, gt))
+        if len(pending) >= batch_size:
+            flush(pending)
+    flush(pending)
+    bar.close()
+    wall = time.perf_counter() - t_start
+
+    res.summary = {m: accs[m].compute() for m in columns}
+    res.gt = {
+        "colorfulness": float(np.mean(gt_cf)) if gt_cf else float("nan"),
+        "cni": float(np.mean(gt_cni)) if gt_cni else float("nan"),
+    }
+    peak, kind = _peak_memory(device)
+    res.speed = {
+        "ms_per_image": 1000.0 * model_s / model_n if model_n else float("nan"),
+        "device": str(device),
+        "peak_memory_mb": peak,
+        "peak_memory_kind": kind,
+        "batch_size": batch_size,
+        "torch_threads": torch.get_num_threads(),
+        "wall_s": wall,
+        "timed": "L to device + predict_ab (all scored methods) + ab to host, per image",
+    }
+    return res
+
+
+# ============================================================================ outputs
+def _clean(x: Any) -> Any:
+    """JSON-safe copy: NaN/inf -> None, numpy scalars -> Python, tuples -> lists."""
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_clean(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``obj`` as JSON with NaN/inf written as null."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_clean(obj), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    return path
+
+
+def build_summary(
+    result: BenchResult,
+    *,
+    dataset: str,
+    root: str | None = None,
+    split: str | None = None,
+    model: Any | None = None,
+    temperature: float = C.ANNEALED_MEAN_T,
+    notes: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The summary.json dict (public key names: see ``README``, "Evaluation")."""
+    methods = {m: {k: result.summary[m][k] for k in METHOD_KEYS} for m in result.methods}
+    ckpt = None
+    if model is not None:
+        ckpt = {"path": model.path, "version": model.version, "methods": list(model.methods),
+                "temperature": temperature}  # fmt: skip
+    return {
+        "dataset": dataset,
+        "root": None if root is None else str(root),
+        "split": split,
+        "n_images": result.n_images,
+        "n_excluded_gray": len(result.excluded_gray),
+        "n_skipped": len(result.skipped),
+        "n_listed": result.n_listed,
+        "size": result.size,
+        "full_res": result.size is None,
+        "methods": methods,
+        "gt": dict(result.gt),
+        "speed": dict(result.speed),
+        "checkpoint": ckpt,
+        "baselines_only": model is None,
+        "skipped": [[p, r] for p, r in result.skipped],
+        "excluded_gray": list(result.excluded_gray),
+        "notes": list(notes),
+        "semcolor_version": semcolor.__version__,
+        "protocol": (
+            "per image: ground truth resized to size x size with PIL bicubic (full_res: "
+            "original size), colourless ground truths excluded, prediction = exact L + "
+            "predicted ab, uint8; metrics of semcolor.metrics (docs/metrics.md), averaged"
+        ),
+    }
+
+
+#: per_image.csv columns, in order.
+CSV_COLUMNS: tuple[str, ...] = (
+    "image", "method", "width", "height", "psnr", "ssim", "l2ab", "l2ab_norm", "auc",
+    "colorfulness", "delta_cf", "cni", "cci", "gt_colorfulness", "gt_cni",
+)  # fmt: skip
+
+
+def write_per_image_csv(result: BenchResult, path: str | os.PathLike[str]) -> Path:
+    """One row per image and method (floats with full precision; NaN as empty)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        for row in result.per_image:
+            w.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else
+                            repr(v) if isinstance(v, float) else v)
+                        for k, v in row.items()})  # fmt: skip
+    return path
+
+
+def _fmt(v: Any, digits: int) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    return f"{v:.{digits}f}"
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """Markdown table of a summary.json dict: rows = methods (+ ground truth), columns =
+    metrics and n."""
+    cols = [("PSNR", "psnr", 2), ("SSIM", "ssim", 4), ("L2ab", "l2ab", 2), ("AuC", "auc", 4),
+            ("M3", "colorfulness", 2), ("ΔCF", "delta_cf", 2), ("CNI", "cni", 4),
+            ("CCI ratio", "cci_ratio", 3)]  # fmt: skip
+    head = "| method | n | " + " | ".join(c[0] for c in cols) + " |"
+    sep = "|---|---:|" + "---:|" * len(cols)
+    lines = [head, sep]
+    for m, d in summary["methods"].items():
+        vals = " | ".join(_fmt(d.get(k), n) for _, k, n in cols)
+        lines.append(f"| {m} | {d.get('num_images', summary['n_images'])} | {vals} |")
+    gt = summary.get("gt", {})
+    gt_vals = [_fmt(gt.get(k), n) if k in ("colorfulness", "cni") else "" for _, k, n in cols]
+    lines.append(f"| ground truth | {summary['n_images']} | " + " | ".join(gt_vals) + " |")
+    return "\n".join(lines)
+
+
+def sheet_size(n_rows: int, n_cols: int, cell: int) -> tuple[int, int]:
+    """(width, height) of :func:`make_sheet`'s image."""
+    return n_cols * cell, SHEET_TITLE_H + n_rows * cell
+
+
+def _fit(img: np.ndarray, cell: int) -> Any:
+    from PIL import Image
+
+    im = Image.fromarray(img)
+    scale = cell / max(im.size)
+    new = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
+    im = im.resize(new, Image.Resampling.BICUBIC if scale > 1 else Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", (cell, cell), (255, 255, 255))
+    canvas.paste(im, ((cell - new[0]) // 2, (cell - new[1]) // 2))
+    return canvas
+
+
+def make_sheet(
+    rows: Sequence[tuple[str, dict[str, np.ndarray]]],
+    columns: Sequence[str],
+    cell: int = 192,
+    titles: dict[str, str] | None = None,
+) -> Any:
+    """Comparison sheet (PIL image): one row per image, one column per key of ``columns``
+    (e.g. gray | soft | reg | gt), each image fitted into a ``cell`` x ``cell`` square,
+    with column titles drawn on top (size: :func:`sheet_size`)."""
+    from PIL import Image, ImageDraw
+
+    titles = {"gt": "ground truth", "gray": "gray (ab = 0)", "soft": "soft (annealed mean)",
+              "reg": "reg (regression)", **(titles or {})}  # fmt: skip
+    w, h = sheet_size(len(rows), len(columns), cell)
+    sheet = Image.new("RGB", (w, h), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    for j, c in enumerate(columns):
+        draw.text((j * cell + 4, 5), titles.get(c, c), fill=(0, 0, 0))
+    for i, (_, images) in enumerate(rows):
+        for j, c in enumerate(columns):
+            sheet.paste(_fit(images[c], cell), (j * cell, SHEET_TITLE_H + i * cell))
+    return sheet
+
+
+def write_outputs(
+    result: BenchResult,
+    summary: dict[str, Any],
+    out_dir: str | os.PathLike[str],
+    sheet_cell: int = 192,
+) -> dict[str, Path]:
+    """Write summary.json, per_image.csv and sheet.png (if any image was evaluated)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "summary": write_json(summary, out / "summary.json"),
+        "per_image": write_per_image_csv(result, out / "per_image.csv"),
+    }
+    if result.sheet:
+        sheet = make_sheet(result.sheet, [*result.methods, "gt"], cell=sheet_cell)
+        sheet.save(out / "sheet.png")
+        files["sheet"] = out / "sheet.png"
+    return files
+
+
+# ============================================================================ speed mode
+def default_speed_model() -> Any:
+    """A random-weight :class:`~semcolor.inference.LoadedModel` of
+    :data:`DEFAULT_SPEED_ARCH` (for timing only)."""
+    from semcolor.inference import LoadedModel
+    from semcolor.models import SemColorNet
+
+    net = SemColorNet(**DEFAULT_SPEED_ARCH).eval()
+    return LoadedModel(net, path=None, config={"note": "random weights, timing only"})
+
+
+def _time_call(
+    fn: Callable[[], Any],
+    device: torch.device,
+    warmup: int,
+    iters: int | None,
+    min_time_s: float,
+    max_iters: int,
+) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    times: list[float] = []
+    start = time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+        if iters is not None:
+            if len(times) >= iters:
+                break
+        elif len(times) >= max_iters or (
+            len(times) >= 3 and time.perf_counter() - start >= min_time_s
+        ):
+            break
+    return times
+
+
+def speed_benchmark(
+    model: Any,
+    *,
+    devices: Sequence[str | torch.device] = ("cpu",),
+    batches: Sequence[int] = (1, 8, 32),
+    size: int = DEFAULT_SIZE,
+    fullres: tuple[int, int] | None = (4000, 3000),
+    method: str | None = None,
+    temperature: float = C.ANNEALED_MEAN_T,
+    warmup: int = 1,
+    iters: int | None = None,
+    min_time_s: float = 2.0,
+    max_iters: int = 20,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Inference latency and throughput.
+
+    For each device: ``predict_ab`` at ``size`` x ``size`` for each batch size, and the full
+    colorize path (:func:`~semcolor.inference.colorize_lab`: L resized to ``size``, network,
+    ab upsampled to the input, Lab -> RGB) on one ``fullres`` = (width, height) L image
+    (default 4000x3000, 12 megapixels). Inputs are random L in [0, 100] (timing does not
+    depend on content). Each case runs ``warmup`` untimed calls, then ``iters`` timed calls
+    (None: at least 3, until ``min_time_s`` or ``max_iters``); latency = median.
+
+    Returns:
+        {"results": [{"device", "case" ("batch"/"fullres"), "batch", "input" "BxHxW",
+        "latency_ms", "ms_per_image", "images_per_s", "iters", "peak_memory_mb",
+        "peak_memory_kind"}, ...], plus context (model, method, size, threads, ...)}.
+    """
+    from semcolor.inference import colorize_lab, predict_ab, resolve_device
+
+    method = method or (model.methods[0] if model.methods else None)
+    if method is None:
+        raise BenchError("the model has no colour head (neither 'dist' nor 'reg')")
+    home = model.device
+    results: list[dict[str, Any]] = []
+    gen = torch.Generator().manual_seed(0)
+    for dev_name in devices:
+        dev = resolve_device(dev_name)
+        model.to(dev)
+        cases: list[tuple[str, int, tuple[int, int]]] = [
+            ("batch", b, (size, size)) for b in batches
+        ]
+        if fullres is not None:
+            cases.append(("fullres", 1, (fullres[1], fullres[0])))
+        for case, b, (h, w) in cases:
+            L = (torch.rand(b, 1, h, w, generator=gen) * 100.0).to(dev)
+            if case == "batch":
+
+                def fn(L=L):
+                    return predict_ab(model.net, L, size=size, methods=(method,),
+                                      temperature=temperature)  # fmt: skip
+            else:
+
+                def fn(L=L):
+                    return colorize_lab(model.net, L, size=size, method=method,
+                                        temperature=temperature)  # fmt: skip
+
+            if dev.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(dev)
+            times = _time_call(fn, dev, warmup, iters, min_time_s, max_iters)
+            lat = float(np.median(times))
+            peak, kind = _peak_memory(dev)
+            row = {
+                "device": str(dev), "case": case, "batch": b, "input": f"{b}x{h}x{w}",
+                "latency_ms": 1000 * lat, "latency_ms_mean": 1000 * float(np.mean(times)),
+                "ms_per_image": 1000 * lat / b, "images_per_s": b / lat,
+                "iters": len(times), "peak_memory_mb": peak, "peak_memory_kind": kind,
+            }  # fmt: skip
+            results.append(row)
+            if progress:
+                print(f"  {row['device']} {case} {row['input']}: {row['latency_ms']:.1f} ms",
+                      file=sys.stderr)  # fmt: skip
+            del L
+    model.to(home)
+    return {
+        "semcolor_version": semcolor.__version__,
+        "model": {
+            "path": model.path,
+            "version": model.version,
+            "arch": dict(getattr(model.net, "init_kwargs", {})),
+        },  # fmt: skip
+        "method": method,
+        "temperature": temperature,
+        "size": size,
+        "fullres": list(fullres) if fullres is not None else None,
+        "torch_threads": torch.get_num_threads(),
+        "torch_version": torch.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "cuda_device": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        "results": results,
+    }
+
+
+def format_speed_table(speed: dict[str, Any]) -> str:
+    """Markdown table of :func:`speed_benchmark`'s result."""
+    lines = ["| device | case | input (BxHxW) | latency ms | ms/image | images/s | peak MB |",
+             "|---|---|---|---:|---:|---:|---:|"]  # fmt: skip
+    for r in speed["results"]:
+        lines.append(
+            f"| {r['device']} | {r['case']} | {r['input']} | {r['latency_ms']:.1f} | "
+            f"{r['ms_per_image']:.1f} | {r['images_per_s']:.2f} | {r['peak_memory_mb']:.0f} |"
+        )
+    return "\n".join(lines)
