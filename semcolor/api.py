@@ -1,0 +1,656 @@
+"""The user-facing colorization API: :func:`colorize` and :class:`Colorizer`.
+
+Protocol (the one of :mod:`semcolor.inference`, Zhang et al.): the image's luminance L is
+computed at full resolution (sRGB -> CIE Lab L, the formula of
+:func:`semcolor.color.rgb_to_lab`); a copy resized to ``size`` x ``size`` goes through the
+network (:func:`semcolor.inference.predict_ab`), which predicts ab there; ab is upsampled
+bilinearly to the image's own size and recombined with the **full-resolution L, which is
+never resampled**. A colour input is treated as its luminance (its colours are replaced).
+
+Input kinds and what comes back (always at the input's resolution):
+
+============================  ==============================================================
+input                         output
+============================  ==============================================================
+``str`` / ``Path`` (a file)   ``PIL.Image`` ``RGB`` (``RGBA`` if the file has alpha); EXIF
+                              orientation applied
+``PIL.Image`` (any mode)      ``PIL.Image`` ``RGB``, or ``RGBA`` when the input has alpha
+                              (``LA``, ``RGBA``, ``PA``, ``P`` with transparency...)
+``numpy.ndarray``             ``uint8`` (H,W,3); (H,W,4) when the input has 4 channels
+``torch.Tensor``              float tensor in [0,1], see below
+============================  ==============================================================
+
+Array contract: (H,W), (H,W,1), (H,W,3) or (H,W,4) (the 4th channel is alpha, returned
+unchanged up to the conversion to uint8); dtype ``uint8`` (0..255), ``uint16`` (0..65535) or
+floating in [0,1]. Tensor contract: (H,W), (C,H,W) or a batch (B,C,H,W), C in {1,3,4} (4 =
+RGB + alpha), dtype floating in [0,1], ``uint8`` or ``uint16``, any device; the result has the
+same layout with C = 3 (4 when the input had alpha), the input's floating dtype (float32 for
+integer inputs) and the input's device. Anything else raises ``ValueError`` (empty, NaN or
+infinite values, float values outside [0,1], other dtypes, other channel counts); an object
+of another type raises ``TypeError``.
+
+Only the network runs on ``device``; the full-resolution work (L, ab upsampling, Lab -> sRGB)
+runs on the CPU in small chunks, so memory stays bounded: a 24-megapixel photo needs about
+0.5 GB besides the model. 8-bit outputs are encoded through an exact-to-one-level lookup table
+(at most one level from :func:`semcolor.color.lab_to_rgb`, and identical for grays); float
+(tensor) outputs use :func:`semcolor.color.lab_to_rgb` itself. Out-of-gamut colours are
+clipped per channel, as scikit-image does, so L is kept exactly wherever the colour is in
+gamut (up to the 8-bit rounding of the output).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps
+
+from semcolor import constants as C
+from semcolor.inference import METHODS, LoadedModel, load_model, predict_ab, resolve_device
+
+__all__ = ["Colorizer", "colorize"]
+
+#: Pixels per chunk of full-resolution work. At most torch's intra-op grain size (32768):
+#: small chunks stay in cache and run single-threaded, which is much faster than one
+#: multi-threaded pass over 24 M pixels, and immune to OpenMP oversubscription.
+_CHUNK = 1 << 15
+#: Resolution of the linear-light -> 8-bit sRGB lookup table.
+_NLUT = 1 << 18
+_KNEE_F = 6.0 / 29.0  # f knee of the Lab transfer function (its cube is LAB_EPSILON)
+
+ModelLike = Any  # None | str | os.PathLike | LoadedModel | torch.nn.Module
+
+
+# --------------------------------------------------------------------------------------
+# colour helpers (full resolution, chunked)
+# --------------------------------------------------------------------------------------
+def _srgb_decode(v: np.ndarray) -> np.ndarray:
+    """sRGB in [0,1] -> linear light (float64 numpy), as rgb_to_lab."""
+    return np.where(
+        v > C.SRGB_KNEE_ENCODED,
+        ((np.maximum(v, C.SRGB_KNEE_ENCODED) + C.SRGB_OFFSET) / (1 + C.SRGB_OFFSET))
+        ** C.SRGB_GAMMA,
+        v / C.SRGB_LINEAR_SLOPE,
+    )
+
+
+def _srgb_encode(lin: np.ndarray) -> np.ndarray:
+    return np.where(
+        lin > C.SRGB_KNEE_LINEAR,
+        (1 + C.SRGB_OFFSET) * np.maximum(lin, C.SRGB_KNEE_LINEAR) ** (1.0 / C.SRGB_GAMMA)
+        - C.SRGB_OFFSET,
+        lin * C.SRGB_LINEAR_SLOPE,
+    )
+
+
+def _l_from_y(y: np.ndarray) -> np.ndarray:
+    f = np.where(
+        y > C.LAB_EPSILON,
+        np.cbrt(np.maximum(y, C.LAB_EPSILON)),
+        C.LAB_KAPPA_SLOPE * y + C.LAB_OFFSET,
+    )
+    return 116.0 * f - 16.0
+
+
+_Y_WEIGHTS = tuple(float(w) for w in C.XYZ_FROM_RGB[1])  # Y row of xyz_from_rgb (white Y = 1)
+
+
+@functools.lru_cache(maxsize=4)
+def _int_luts(bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """For integer inputs of ``bits`` bits: (gray value -> L, (3, levels) weighted linear
+    light per channel, whose sum over channels is Y). Computed in float64, stored float32."""
+    v = np.arange(2**bits, dtype=np.float64) / (2**bits - 1)
+    lin = _srgb_decode(v)
+    gray_l = _l_from_y(lin * sum(_Y_WEIGHTS))
+    weighted = np.stack([w * lin for w in _Y_WEIGHTS])
+    return (
+        torch.from_numpy(gray_l.astype(np.float32)),
+        torch.from_numpy(weighted.astype(np.float32)),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _rgb_from_xyz() -> list[list[float]]:
+    """Linear sRGB from D65-normalised XYZ (white folded in), as lab_to_rgb computes it."""
+    xyz_from_rgb = np.asarray(C.XYZ_FROM_RGB, dtype=np.float64)
+    return (np.linalg.inv(xyz_from_rgb) * np.asarray(C.D65_WHITE)[None, :]).tolist()
+
+
+@functools.lru_cache(maxsize=1)
+def _u8_lut() -> torch.Tensor:
+    """Linear light quantised to _NLUT levels (bucket centres) -> 8-bit sRGB."""
+    centres = (np.arange(_NLUT, dtype=np.float64) + 0.5) / _NLUT
+    return torch.from_numpy(
+        np.clip(np.rint(_srgb_encode(centres) * 255.0), 0, 255).astype(np.uint8)
+    )
+
+
+def _row_chunks(h: int, w: int) -> Iterator[tuple[int, int]]:
+    rows = max(1, _CHUNK // max(w, 1))
+    for r0 in range(0, h, rows):
+        yield r0, min(h, r0 + rows)
+
+
+def _y_to_l_(y: torch.Tensor) -> torch.Tensor:
+    """In place: Y (white = 1) -> L, the formula of rgb_to_lab."""
+    lin = torch.mul(y, C.LAB_KAPPA_SLOPE).add_(C.LAB_OFFSET)
+    cube = y.clamp_min(C.LAB_EPSILON).pow_(1.0 / 3.0)
+    return torch.where(y > C.LAB_EPSILON, cube, lin).mul_(116.0).sub_(16.0)
+
+
+def _luminance(planes: list[torch.Tensor], depth: str) -> torch.Tensor:
+    """L in [0,100] of one image given as 1 (gray) or 3 (R, G, B) (H,W) CPU planes.
+
+    depth: "u8" / "u16" (integer planes, looked up exactly) or "float" (planes in [0,1]).
+    Returns a contiguous (H,W) float32 tensor.
+    """
+    h, w = planes[0].shape
+    out = torch.empty(h, w, dtype=torch.float32)
+    if depth in ("u8", "u16"):
+        gray_l, weighted = _int_luts(8 if depth == "u8" else 16)
+    for r0, r1 in _row_chunks(h, w):
+        chunk = [p[r0:r1] for p in planes]
+        if depth in ("u8", "u16"):
+            if len(chunk) == 1:
+                idx = chunk[0].reshape(-1).to(torch.int32)
+                out[r0:r1] = gray_l.index_select(0, idx).view(r1 - r0, w)
+                continue
+            y = None
+            for c, p in enumerate(chunk):
+                term = weighted[c].index_select(0, p.reshape(-1).to(torch.int32))
+                y = term if y is None else y.add_(term)
+        else:
+            y = None
+            for c, p in enumerate(chunk):
+                v = p.reshape(-1).to(torch.float32)
+                lin = torch.where(
+                    v > C.SRGB_KNEE_ENCODED,
+                    v.clamp_min(C.SRGB_KNEE_ENCODED)
+                    .add(C.SRGB_OFFSET)
+                    .div_(1 + C.SRGB_OFFSET)
+                    .pow_(C.SRGB_GAMMA),
+                    v / C.SRGB_LINEAR_SLOPE,
+                )
+                weight = sum(_Y_WEIGHTS) if len(chunk) == 1 else _Y_WEIGHTS[c]
+                y = lin.mul_(weight) if y is None else y.add_(lin, alpha=weight)
+        out[r0:r1] = _y_to_l_(y).view(r1 - r0, w)
+    return out
+
+
+def _finv(f: torch.Tensor) -> torch.Tensor:
+    """Inverse Lab transfer function (as lab_to_rgb)."""
+    lin = torch.sub(f, C.LAB_OFFSET).mul_(1.0 / C.LAB_KAPPA_SLOPE)
+    return torch.where(f > _KNEE_F, f * f * f, lin)
+
+
+def _lab_to_u8(L: torch.Tensor, ab: torch.Tensor | None) -> np.ndarray:
+    """(H,W) L and (2,H,W) ab (None = gray) -> (H,W,3) uint8 sRGB, chunked.
+
+    Same maths as :func:`semcolor.color.lab_to_rgb` (negative z clamped, per-channel gamut
+    clipping); the final sRGB encoding is a lookup on linear light quantised to 2^18 levels,
+    which is at most one 8-bit level off the exact rounding (and exact for grays).
+    """
+    h, w = L.shape
+    out = torch.empty(h, w, 3, dtype=torch.uint8)
+    lut = _u8_lut()
+    m = _rgb_from_xyz()
+    for r0, r1 in _row_chunks(h, w):
+        fy = torch.add(L[r0:r1].reshape(-1), 16.0).mul_(1.0 / 116.0)
+        if ab is None:
+            fx = fz = fy
+        else:
+            fx = torch.add(fy, ab[0, r0:r1].reshape(-1), alpha=1.0 / 500.0)
+            fz = torch.add(fy, ab[1, r0:r1].reshape(-1), alpha=-1.0 / 200.0).clamp_min_(0.0)
+        x, y, z = _finv(fx), _finv(fy), _finv(fz)
+        dst = out[r0:r1].view(-1, 3)
+        for c in range(3):
+            lin = torch.mul(x, m[c][0]).add_(y, alpha=m[c][1]).add_(z, alpha=m[c][2])
+            idx = lin.mul_(_NLUT).clamp_(0, _NLUT - 1).to(torch.int32)
+            dst[:, c] = lut.index_select(0, idx)
+    return out.numpy()
+
+
+def _lab_to_float(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """(H,W) L and (2,H,W) ab -> (3,H,W) float32 sRGB in [0,1] via lab_to_rgb, chunked."""
+    from semcolor.color import lab_to_rgb
+
+    h, w = L.shape
+    out = torch.empty(3, h, w, dtype=torch.float32)
+    for r0, r1 in _row_chunks(h, w):
+        lab = torch.cat([L[None, r0:r1], ab[:, r0:r1]], dim=0)[None]
+        out[:, r0:r1] = lab_to_rgb(lab)[0]
+    return out
+
+
+def _gray_u8(L: torch.Tensor) -> np.ndarray:
+    """(H,W) L -> (H,W) uint8: the luminance alone, as a gray sRGB image."""
+    return _lab_to_u8(L, None)[..., 0]
+
+
+# --------------------------------------------------------------------------------------
+# input conversion
+# --------------------------------------------------------------------------------------
+@dataclass
+class _Prepared:
+    """One input turned into what the pipeline needs, plus how to rebuild its kind.
+
+    L: (n,H,W) float32 CPU luminance in [0,100] (n > 1 only for a (B,C,H,W) tensor).
+    alpha: None, an (H,W) uint8 array (PIL/array inputs) or an (n,H,W) float32 tensor.
+    kind: "pil", "array" or "tensor".
+    layout: for tensors, "hw", "chw" or "bchw".
+    """
+
+    L: torch.Tensor
+    alpha: Any
+    kind: str
+    layout: str = ""
+    dtype: torch.dtype | None = None
+    device: torch.device | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.L.shape[0])
+
+
+def _open_path(path: str | os.PathLike[str]) -> Image.Image:
+    """Open an image file fully decoded, EXIF orientation applied."""
+    from semcolor.data.io import _DECODE_ERRORS, _open
+
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"image {p} does not exist")
+    im = _open(p)  # BadImageError on anything undecodable
+    try:
+        im = ImageOps.exif_transpose(im)
+    except _DECODE_ERRORS:
+        pass  # broken EXIF: keep the stored orientation
+    return im
+
+
+def _alpha_u8(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.uint8:
+        return np.ascontiguousarray(a)
+    if a.dtype == np.uint16:
+        return np.rint(a / 257.0).astype(np.uint8)
+    return np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _depth_of(dtype: np.dtype) -> str:
+    if dtype == np.uint8:
+        return "u8"
+    if dtype == np.uint16:
+        return "u16"
+    return "float"
+
+
+def _check_float_values(values: np.ndarray | torch.Tensor, what: str) -> None:
+    if isinstance(values, torch.Tensor):
+        finite = bool(torch.isfinite(values).all())
+        lo, hi = (float(v) for v in torch.aminmax(values)) if finite else (0.0, 0.0)
+    else:
+        finite = bool(np.isfinite(values).all())
+        lo, hi = (float(values.min()), float(values.max())) if finite else (0.0, 0.0)
+    if not finite:
+        raise ValueError(f"{what} contains NaN or infinite values")
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(
+            f"float {what} must lie in [0, 1], got values in [{lo:.4g}, {hi:.4g}]; "
+            "pass uint8 (0..255) or uint16 (0..65535) data, or divide by the maximum"
+        )
+
+
+def _prepare_array(a: np.ndarray, kind: str = "array") -> _Prepared:
+    if a.dtype.kind == "f" and a.dtype.itemsize > 8:
+        a = a.astype(np.float64)
+    if not (a.dtype in (np.uint8, np.uint16) or a.dtype in (np.float16, np.float32, np.float64)):
+        raise ValueError(
+            f"image arrays must be uint8, uint16 or float (in [0,1]), got dtype {a.dtype}"
+        )
+    if a.dtype.byteorder not in ("=", "|"):
+        a = a.astype(a.dtype.newbyteorder("="))
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
+        raise ValueError(
+            f"image arrays must have shape (H,W), (H,W,1), (H,W,3) or (H,W,4), got {a.shape}"
+        )
+    if a.shape[0] < 1 or a.shape[1] < 1:
+        raise ValueError(f"empty image array of shape {a.shape}")
+    if a.dtype.kind == "f":
+        _check_float_values(a, "image array")
+        if a.dtype == np.float16:
+            a = a.astype(np.float32)
+    alpha = None
+    if a.ndim == 3 and a.shape[2] == 4:
+        alpha = _alpha_u8(a[..., 3])
+        a = a[..., :3]
+    if any(st < 0 for st in a.strides):
+        a = np.ascontiguousarray(a)
+    with warnings.catch_warnings():  # read-only arrays (np.asarray(PIL image)): never written
+        warnings.simplefilter("ignore", UserWarning)
+        t = torch.from_numpy(a)
+    planes = [t] if a.ndim == 2 else [t[..., c] for c in range(3)]
+    L = _luminance(planes, _depth_of(a.dtype))
+    return _Prepared(L[None], alpha, kind)
+
+
+def _prepare_pil(im: Image.Image) -> _Prepared:
+    mode = im.mode
+    try:
+        if mode == "La":
+            im = im.convert("LA")
+        elif mode in ("RGBa", "PA") or (mode == "P" and "transparency" in im.info):
+            im = im.convert("RGBA")
+        elif mode == "1":
+            im = im.convert("L")
+        elif mode not in ("L", "LA", "RGB", "RGBA", "I", "F") and not mode.startswith("I;16"):
+            im = im.convert("RGB")  # P, CMYK, YCbCr, LAB, HSV...
+    except (ValueError, OSError) as e:
+        raise ValueError(f"cannot convert a PIL image of mode {mode} to RGB: {e}") from e
+    if im.width < 1 or im.height < 1:
+        raise ValueError(f"empty PIL image ({im.width}x{im.height})")
+    a = np.asarray(im)
+    if im.mode == "LA":
+        prep = _prepare_array(a[..., 0], kind="pil")
+        prep.alpha = np.ascontiguousarray(a[..., 1])
+        return prep
+    if im.mode == "I":  # 32-bit integers: 16-bit data as Pillow opens some PNGs
+        a = np.clip(a, 0, 65535).astype(np.uint16)
+    elif im.mode == "F":  # as semcolor.data.io: [0,1] if max <= 1 else [0,255]
+        a = np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        a = np.clip(a if a.max() <= 1.0 else a / 255.0, 0.0, 1.0)
+    elif a.dtype.kind == "u" and a.dtype.itemsize == 2:  # I;16, I;16B...
+        a = a.astype(np.uint16)
+    return _prepare_array(a, kind="pil")
+
+
+def _prepare_tensor(t: torch.Tensor) -> _Prepared:
+    t = t.detach()
+    layout = {2: "hw", 3: "chw", 4: "bchw"}.get(t.ndim)
+    if layout is None:
+        raise ValueError(
+            f"image tensors must be (H,W), (C,H,W) or (B,C,H,W), got shape {tuple(t.shape)}"
+        )
+    x = t.reshape(1, 1, *t.shape) if layout == "hw" else (t[None] if layout == "chw" else t)
+    if x.shape[1] not in (1, 3, 4):
+        raise ValueError(
+            f"image tensors must have 1, 3 or 4 channels (C in (C,H,W)), got {x.shape[1]} in "
+            f"shape {tuple(t.shape)}"
+        )
+    if x.numel() == 0:
+        raise ValueError(f"empty image tensor of shape {tuple(t.shape)}")
+    uint16 = getattr(torch, "uint16", None)
+    if x.is_floating_point():
+        x = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+        _check_float_values(x, "image tensor")
+        depth, out_dtype = "float", t.dtype
+    elif x.dtype == torch.uint8:
+        depth, out_dtype = "u8", torch.float32
+    elif uint16 is not None and x.dtype == uint16:
+        depth, out_dtype = "u16", torch.float32
+    else:
+        raise ValueError(
+            f"image tensors must be floating (in [0,1]), uint8 or uint16, got {t.dtype}"
+        )
+    x = x.cpu()
+    if depth == "u16":
+        x = x.to(torch.int32)  # index_select needs int indices; uint16 has few CPU kernels
+    Ls, alphas = [], []
+    for img in x:
+        planes = [img[0]] if img.shape[0] == 1 else [img[c] for c in range(3)]
+        Ls.append(_luminance(planes, depth))
+        if img.shape[0] == 4:
+            scale = {"u8": 255.0, "u16": 65535.0}.get(depth, 1.0)
+            alphas.append(img[3].to(torch.float32) / scale)
+    alpha = torch.stack(alphas) if alphas else None
+    return _Prepared(torch.stack(Ls), alpha, "tensor", layout, out_dtype, t.device)
+
+
+def _prepare(img: Any) -> _Prepared:
+    """Any supported input -> _Prepared (paths are opened as PIL images)."""
+    if isinstance(img, str | os.PathLike):
+        return _prepare_pil(_open_path(img))
+    if isinstance(img, Image.Image):
+        return _prepare_pil(img)
+    if isinstance(img, np.ndarray):
+        return _prepare_array(img)
+    if isinstance(img, torch.Tensor):
+        return _prepare_tensor(img)
+    raise TypeError(
+        "colorize() takes a path, a PIL.Image, a numpy array or a torch tensor, got "
+        f"{type(img).__name__}"
+    )
+
+
+def _finish(p: _Prepared, ab: torch.Tensor) -> Any:
+    """Rebuild the input's kind from its L and its (n,2,H,W) full-resolution ab."""
+    if p.kind == "tensor":
+        rgb = torch.stack([_lab_to_float(p.L[i], ab[i]) for i in range(p.n)])
+        if p.alpha is not None:
+            rgb = torch.cat([rgb, p.alpha[:, None]], dim=1)
+        if p.layout != "bchw":
+            rgb = rgb[0]
+        return rgb.to(device=p.device, dtype=p.dtype)
+    rgb = _lab_to_u8(p.L[0], ab[0])
+    if p.alpha is not None:
+        rgb = np.concatenate([rgb, p.alpha[..., None]], axis=2)
+    if p.kind == "array":
+        return rgb
+    return Image.fromarray(rgb, mode="RGBA" if p.alpha is not None else "RGB")
+
+
+# --------------------------------------------------------------------------------------
+# models
+# --------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4)
+def _default_model(device: str) -> LoadedModel:
+    return load_model(None, device=device)
+
+
+def _resolve_model(model: ModelLike, device: str | torch.device) -> LoadedModel:
+    if model is None:
+        return _default_model(str(resolve_device(device)))
+    if isinstance(model, LoadedModel):
+        if str(device) != "auto":
+            model.to(device)
+        return model
+    if isinstance(model, torch.nn.Module):
+        loaded = LoadedModel(model.eval())
+        if str(device) != "auto":
+            loaded.to(device)
+        return loaded
+    if isinstance(model, str | os.PathLike):
+        return load_model(model, device=str(resolve_device(device)))
+    raise TypeError(
+        "model must be None (the default model), a checkpoint path, a LoadedModel or a "
+        f"SemColorNet, got {type(model).__name__}"
+    )
+
+
+def _check_int(value: Any, name: str, lo: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < lo:
+        raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+    return int(value)
+
+
+# --------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------
+class Colorizer:
+    """Colorize many images with one loaded model, in batches.
+
+    Images may differ in size and kind: each is reduced to its luminance, resized to
+    ``size`` x ``size`` for the network, and batched freely (``batch_size`` per forward
+    pass); each image's ab is upsampled to its own size and recombined with its own
+    full-resolution L, one image at a time (memory stays bounded).
+
+    Args:
+        model: None (the default model shipped with semcolor, loaded once per device and
+            cached), a checkpoint path, a :class:`semcolor.inference.LoadedModel` (moved to
+            ``device`` unless it is "auto") or a ``SemColorNet``.
+        device: "auto" (CUDA if available), "cpu", "cuda", "cuda:N". Only the network runs
+            there.
+        batch_size: images per forward pass.
+        size: side of the square the network sees.
+        temperature: annealed-mean temperature of the "soft" head (lower = more vivid).
+        head: "soft" (annealed mean of the distribution head) or "reg" (regression head).
+
+    Raises:
+        ValueError: a bad argument, or a head the model does not have.
+        FileNotFoundError: model=None but no default model is installed, or a missing path.
+        semcolor.inference.CheckpointError: an unusable checkpoint.
+
+    Example::
+
+        colorizer = semcolor.Colorizer("last.ckpt", batch_size=16)
+        outs = colorizer(["a.jpg", "b.png"])       # list -> list of PIL images
+        out = colorizer.colorize(np_gray_uint8)    # one image -> (H,W,3) uint8
+    """
+
+    def __init__(
+        self,
+        model: ModelLike = None,
+        device: str | torch.device = "auto",
+        batch_size: int = 8,
+        *,
+        size: int = 256,
+        temperature: float = C.ANNEALED_MEAN_T,
+        head: str = "soft",
+    ) -> None:
+        self.batch_size = _check_int(batch_size, "batch_size", 1)
+        self.size = _check_int(size, "size", 1)
+        if isinstance(temperature, bool) or not isinstance(temperature, int | float):
+            raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
+        if not (math.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+        self.temperature = float(temperature)
+        if head not in METHODS:
+            raise ValueError(f"head must be one of {list(METHODS)}, got {head!r}")
+        self.head = head
+        self.model = _resolve_model(model, device)
+        if head not in self.model.methods:
+            raise ValueError(
+                f"this model has no {head!r} head (it offers {list(self.model.methods)})"
+            )
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    def __repr__(self) -> str:
+        return (
+            f"Colorizer(model={self.model.path or type(self.model.net).__name__!s}, "
+            f"device={self.device}, batch_size={self.batch_size}, size={self.size}, "
+            f"temperature={self.temperature}, head={self.head!r})"
+        )
+
+    def __call__(self, images: Any) -> Any:
+        """A list or tuple of images -> a list of results; one image -> its result."""
+        if isinstance(images, list | tuple):
+            return self.colorize_batch(images)
+        return self.colorize(images)
+
+    def colorize(self, img: Any) -> Any:
+        """Colorize one image (any kind of :func:`colorize`); returns the same kind."""
+        return self._run([_prepare(img)])[0]
+
+    def colorize_batch(self, images: Iterable[Any]) -> list[Any]:
+        """Colorize several images (any kinds and sizes); returns a list in the same order."""
+        return list(self.iter_colorize(images))
+
+    def iter_colorize(self, images: Iterable[Any]) -> Iterator[Any]:
+        """Lazily colorize an iterable of images, ``batch_size`` at a time, in order."""
+        pending: list[_Prepared] = []
+        for img in images:
+            pending.append(_prepare(img))
+            if sum(p.n for p in pending) >= self.batch_size:
+                yield from self._run(pending)
+                pending = []
+        if pending:
+            yield from self._run(pending)
+
+    @torch.no_grad()
+    def _predict_small(self, prepared: list[_Prepared]) -> torch.Tensor:
+        """(sum n, 2, size, size) float32 CPU ab for the prepared images."""
+        s = self.size
+        small = torch.cat(
+            [
+                F.interpolate(
+                    p.L[:, None], size=(s, s), mode="bilinear", align_corners=False, antialias=True
+                )  # fmt: skip
+                for p in prepared
+            ]
+        )
+        dev = self.device
+        out = []
+        for i in range(0, small.shape[0], self.batch_size):
+            ab = predict_ab(
+                self.model.net,
+                small[i : i + self.batch_size].to(dev),
+                size=None,
+                methods=(self.head,),
+                temperature=self.temperature,
+            )[self.head]
+            out.append(ab.float().cpu())
+        return torch.cat(out)
+
+    def _run(self, prepared: list[_Prepared]) -> list[Any]:
+        ab_small = self._predict_small(prepared)
+        results, k = [], 0
+        for p in prepared:
+            h, w = p.L.shape[-2:]
+            ab = ab_small[k : k + p.n]
+            k += p.n
+            if (h, w) != tuple(ab.shape[-2:]):
+                ab = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
+            results.append(_finish(p, ab.contiguous()))
+        return results
+
+
+def colorize(
+    img: Any,
+    *,
+    model: ModelLike = None,
+    size: int = 256,
+    temperature: float = C.ANNEALED_MEAN_T,
+    head: str = "soft",
+    device: str | torch.device = "auto",
+) -> Any:
+    """Colorize one image at its original resolution, keeping its luminance.
+
+    Args:
+        img: a path (``str``/``Path``), a ``PIL.Image`` (any mode: L, LA, RGB, RGBA, I;16,
+            P, CMYK...), a numpy array ((H,W), (H,W,1), (H,W,3), (H,W,4); uint8, uint16 or
+            float in [0,1]) or a torch tensor ((H,W), (C,H,W) or (B,C,H,W), C in 1/3/4; float
+            in [0,1], uint8 or uint16). A colour image is treated as its luminance.
+        model: None (the default model, cached per device), a checkpoint path, a
+            ``LoadedModel`` or a ``SemColorNet``.
+        size: side of the square the network sees (ab is predicted there, then upsampled).
+        temperature: annealed-mean temperature of the "soft" head (lower = more vivid).
+        head: "soft" (distribution head, annealed mean) or "reg" (regression head).
+        device: where the network runs: "auto", "cpu", "cuda", "cuda:N".
+
+    Returns:
+        The input's kind at the input's size: path or PIL -> ``PIL.Image`` (RGB, or RGBA
+        keeping the input's alpha); array -> uint8 (H,W,3) (or (H,W,4) with alpha); tensor ->
+        float tensor in [0,1] with 3 channels (4 with alpha), same layout and device.
+
+    Raises:
+        ValueError: an invalid image (empty, NaN, out-of-range floats, unsupported dtype or
+            channel count) or argument.
+        TypeError: an unsupported kind of input.
+        FileNotFoundError: a missing image path, or model=None with no default model.
+        semcolor.data.io.BadImageError: an image file that cannot be decoded.
+        semcolor.inference.CheckpointError: an unusable checkpoint.
+    """
+    colorizer = Colorizer(model, device=device, size=size, temperature=temperature, head=head)
+    return colorizer.colorize(img)

@@ -1,0 +1,378 @@
+"""``semcolor-colorize``: colorize image files, folders (recursively) and globs.
+
+    semcolor-colorize photo.jpg scans/ "old/**/*.png" -o colorized/
+    semcolor-colorize scans/ -o scans/ --suffix _color       # write beside the inputs
+    semcolor-colorize --demo -o demo/                         # scikit-image's photos
+
+Each output mirrors its input's path under OUTDIR (a file or glob match: its name; a folder's
+files: their path relative to the folder) and keeps the input's format where PIL writes it
+(JPEG at quality 95, PNG, TIFF, BMP, WebP); 16-bit and other formats become PNG. EXIF
+orientation is applied. Inputs are never overwritten. Files that cannot be read or written
+are skipped and listed at the end.
+
+Exit status: 0 all done; 1 some files failed; 2 bad arguments or an unusable model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: Extensions picked up when scanning folders (explicit files and glob matches are always
+#: tried, whatever their extension).
+FOLDER_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+#: Output formats kept from the input's extension; anything else is written as PNG.
+_KEEP_FORMAT = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+    ".webp": "WEBP",
+}
+_SAVE_OPTIONS: dict[str, dict[str, Any]] = {
+    "JPEG": {"quality": 95},
+    "WEBP": {"quality": 95},
+    "TIFF": {"compression": "tiff_lzw"},
+}
+_HIGH_DEPTH_MODES = ("I", "F")  # plus every I;16* mode
+#: The photos of ``--demo`` (bundled with scikit-image).
+DEMO_PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "rocket")
+
+
+@dataclass
+class Job:
+    src: Path  # the input file, as found
+    rel: Path  # its output path relative to OUTDIR, before the suffix / extension change
+
+
+class UsageError(Exception):
+    """Bad command line (exit status 2)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="semcolor-colorize",
+        description="Colorize grayscale (or colour) images with a semcolor model.",
+        epilog="Exit status: 0 all done, 1 some files failed, 2 bad arguments or model.",
+    )
+    ap.add_argument("inputs", nargs="*", metavar="INPUT", help="image files, folders, globs")
+    ap.add_argument("-o", "--outdir", type=Path, required=True, help="output folder")
+    ap.add_argument("--size", type=int, default=256, help="network input side (256)")
+    ap.add_argument(
+        "--temperature", type=float, default=0.38, help="annealed-mean T; lower = more vivid"
+    )
+    ap.add_argument("--head", choices=("soft", "reg"), default="soft", help="ab head")
+    ap.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (auto)")
+    ap.add_argument("--batch-size", type=int, default=8, help="images per forward pass (8)")
+    ap.add_argument(
+        "--ckpt", type=Path, default=None, help="checkpoint file (default: the packaged model)"
+    )
+    ap.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="write gray | colour side by side instead of the colour image alone",
+    )
+    ap.add_argument(
+        "--suffix",
+        default="",
+        help="appended to output file names (e.g. _color); needed to write into an input folder",
+    )
+    ap.add_argument(
+        "--demo",
+        action="store_true",
+        help="colorize scikit-image's bundled photos and write a side-by-side sheet",
+    )
+    return ap
+
+
+# --------------------------------------------------------------------------------------
+# collecting inputs
+# --------------------------------------------------------------------------------------
+def _is_relative_to(path: Path, parent: Path) -> bool:
+    try:
+        path.relative_to(parent)
+    except ValueError:
+        return False
+    return True
+
+
+def _scan_folder(folder: Path, outdir: Path) -> list[Path]:
+    """Image files under ``folder`` (recursive, sorted), skipping OUTDIR if nested in it."""
+    out_res = outdir.resolve()
+    skip_outdir = out_res != folder.resolve() and _is_relative_to(out_res, folder.resolve())
+    files = []
+    for f in folder.rglob("*"):
+        if f.suffix.lower() not in FOLDER_EXTENSIONS or not f.is_file():
+            continue
+        if skip_outdir and _is_relative_to(f.resolve(), out_res):
+            continue
+        files.append(f)
+    return sorted(files)
+
+
+def collect(
+    inputs: list[str], outdir: Path, suffix: str = ""
+) -> tuple[list[Job], list[tuple[str, str]]]:
+    """Expand files, folders and globs into jobs; unmatched inputs become failures.
+
+    Raises:
+        UsageError: OUTDIR is an input folder and no suffix is given.
+    """
+    jobs: list[Job] = []
+    failures: list[tuple[str, str]] = []
+    seen: set[Path] = set()
+    out_res = outdir.resolve()
+
+    def add(src: Path, rel: Path) -> None:
+        key = src.resolve()
+        if key not in seen:
+            seen.add(key)
+            jobs.append(Job(src, rel))
+
+    def add_folder(folder: Path) -> None:
+        if folder.resolve() == out_res and not suffix:
+            raise UsageError(
+                f"OUTDIR {outdir} is the input folder {folder}: the outputs would overwrite "
+                "the inputs; choose another OUTDIR or add --suffix (e.g. --suffix _color)"
+            )
+        files = _scan_folder(folder, outdir)
+        if not files:
+            failures.append((str(folder), "no image files in this folder"))
+        for f in files:
+            add(f, f.relative_to(folder))
+
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            add_folder(p)
+        elif p.is_file():
+            add(p, Path(p.name))
+        elif glob.has_magic(item):
+            matches = sorted(glob.glob(item, recursive=True))
+            if not matches:
+                failures.append((item, "the pattern matches nothing"))
+            for m in map(Path, matches):
+                if m.is_dir():
+                    add_folder(m)
+                elif m.is_file():
+                    add(m, Path(m.name))
+        else:
+            failures.append((item, "no such file or folder"))
+    return jobs, failures
+
+
+# --------------------------------------------------------------------------------------
+# writing outputs
+# --------------------------------------------------------------------------------------
+def output_format(src: Path, mode: str) -> tuple[str, str]:
+    """(PIL format, extension) of the output for an input file and its decoded mode."""
+    ext = src.suffix
+    fmt = _KEEP_FORMAT.get(ext.lower())
+    if fmt is None or mode in _HIGH_DEPTH_MODES or mode.startswith("I;16"):
+        return "PNG", ".png"
+    return fmt, ext
+
+
+class Writer:
+    """Saves results under OUTDIR, never onto an input, never twice onto the same path."""
+
+    def __init__(self, outdir: Path, suffix: str, inputs: list[Path]):
+        self.outdir = outdir
+        self.suffix = suffix
+        self.inputs = {p.resolve() for p in inputs}
+        self.written: set[Path] = set()
+
+    def target(self, job: Job, ext: str) -> Path:
+        stem = job.rel.stem + self.suffix
+        dst = self.outdir / job.rel.parent / (stem + ext)
+        n = 2
+        while dst.resolve() in self.written:  # two inputs with the same name
+            dst = self.outdir / job.rel.parent / f"{stem}-{n}{ext}"
+            n += 1
+        return dst
+
+    def save(self, image: Any, job: Job, mode: str) -> Path:
+        fmt, ext = output_format(job.src, mode)
+        if image.mode == "RGBA" and fmt == "JPEG":
+            fmt, ext = "PNG", ".png"
+        dst = self.target(job, ext)
+        if dst.resolve() in self.inputs:
+            raise OSError(
+                f"refusing to overwrite the input file {dst}; use another OUTDIR or --suffix"
+            )
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(dst.name + ".part")
+        try:
+            image.save(tmp, format=fmt, **_SAVE_OPTIONS.get(fmt, {}))
+            os.replace(tmp, dst)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        self.written.add(dst.resolve())
+        return dst
+
+
+def side_by_side(L: Any, colour: Any) -> Any:
+    """gray (the luminance alone) | colour, as one PIL image of the colour image's mode."""
+    import numpy as np
+    from PIL import Image
+
+    from semcolor.api import _gray_u8
+
+    rgb = np.asarray(colour)
+    gray = np.repeat(_gray_u8(L)[..., None], 3, axis=2)
+    if rgb.shape[2] == 4:
+        gray = np.concatenate([gray, rgb[..., 3:]], axis=2)
+    return Image.fromarray(np.concatenate([gray, rgb], axis=1), mode=colour.mode)
+
+
+# --------------------------------------------------------------------------------------
+# main
+# --------------------------------------------------------------------------------------
+def _make_colorizer(args: argparse.Namespace):
+    from semcolor.api import Colorizer
+
+    return Colorizer(
+        args.ckpt,
+        device=args.device,
+        batch_size=args.batch_size,
+        size=args.size,
+        temperature=args.temperature,
+        head=args.head,
+    )
+
+
+def run_files(
+    args: argparse.Namespace, colorizer: Any, jobs: list[Job]
+) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Colorize the jobs in batches; returns (written files, (input, reason) failures)."""
+    from tqdm import tqdm
+
+    from semcolor.api import _open_path, _prepare
+
+    writer = Writer(args.outdir, args.suffix, [j.src for j in jobs])
+    failures: list[tuple[str, str]] = []
+    written: list[Path] = []
+    batch: list[tuple[Job, str, Any]] = []
+
+    def flush() -> None:
+        try:
+            outs = colorizer._run([prep for _, _, prep in batch])
+        except Exception as e:  # noqa: BLE001 - a failed batch fails its files, not the run
+            failures.extend((str(j.src), f"{type(e).__name__}: {e}") for j, _, _ in batch)
+            outs = []
+        for (job, mode, prep), out in zip(batch, outs, strict=False):
+            try:
+                if args.side_by_side:
+                    out = side_by_side(prep.L[0], out)
+                written.append(writer.save(out, job, mode))
+            except Exception as e:  # noqa: BLE001
+                failures.append((str(job.src), f"cannot write the output ({e})"))
+        bar.update(len(batch))
+        batch.clear()
+
+    with tqdm(total=len(jobs), unit="img", desc="colorizing", file=sys.stderr) as bar:
+        for job in jobs:
+            try:
+                im = _open_path(job.src)
+                mode = im.mode
+                prep = _prepare(im)
+                del im
+            except Exception as e:  # noqa: BLE001 - bad files are skipped and listed
+                failures.append((str(job.src), str(getattr(e, "reason", None) or e)))
+                bar.update(1)
+                continue
+            batch.append((job, mode, prep))
+            if len(batch) >= colorizer.batch_size:
+                flush()
+        if batch:
+            flush()
+    return written, failures
+
+
+def run_demo(args: argparse.Namespace, colorizer: Any) -> Path:
+    """Colorize scikit-image's photos; write each and a sheet (gray | colour | original)."""
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    from semcolor.api import _gray_u8, _prepare
+
+    args.outdir.mkdir(parents=True, exist_ok=True)
+    photos = [np.asarray(getattr(data, name)()) for name in DEMO_PHOTOS]
+    colours = colorizer.colorize_batch(photos)
+    height = 256
+    rows = []
+    for name, photo, colour in zip(DEMO_PHOTOS, photos, colours, strict=True):
+        Image.fromarray(colour).save(args.outdir / f"{name}.png")
+        gray = _gray_u8(_prepare(photo).L[0])
+        original = photo if photo.ndim == 3 else np.repeat(photo[..., None], 3, axis=2)
+        panels = [np.repeat(gray[..., None], 3, axis=2), colour, original]
+        h, w = photo.shape[:2]
+        width = max(1, round(w * height / h))
+        row = [
+            np.asarray(Image.fromarray(p).resize((width, height), Image.Resampling.LANCZOS))
+            for p in panels
+        ]
+        rows.append(np.concatenate(row, axis=1))
+    sheet_w = max(r.shape[1] for r in rows)
+    sheet = np.full((height * len(rows), sheet_w, 3), 255, dtype=np.uint8)
+    for i, r in enumerate(rows):
+        sheet[i * height : (i + 1) * height, : r.shape[1]] = r
+    path = args.outdir / "demo_sheet.png"
+    Image.fromarray(sheet).save(path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = _parser()
+    args = ap.parse_args(argv)
+    if args.demo and args.inputs:
+        ap.error("--demo takes no INPUT")
+    if not args.demo and not args.inputs:
+        ap.error("give INPUT files, folders or globs (or --demo)")
+    if args.batch_size < 1 or args.size < 1 or not args.temperature > 0:
+        ap.error("--batch-size and --size must be >= 1 and --temperature > 0")
+    if os.sep in args.suffix or (os.altsep and os.altsep in args.suffix):
+        ap.error("--suffix must not contain a path separator")
+
+    jobs: list[Job] = []
+    failures: list[tuple[str, str]] = []
+    if not args.demo:
+        try:
+            jobs, failures = collect(args.inputs, args.outdir, args.suffix)
+        except UsageError as e:
+            print(f"semcolor-colorize: error: {e}", file=sys.stderr)
+            return 2
+    try:
+        colorizer = _make_colorizer(args)
+    except (FileNotFoundError, ValueError, TypeError) as e:  # CheckpointError is a ValueError
+        hint = "; pass a checkpoint with --ckpt FILE" if args.ckpt is None else ""
+        print(f"semcolor-colorize: error: cannot load the model: {e}{hint}", file=sys.stderr)
+        return 2
+    if args.demo:
+        sheet = run_demo(args, colorizer)
+        print(f"wrote {len(DEMO_PHOTOS)} colorized photos and {sheet} "
+              "(columns: gray | colorized | original)")  # fmt: skip
+        return 0
+
+    written, file_failures = run_files(args, colorizer, jobs)
+    failures += file_failures
+    print(f"colorized {len(written)} image(s) into {args.outdir}")
+    if failures:
+        print(f"{len(failures)} input(s) failed:", file=sys.stderr)
+        for name, reason in failures:
+            print(f"  {name}: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""``semcolor-export``: export the inference network to ONNX.
+
+    semcolor-export --onnx semcolor.onnx [--ckpt last.ckpt] [--size 256] [--temperature 0.38]
+
+The graph takes normalised L ``(L - 50) / 100`` of shape (B,1,S,S) (B dynamic) and returns
+``ab_soft`` (annealed mean, upsampled to S) and/or ``ab_reg``, (B,2,S,S) ab in Lab units; see
+:mod:`semcolor.export`. When onnxruntime is installed the file is checked against PyTorch
+(max abs difference on ab) unless ``--no-check``.
+
+Exit status: 0 written (and checked); 1 the check failed; 2 bad arguments or model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+#: Largest max-abs ab difference (Lab units) accepted between ONNX Runtime and PyTorch.
+CHECK_TOLERANCE = 1e-3
+
+
+def check_onnx(model, path: Path, size: int, temperature: float) -> dict[str, float] | None:
+    """Max abs ab difference between ONNX Runtime and ``predict_ab`` per output, on a random
+    batch of 2; None when onnxruntime is not installed."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    import torch
+
+    from semcolor.color import normalize_l
+    from semcolor.inference import predict_ab
+
+    net = model.net.cpu() if hasattr(model, "net") else model
+    gen = torch.Generator().manual_seed(0)
+    L = torch.rand(2, 1, size, size, generator=gen) * 100
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    got = dict(zip(names, session.run(None, {"L": normalize_l(L).numpy()}), strict=True))
+    methods = tuple(n.removeprefix("ab_") for n in names)
+    ref = predict_ab(net, L, size=None, methods=methods, temperature=temperature)
+    return {
+        n: float((torch.from_numpy(got[n]) - ref[n.removeprefix("ab_")]).abs().max()) for n in names
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="semcolor-export", description="Export the semcolor inference network to ONNX."
+    )
+    ap.add_argument("--onnx", type=Path, required=True, metavar="FILE", help="output .onnx")
+    ap.add_argument(
+        "--ckpt", type=Path, default=None, help="checkpoint (default: the packaged model)"
+    )
+    ap.add_argument("--size", type=int, default=256, help="input side S (256)")
+    ap.add_argument(
+        "--temperature", type=float, default=0.38, help="annealed-mean T baked in (0.38)"
+    )
+    ap.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17)")
+    ap.add_argument("--no-check", action="store_true", help="skip the ONNX Runtime check")
+    args = ap.parse_args(argv)
+
+    from semcolor.export import export_onnx
+    from semcolor.inference import load_model
+
+    try:
+        model = load_model(args.ckpt, device="cpu")
+    except (FileNotFoundError, ValueError) as e:
+        hint = "; pass a checkpoint with --ckpt FILE" if args.ckpt is None else ""
+        print(f"semcolor-export: error: cannot load the model: {e}{hint}", file=sys.stderr)
+        return 2
+    try:
+        path = export_onnx(
+            model, args.onnx, size=args.size, temperature=args.temperature, opset=args.opset
+        )
+    except ValueError as e:
+        print(f"semcolor-export: error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    if args.no_check:
+        return 0
+    diffs = check_onnx(model, path, args.size, args.temperature)
+    if diffs is None:
+        print("onnxruntime is not installed: not checked")
+        return 0
+    for name, d in diffs.items():
+        print(f"  {name}: max |ONNX Runtime - PyTorch| = {d:.2e} Lab units")
+    if max(diffs.values()) > CHECK_TOLERANCE:
+        print(f"semcolor-export: check failed (tolerance {CHECK_TOLERANCE})", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

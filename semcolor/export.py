@@ -1,0 +1,173 @@
+"""ONNX export of the inference network (``semcolor-export``, :func:`export_onnx`).
+
+The exported graph is the part of :func:`semcolor.inference.predict_ab` that runs at the
+network's resolution, as plain tensors:
+
+- input ``L``: (B,1,S,S) float32, **normalised** luminance ``(L - 50) / 100`` (L in [0,100],
+  i.e. values in [-0.5, 0.5]); B is dynamic, S is fixed at export time.
+- output ``ab_soft`` (if the model has the distribution head): (B,2,S,S) float32 ab in Lab
+  units, the annealed mean at the export temperature (0.38 by default) upsampled bilinearly
+  from the head's stride to S, exactly as ``predict_ab(..., methods=("soft",))``.
+- output ``ab_reg`` (if the model has the regression head): (B,2,S,S) float32 ab in Lab units.
+
+A runtime then does what :mod:`semcolor.api` does around it: L from the image, resized to
+S x S, ab upsampled to the image's size and recombined with the full-resolution L.
+
+Exporter: the TorchScript-based ``torch.onnx.export(dynamo=False)``, which needs no extra
+package (the dynamo exporter needs ``onnxscript``) and handles this static-shape network.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from semcolor import constants as C
+
+__all__ = ["OnnxColorNet", "export_onnx"]
+
+#: Lowest ONNX opset we export to.
+MIN_OPSET = 17
+
+
+class OnnxColorNet(nn.Module):
+    """Wraps a SemColorNet: normalised L (B,1,S,S) -> (ab_soft, ab_reg) plain tensors.
+
+    Args:
+        net: the SemColorNet (its "dist" and/or "reg" heads are exported).
+        size: S, the side of the square input.
+        temperature: annealed-mean temperature baked into ``ab_soft``.
+
+    Attributes:
+        output_names: names of the returned tensors, in order ("ab_soft", "ab_reg").
+    """
+
+    def __init__(self, net: nn.Module, size: int = 256, temperature: float = C.ANNEALED_MEAN_T):
+        super().__init__()
+        from semcolor.color import ab_bins_tensor
+
+        heads = tuple(getattr(net, "heads", ()))
+        self.net = net
+        self.size = int(size)
+        self.temperature = float(temperature)
+        self.output_names: tuple[str, ...] = tuple(
+            name for name, head in (("ab_soft", "dist"), ("ab_reg", "reg")) if head in heads
+        )
+        if not self.output_names:
+            raise ValueError(
+                f"the model has neither a 'dist' nor a 'reg' head (its heads: {list(heads)}); "
+                "nothing to export"
+            )
+        # The expectation over the 313 bins as a 1x1 convolution: (2, 313, 1, 1).
+        bins = ab_bins_tensor("cpu", torch.float32).t().contiguous()
+        self.register_buffer("bins", bins[:, :, None, None].clone(), persistent=False)
+
+    def forward(self, L: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out = self.net(L)
+        results = []
+        if "ab_soft" in self.output_names:
+            probs = torch.softmax(out.ab_logits.float() / self.temperature, dim=1)
+            ab = F.conv2d(probs, self.bins)
+            if ab.shape[-1] != self.size or ab.shape[-2] != self.size:
+                ab = F.interpolate(
+                    ab, size=(self.size, self.size), mode="bilinear", align_corners=False
+                )
+            results.append(ab)
+        if "ab_reg" in self.output_names:
+            results.append(out.ab_reg.float())
+        return tuple(results)
+
+
+def export_onnx(
+    model: Any,
+    path: str | os.PathLike[str],
+    size: int = 256,
+    *,
+    temperature: float = C.ANNEALED_MEAN_T,
+    opset: int = MIN_OPSET,
+) -> Path:
+    """Export the inference network to ONNX (see the module docstring for the graph's I/O).
+
+    Args:
+        model: None (the default model), a checkpoint path, a
+            :class:`semcolor.inference.LoadedModel` or a SemColorNet. It is exported from a
+            CPU copy; the caller's model is not moved.
+        path: the .onnx file to write (parent folders are created).
+        size: S, the fixed side of the input (the batch axis is dynamic).
+        temperature: annealed-mean temperature baked into ``ab_soft`` (> 0).
+        opset: ONNX opset, >= 17.
+
+    Returns:
+        The written path.
+
+    Raises:
+        ValueError: bad size / temperature / opset, or a model without ab heads.
+    """
+    from semcolor.inference import LoadedModel, load_model
+
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"size must be an integer >= 1, got {size!r}")
+    if not (isinstance(temperature, int | float) and temperature > 0):
+        raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    if isinstance(opset, bool) or not isinstance(opset, int) or opset < MIN_OPSET:
+        raise ValueError(f"opset must be an integer >= {MIN_OPSET}, got {opset!r}")
+    if model is None or isinstance(model, str | os.PathLike):
+        model = load_model(model, device="cpu")
+    net = model.net if isinstance(model, LoadedModel) else model
+    if not isinstance(net, nn.Module):
+        raise TypeError(
+            f"model must be None, a checkpoint path, a LoadedModel or a module, got {type(net)}"
+        )
+    if any(p.device.type != "cpu" for p in net.parameters()):
+        net = copy.deepcopy(net).cpu()
+    wrapper = OnnxColorNet(net, size=size, temperature=temperature).eval()
+    if not any(p.dtype == torch.float32 for p in net.parameters()):
+        wrapper = copy.deepcopy(wrapper).float()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = list(wrapper.output_names)
+    example = torch.zeros(1, 1, size, size)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the legacy exporter's deprecation/tracer warnings
+        torch.onnx.export(
+            wrapper,
+            (example,),
+            str(path),
+            dynamo=False,
+            opset_version=opset,
+            input_names=["L"],
+            output_names=names,
+            dynamic_axes={n: {0: "batch"} for n in ["L", *names]},
+            do_constant_folding=True,
+        )
+    _add_metadata(path, size, temperature, names)
+    return path
+
+
+def _add_metadata(path: Path, size: int, temperature: float, names: list[str]) -> None:
+    """Record how to use the graph in the file's metadata (when the onnx package is here)."""
+    try:
+        import onnx
+    except ImportError:
+        return
+    import semcolor
+
+    proto = onnx.load(str(path))
+    meta = {
+        "semcolor_version": semcolor.__version__,
+        "input": f"L: (B,1,{size},{size}) float32, (L - 50) / 100 with L in [0,100]",
+        "outputs": ", ".join(names) + ": (B,2,S,S) float32 ab in Lab units",
+        "temperature": str(temperature),
+        "size": str(size),
+    }
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(path))

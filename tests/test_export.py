@@ -1,0 +1,81 @@
+"""ONNX export: ONNX Runtime agrees with PyTorch (max abs ab difference <= 1e-3)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import semcolor
+from semcolor.cli import export as export_cli
+from semcolor.color import normalize_l
+from semcolor.export import export_onnx
+from semcolor.inference import load_model, predict_ab
+from tests.test_inference import tiny_net, write_ckpt
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+S = 64
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models gain nothing from more threads, and on a busy machine torch's OpenMP
+    threads can make each forward pass 10-100x slower (oversubscription)."""
+    torch.set_num_threads(1)
+    yield
+
+
+def _run(path, L: torch.Tensor) -> dict[str, np.ndarray]:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(None, {"L": normalize_l(L).numpy()}), strict=True))
+
+
+def test_onnx_matches_pytorch_with_dynamic_batch(tmp_path):
+    model = load_model(write_ckpt(tmp_path / "m.ckpt", tiny_net()))
+    path = semcolor.export_onnx(model, tmp_path / "out" / "m.onnx", size=S, temperature=0.3)
+    proto = onnx.load(str(path))
+    onnx.checker.check_model(proto)
+    assert max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")) >= 17
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert meta["size"] == str(S) and meta["semcolor_version"] == semcolor.__version__
+    L = torch.rand(3, 1, S, S, generator=torch.Generator().manual_seed(1)) * 100  # batch 3
+    got = _run(path, L)
+    ref = predict_ab(model.net, L, size=None, methods=("soft", "reg"), temperature=0.3)
+    assert set(got) == {"ab_soft", "ab_reg"}
+    for name, method in (("ab_soft", "soft"), ("ab_reg", "reg")):
+        assert got[name].shape == (3, 2, S, S)
+        assert np.abs(got[name] - ref[method].numpy()).max() <= 1e-3, name
+    assert np.abs(got["ab_soft"]).max() > 1.0  # non-trivial output
+
+
+def test_single_head_models(tmp_path):
+    net = tiny_net(heads=("dist",))
+    path = export_onnx(net, tmp_path / "soft.onnx", size=32)
+    L = torch.rand(1, 1, 32, 32) * 100
+    got = _run(path, L)
+    assert list(got) == ["ab_soft"]
+    ref = predict_ab(net, L, size=None)["soft"].numpy()
+    assert np.abs(got["ab_soft"] - ref).max() <= 1e-3
+    with pytest.raises(ValueError, match="neither"):
+        export_onnx(tiny_net(heads=("scene",)), tmp_path / "x.onnx", size=32)
+    with pytest.raises(ValueError, match="opset"):
+        export_onnx(net, tmp_path / "x.onnx", size=32, opset=11)
+    with pytest.raises(ValueError, match="size"):
+        export_onnx(net, tmp_path / "x.onnx", size=0)
+
+
+def test_export_cli(tmp_path, capsys, monkeypatch):
+    ckpt = write_ckpt(tmp_path / "m.ckpt", tiny_net(heads=("reg",)))
+    out = tmp_path / "m.onnx"
+    assert export_cli.main(["--onnx", str(out), "--ckpt", str(ckpt), "--size", "32"]) == 0
+    text = capsys.readouterr().out
+    assert out.is_file() and "ab_reg: max |ONNX Runtime - PyTorch|" in text
+    # the check can fail: a tolerance below the float32 noise of the graph
+    monkeypatch.setattr(export_cli, "CHECK_TOLERANCE", -1.0)
+    assert export_cli.main(["--onnx", str(out), "--ckpt", str(ckpt), "--size", "32"]) == 1
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"nope")
+    assert export_cli.main(["--onnx", str(out), "--ckpt", str(bad)]) == 2
