@@ -142,7 +142,9 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str = "cpu") 
         state = ckpt["state_dict"]
         if any(k.startswith("net.") for k in state):  # a Lightning checkpoint
             state = {k[4:]: v for k, v in state.items() if k.startswith("net.")}
-        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+        net.load_state_dict(
+            {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+        )
     except (TypeError, ValueError, RuntimeError, KeyError) as e:
         raise CheckpointError(f"{path}: the weights do not fit the stored architecture: {e}") from e
     net.eval().to(resolve_device(device))
