@@ -3,9 +3,11 @@
 Protocol (the one of :mod:`semcolor.inference`, Zhang et al.): the image's luminance L is
 computed at full resolution (sRGB -> CIE Lab L, the formula of
 :func:`semcolor.color.rgb_to_lab`); a copy resized to ``size`` x ``size`` goes through the
-network (:func:`semcolor.inference.predict_ab`), which predicts ab there; ab is upsampled
-bilinearly to the image's own size and recombined with the **full-resolution L, which is
-never resampled**. A colour input is treated as its luminance (its colours are replaced).
+network (:func:`semcolor.inference.predict_ab`), which predicts ab at its own output
+resolution; ab is upsampled bilinearly, in one step (:func:`semcolor.inference.upsample_ab`),
+to the image's own size and recombined with the **full-resolution L, which is never
+resampled** (the ab is that of ``predict_ab(net, L, size=size)``). A colour input is treated
+as its luminance (its colours are replaced).
 
 Input kinds and what comes back (always at the input's resolution):
 
@@ -30,12 +32,15 @@ infinite values, float values outside [0,1], other dtypes, other channel counts)
 of another type raises ``TypeError``.
 
 Only the network runs on ``device``; the full-resolution work (L, ab upsampling, Lab -> sRGB)
-runs on the CPU in small chunks, so memory stays bounded: a 24-megapixel photo needs about
-0.5 GB besides the model. 8-bit outputs are encoded through an exact-to-one-level lookup table
-(at most one level from :func:`semcolor.color.lab_to_rgb`, and identical for grays); float
-(tensor) outputs use :func:`semcolor.color.lab_to_rgb` itself. Out-of-gamut colours are
-clipped per channel, as scikit-image does, so L is kept exactly wherever the colour is in
-gamut (up to the 8-bit rounding of the output).
+runs on the CPU, the colour conversions in small chunks (:mod:`semcolor.color.fullres`), so
+memory stays bounded: a 24-megapixel photo needs about 0.5 GB besides the model. 8-bit
+outputs are encoded through an exact-to-one-level lookup table
+(:func:`semcolor.color.lab_to_rgb_u8`: at most one level from
+:func:`semcolor.color.lab_to_rgb`, and 8-bit grays come back unchanged); float (tensor)
+outputs use :func:`semcolor.color.lab_to_rgb` itself, chunked
+(:func:`semcolor.color.lab_to_rgb_chunked`). Out-of-gamut colours are clipped per channel, as
+scikit-image does, so L is kept exactly wherever the colour is in gamut (up to the 8-bit
+rounding of the output).
 """
 
 from __future__ import annotations
@@ -43,7 +48,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,185 +59,28 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from semcolor import constants as C
-from semcolor.inference import METHODS, LoadedModel, load_model, predict_ab, resolve_device
+from semcolor.color.fullres import (
+    l_from_planes,
+    l_from_rgb,
+    lab_to_rgb_chunked,
+    lab_to_rgb_u8,
+)
+from semcolor.inference import (
+    METHODS,
+    LoadedModel,
+    load_model,
+    predict_ab,
+    resolve_device,
+    upsample_ab,
+)
 
 __all__ = ["Colorizer", "colorize"]
-
-#: Pixels per chunk of full-resolution work. At most torch's intra-op grain size (32768):
-#: small chunks stay in cache and run single-threaded, which is much faster than one
-#: multi-threaded pass over 24 M pixels, and immune to OpenMP oversubscription.
-_CHUNK = 1 << 15
-#: Resolution of the linear-light -> 8-bit sRGB lookup table.
-_NLUT = 1 << 18
-_KNEE_F = 6.0 / 29.0  # f knee of the Lab transfer function (its cube is LAB_EPSILON)
 
 ModelLike = Any  # None | str | os.PathLike | LoadedModel | torch.nn.Module
 
 
-# --------------------------------------------------------------------------------------
-# colour helpers (full resolution, chunked)
-# --------------------------------------------------------------------------------------
-def _srgb_decode(v: np.ndarray) -> np.ndarray:
-    """sRGB in [0,1] -> linear light (float64 numpy), as rgb_to_lab."""
-    return np.where(
-        v > C.SRGB_KNEE_ENCODED,
-        ((np.maximum(v, C.SRGB_KNEE_ENCODED) + C.SRGB_OFFSET) / (1 + C.SRGB_OFFSET))
-        ** C.SRGB_GAMMA,
-        v / C.SRGB_LINEAR_SLOPE,
-    )
-
-
-def _srgb_encode(lin: np.ndarray) -> np.ndarray:
-    return np.where(
-        lin > C.SRGB_KNEE_LINEAR,
-        (1 + C.SRGB_OFFSET) * np.maximum(lin, C.SRGB_KNEE_LINEAR) ** (1.0 / C.SRGB_GAMMA)
-        - C.SRGB_OFFSET,
-        lin * C.SRGB_LINEAR_SLOPE,
-    )
-
-
-def _l_from_y(y: np.ndarray) -> np.ndarray:
-    f = np.where(
-        y > C.LAB_EPSILON,
-        np.cbrt(np.maximum(y, C.LAB_EPSILON)),
-        C.LAB_KAPPA_SLOPE * y + C.LAB_OFFSET,
-    )
-    return 116.0 * f - 16.0
-
-
-_Y_WEIGHTS = tuple(float(w) for w in C.XYZ_FROM_RGB[1])  # Y row of xyz_from_rgb (white Y = 1)
-
-
-@functools.lru_cache(maxsize=4)
-def _int_luts(bits: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """For integer inputs of ``bits`` bits: (gray value -> L, (3, levels) weighted linear
-    light per channel, whose sum over channels is Y). Computed in float64, stored float32."""
-    v = np.arange(2**bits, dtype=np.float64) / (2**bits - 1)
-    lin = _srgb_decode(v)
-    gray_l = _l_from_y(lin * sum(_Y_WEIGHTS))
-    weighted = np.stack([w * lin for w in _Y_WEIGHTS])
-    return (
-        torch.from_numpy(gray_l.astype(np.float32)),
-        torch.from_numpy(weighted.astype(np.float32)),
-    )
-
-
-@functools.lru_cache(maxsize=1)
-def _rgb_from_xyz() -> list[list[float]]:
-    """Linear sRGB from D65-normalised XYZ (white folded in), as lab_to_rgb computes it."""
-    xyz_from_rgb = np.asarray(C.XYZ_FROM_RGB, dtype=np.float64)
-    return (np.linalg.inv(xyz_from_rgb) * np.asarray(C.D65_WHITE)[None, :]).tolist()
-
-
-@functools.lru_cache(maxsize=1)
-def _u8_lut() -> torch.Tensor:
-    """Linear light quantised to _NLUT levels (bucket centres) -> 8-bit sRGB."""
-    centres = (np.arange(_NLUT, dtype=np.float64) + 0.5) / _NLUT
-    return torch.from_numpy(
-        np.clip(np.rint(_srgb_encode(centres) * 255.0), 0, 255).astype(np.uint8)
-    )
-
-
-def _row_chunks(h: int, w: int) -> Iterator[tuple[int, int]]:
-    rows = max(1, _CHUNK // max(w, 1))
-    for r0 in range(0, h, rows):
-        yield r0, min(h, r0 + rows)
-
-
-def _y_to_l_(y: torch.Tensor) -> torch.Tensor:
-    """In place: Y (white = 1) -> L, the formula of rgb_to_lab."""
-    lin = torch.mul(y, C.LAB_KAPPA_SLOPE).add_(C.LAB_OFFSET)
-    cube = y.clamp_min(C.LAB_EPSILON).pow_(1.0 / 3.0)
-    return torch.where(y > C.LAB_EPSILON, cube, lin).mul_(116.0).sub_(16.0)
-
-
-def _luminance(planes: list[torch.Tensor], depth: str) -> torch.Tensor:
-    """L in [0,100] of one image given as 1 (gray) or 3 (R, G, B) (H,W) CPU planes.
-
-    depth: "u8" / "u16" (integer planes, looked up exactly) or "float" (planes in [0,1]).
-    Returns a contiguous (H,W) float32 tensor.
-    """
-    h, w = planes[0].shape
-    out = torch.empty(h, w, dtype=torch.float32)
-    if depth in ("u8", "u16"):
-        gray_l, weighted = _int_luts(8 if depth == "u8" else 16)
-    for r0, r1 in _row_chunks(h, w):
-        chunk = [p[r0:r1] for p in planes]
-        if depth in ("u8", "u16"):
-            if len(chunk) == 1:
-                idx = chunk[0].reshape(-1).to(torch.int32)
-                out[r0:r1] = gray_l.index_select(0, idx).view(r1 - r0, w)
-                continue
-            y = None
-            for c, p in enumerate(chunk):
-                term = weighted[c].index_select(0, p.reshape(-1).to(torch.int32))
-                y = term if y is None else y.add_(term)
-        else:
-            y = None
-            for c, p in enumerate(chunk):
-                v = p.reshape(-1).to(torch.float32)
-                lin = torch.where(
-                    v > C.SRGB_KNEE_ENCODED,
-                    v.clamp_min(C.SRGB_KNEE_ENCODED)
-                    .add(C.SRGB_OFFSET)
-                    .div_(1 + C.SRGB_OFFSET)
-                    .pow_(C.SRGB_GAMMA),
-                    v / C.SRGB_LINEAR_SLOPE,
-                )
-                weight = sum(_Y_WEIGHTS) if len(chunk) == 1 else _Y_WEIGHTS[c]
-                y = lin.mul_(weight) if y is None else y.add_(lin, alpha=weight)
-        out[r0:r1] = _y_to_l_(y).view(r1 - r0, w)
-    return out
-
-
-def _finv(f: torch.Tensor) -> torch.Tensor:
-    """Inverse Lab transfer function (as lab_to_rgb)."""
-    lin = torch.sub(f, C.LAB_OFFSET).mul_(1.0 / C.LAB_KAPPA_SLOPE)
-    return torch.where(f > _KNEE_F, f * f * f, lin)
-
-
-def _lab_to_u8(L: torch.Tensor, ab: torch.Tensor | None) -> np.ndarray:
-    """(H,W) L and (2,H,W) ab (None = gray) -> (H,W,3) uint8 sRGB, chunked.
-
-    Same maths as :func:`semcolor.color.lab_to_rgb` (negative z clamped, per-channel gamut
-    clipping); the final sRGB encoding is a lookup on linear light quantised to 2^18 levels,
-    which is at most one 8-bit level off the exact rounding (and exact for grays).
-    """
-    h, w = L.shape
-    out = torch.empty(h, w, 3, dtype=torch.uint8)
-    lut = _u8_lut()
-    m = _rgb_from_xyz()
-    for r0, r1 in _row_chunks(h, w):
-        fy = torch.add(L[r0:r1].reshape(-1), 16.0).mul_(1.0 / 116.0)
-        if ab is None:
-            fx = fz = fy
-        else:
-            fx = torch.add(fy, ab[0, r0:r1].reshape(-1), alpha=1.0 / 500.0)
-            fz = torch.add(fy, ab[1, r0:r1].reshape(-1), alpha=-1.0 / 200.0).clamp_min_(0.0)
-        x, y, z = _finv(fx), _finv(fy), _finv(fz)
-        dst = out[r0:r1].view(-1, 3)
-        for c in range(3):
-            lin = torch.mul(x, m[c][0]).add_(y, alpha=m[c][1]).add_(z, alpha=m[c][2])
-            idx = lin.mul_(_NLUT).clamp_(0, _NLUT - 1).to(torch.int32)
-            dst[:, c] = lut.index_select(0, idx)
-    return out.numpy()
-
-
-def _lab_to_float(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
-    """(H,W) L and (2,H,W) ab -> (3,H,W) float32 sRGB in [0,1] via lab_to_rgb, chunked."""
-    from semcolor.color import lab_to_rgb
-
-    h, w = L.shape
-    out = torch.empty(3, h, w, dtype=torch.float32)
-    for r0, r1 in _row_chunks(h, w):
-        lab = torch.cat([L[None, r0:r1], ab[:, r0:r1]], dim=0)[None]
-        out[:, r0:r1] = lab_to_rgb(lab)[0]
-    return out
-
-
-def _gray_u8(L: torch.Tensor) -> np.ndarray:
-    """(H,W) L -> (H,W) uint8: the luminance alone, as a gray sRGB image."""
-    return _lab_to_u8(L, None)[..., 0]
+# Private names kept for semcolor/cli/colorize.py and tests/test_api.py, which import them
+# from here; the implementations are the public ones of semcolor.color.fullres.
 
 
 # --------------------------------------------------------------------------------------
@@ -284,14 +131,6 @@ def _alpha_u8(a: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def _depth_of(dtype: np.dtype) -> str:
-    if dtype == np.uint8:
-        return "u8"
-    if dtype == np.uint16:
-        return "u16"
-    return "float"
-
-
 def _check_float_values(values: np.ndarray | torch.Tensor, what: str) -> None:
     if isinstance(values, torch.Tensor):
         finite = bool(torch.isfinite(values).all())
@@ -309,14 +148,14 @@ def _check_float_values(values: np.ndarray | torch.Tensor, what: str) -> None:
 
 
 def _prepare_array(a: np.ndarray, kind: str = "array") -> _Prepared:
+    if not a.dtype.isnative:  # big-endian files (e.g. ">u2" from some TIFF readers)
+        a = a.astype(a.dtype.newbyteorder("="))
     if a.dtype.kind == "f" and a.dtype.itemsize > 8:
         a = a.astype(np.float64)
     if not (a.dtype in (np.uint8, np.uint16) or a.dtype in (np.float16, np.float32, np.float64)):
         raise ValueError(
             f"image arrays must be uint8, uint16 or float (in [0,1]), got dtype {a.dtype}"
         )
-    if a.dtype.byteorder not in ("=", "|"):
-        a = a.astype(a.dtype.newbyteorder("="))
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
@@ -333,14 +172,7 @@ def _prepare_array(a: np.ndarray, kind: str = "array") -> _Prepared:
     if a.ndim == 3 and a.shape[2] == 4:
         alpha = _alpha_u8(a[..., 3])
         a = a[..., :3]
-    if any(st < 0 for st in a.strides):
-        a = np.ascontiguousarray(a)
-    with warnings.catch_warnings():  # read-only arrays (np.asarray(PIL image)): never written
-        warnings.simplefilter("ignore", UserWarning)
-        t = torch.from_numpy(a)
-    planes = [t] if a.ndim == 2 else [t[..., c] for c in range(3)]
-    L = _luminance(planes, _depth_of(a.dtype))
-    return _Prepared(L[None], alpha, kind)
+    return _Prepared(l_from_rgb(a)[None], alpha, kind)
 
 
 def _prepare_pil(im: Image.Image) -> _Prepared:
@@ -407,7 +239,7 @@ def _prepare_tensor(t: torch.Tensor) -> _Prepared:
     Ls, alphas = [], []
     for img in x:
         planes = [img[0]] if img.shape[0] == 1 else [img[c] for c in range(3)]
-        Ls.append(_luminance(planes, depth))
+        Ls.append(l_from_planes(planes, depth))
         if img.shape[0] == 4:
             scale = {"u8": 255.0, "u16": 65535.0}.get(depth, 1.0)
             alphas.append(img[3].to(torch.float32) / scale)
@@ -434,13 +266,13 @@ def _prepare(img: Any) -> _Prepared:
 def _finish(p: _Prepared, ab: torch.Tensor) -> Any:
     """Rebuild the input's kind from its L and its (n,2,H,W) full-resolution ab."""
     if p.kind == "tensor":
-        rgb = torch.stack([_lab_to_float(p.L[i], ab[i]) for i in range(p.n)])
+        rgb = torch.stack([lab_to_rgb_chunked(p.L[i], ab[i]) for i in range(p.n)])
         if p.alpha is not None:
             rgb = torch.cat([rgb, p.alpha[:, None]], dim=1)
         if p.layout != "bchw":
             rgb = rgb[0]
         return rgb.to(device=p.device, dtype=p.dtype)
-    rgb = _lab_to_u8(p.L[0], ab[0])
+    rgb = lab_to_rgb_u8(p.L[0], ab[0])
     if p.alpha is not None:
         rgb = np.concatenate([rgb, p.alpha[..., None]], axis=2)
     if p.kind == "array":
@@ -490,8 +322,9 @@ class Colorizer:
 
     Images may differ in size and kind: each is reduced to its luminance, resized to
     ``size`` x ``size`` for the network, and batched freely (``batch_size`` per forward
-    pass); each image's ab is upsampled to its own size and recombined with its own
-    full-resolution L, one image at a time (memory stays bounded).
+    pass); each image's ab is upsampled once, from the network's output resolution to its
+    own size, and recombined with its own full-resolution L, one image at a time (memory
+    stays bounded).
 
     Args:
         model: None (the default model shipped with semcolor, loaded once per device and
@@ -579,8 +412,10 @@ class Colorizer:
             yield from self._run(pending)
 
     @torch.no_grad()
-    def _predict_small(self, prepared: list[_Prepared]) -> torch.Tensor:
-        """(sum n, 2, size, size) float32 CPU ab for the prepared images."""
+    def _predict_net(self, prepared: list[_Prepared]) -> torch.Tensor:
+        """(sum n, 2, h, w) float32 CPU ab of the prepared images at the network's output
+        resolution (h, w); the network sees each L resized to ``size`` x ``size`` exactly as
+        :func:`~semcolor.inference.predict_ab` resizes it (bilinear, antialiased)."""
         s = self.size
         small = torch.cat(
             [
@@ -597,6 +432,7 @@ class Colorizer:
                 self.model.net,
                 small[i : i + self.batch_size].to(dev),
                 size=None,
+                out_size="network",
                 methods=(self.head,),
                 temperature=self.temperature,
             )[self.head]
@@ -604,14 +440,11 @@ class Colorizer:
         return torch.cat(out)
 
     def _run(self, prepared: list[_Prepared]) -> list[Any]:
-        ab_small = self._predict_small(prepared)
+        ab_net = self._predict_net(prepared)
         results, k = [], 0
         for p in prepared:
-            h, w = p.L.shape[-2:]
-            ab = ab_small[k : k + p.n]
+            ab = upsample_ab(ab_net[k : k + p.n], tuple(p.L.shape[-2:]))  # the one upsampling
             k += p.n
-            if (h, w) != tuple(ab.shape[-2:]):
-                ab = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
             results.append(_finish(p, ab.contiguous()))
         return results
 

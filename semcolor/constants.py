@@ -29,6 +29,11 @@ SRGB_OFFSET: float = 0.055
 LAB_EPSILON: float = 0.008856
 LAB_KAPPA_SLOPE: float = 7.787
 LAB_OFFSET: float = 16.0 / 116.0
+#: Knee of the Lab transfer function on the f side, delta = 6/29 [CIE 15:2004, CIELAB];
+#: delta**3 = 0.0088565, written 0.008856 as LAB_EPSILON. (skimage's lab2rgb compares f against
+#: the rounded 0.2068966; that matters only for f in (6/29, 0.2068966], where both branches of
+#: f^-1 agree to 5e-8.)
+LAB_F_KNEE: float = 6.0 / 29.0
 
 # --- Network input / output normalisation [Zhang16 code; NKD20] --------------------
 #: L in [0, 100] is fed to the network as (L - L_CENTER) / L_SCALE, i.e. in [-0.5, 0.5].

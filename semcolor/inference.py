@@ -3,8 +3,9 @@
 ``semcolor.colorize``, ``semcolor-colorize`` and ``semcolor-bench`` all call
 :func:`predict_ab` / :func:`colorize_lab`, so a number in a benchmark table is what a user
 gets. Protocol (Zhang et al.): L is resized to ``size`` x ``size``, the network predicts ab
-there, ab is upsampled bilinearly to the input's resolution and recombined with the
-full-resolution L, which is kept exactly.
+there (at its heads' own resolution), ab is upsampled bilinearly in one step
+(:func:`upsample_ab`) to the input's resolution and recombined with the full-resolution L,
+which is kept exactly.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -186,12 +187,37 @@ def _check_L(L: torch.Tensor) -> None:
         raise ValueError(f"L must not be empty, got {tuple(L.shape)}")
 
 
+def upsample_ab(ab: torch.Tensor, size_hw: tuple[int, int]) -> torch.Tensor:
+    """The one ab upsampling of the inference path: bilinear, ``align_corners=False``.
+
+    Args:
+        ab: (B,2,h,w) float ab in Lab units (e.g. at a head's output resolution), any device.
+        size_hw: the target (H, W).
+
+    Returns:
+        (B,2,H,W) ab of the same dtype and device (``ab`` itself when already that size).
+
+    Raises:
+        ValueError: ``ab`` is not a floating (B,2,h,w) tensor.
+    """
+    if not isinstance(ab, torch.Tensor) or ab.ndim != 4 or ab.shape[1] != 2:
+        shape = tuple(ab.shape) if isinstance(ab, torch.Tensor) else type(ab).__name__
+        raise ValueError(f"ab must be a (B,2,h,w) tensor, got {shape}")
+    if not ab.is_floating_point():
+        raise ValueError(f"ab must be a floating tensor, got {ab.dtype}")
+    size_hw = (int(size_hw[0]), int(size_hw[1]))
+    if tuple(ab.shape[-2:]) == size_hw:
+        return ab
+    return F.interpolate(ab, size=size_hw, mode="bilinear", align_corners=False)
+
+
 @torch.no_grad()
 def predict_ab(
     net: torch.nn.Module,
     L: torch.Tensor,
     *,
     size: int | None = 256,
+    out_size: tuple[int, int] | Literal["network"] | None = None,
     methods: tuple[str, ...] = ("soft",),
     temperature: float = C.ANNEALED_MEAN_T,
 ) -> dict[str, torch.Tensor]:
@@ -202,11 +228,16 @@ def predict_ab(
         L: (B,1,H,W) float L in [0,100], on the network's device.
         size: the network sees L resized to (size, size) (bilinear, antialiased); None =
             at the input resolution.
+        out_size: where the ab comes back: None = the input's (H, W) (the default); an
+            explicit (H', W'); or "network" = each head's own output resolution (e.g.
+            size / dist_stride for "soft"; heads may differ), for callers that upsample
+            later with :func:`upsample_ab`. Upsampling is always the single bilinear step
+            of :func:`upsample_ab`, from the head's resolution.
         methods: any of "soft" (annealed mean, distribution head) and "reg" (regression).
         temperature: annealed-mean temperature T > 0 (lower = more vivid).
 
     Returns:
-        {method: (B,2,H,W) float32 ab in Lab units at the input resolution}.
+        {method: (B,2,H,W) float32 ab in Lab units at ``out_size``}, on L's device.
     """
     from semcolor.color import annealed_mean, normalize_l
 
@@ -222,6 +253,20 @@ def predict_ab(
             f"use one of {[m for m in METHODS if _HEAD_OF[m] in heads]}"
         )
     h, w = L.shape[-2:]
+    if out_size is None:
+        target: tuple[int, int] | None = (h, w)
+    elif isinstance(out_size, str) and out_size == "network":
+        target = None
+    elif (
+        isinstance(out_size, tuple | list)
+        and len(out_size) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in out_size)
+    ):
+        target = (int(out_size[0]), int(out_size[1]))
+    else:
+        raise ValueError(
+            f"out_size must be None (the input's size), 'network' or (H, W), got {out_size!r}"
+        )
     x = L.float()
     if size is not None and (h, w) != (size, size):
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False,
@@ -234,9 +279,7 @@ def predict_ab(
             ab = annealed_mean(out.ab_logits.float(), temperature)
         else:
             ab = out.ab_reg.float()
-        if ab.shape[-2:] != (h, w):
-            ab = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
-        result[m] = ab
+        result[m] = ab if target is None else upsample_ab(ab, target)
     return result
 
 

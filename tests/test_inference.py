@@ -12,6 +12,7 @@ from semcolor.inference import (
     load_model,
     predict_ab,
     save_slim_checkpoint,
+    upsample_ab,
 )
 from semcolor.lit.module import checkpoint_meta
 from semcolor.models import SemColorNet
@@ -109,3 +110,16 @@ def test_truncated_checkpoint(tmp_path):
     (tmp_path / "cut.ckpt").write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError):
         load_model(tmp_path / "cut.ckpt")
+
+
+def test_network_resolution_output_and_single_upsampling_step():
+    net = tiny_net()
+    L = torch.rand(2, 1, 45, 70) * 100
+    full = predict_ab(net, L, size=64, methods=("soft", "reg"))
+    raw = predict_ab(net, L, size=64, methods=("soft", "reg"), out_size="network")
+    assert raw["soft"].shape[-2:] == (16, 16) and raw["reg"].shape[-2:] == (64, 64)
+    for m in ("soft", "reg"):
+        assert torch.equal(upsample_ab(raw[m], (45, 70)), full[m])
+    assert upsample_ab(full["reg"], (45, 70)) is full["reg"]
+    with pytest.raises(ValueError):
+        upsample_ab(torch.zeros(1, 3, 4, 4), (8, 8))

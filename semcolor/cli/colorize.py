@@ -224,10 +224,10 @@ def side_by_side(L: Any, colour: Any) -> Any:
     import numpy as np
     from PIL import Image
 
-    from semcolor.api import _gray_u8
+    from semcolor.color import l_to_gray_u8
 
     rgb = np.asarray(colour)
-    gray = np.repeat(_gray_u8(L)[..., None], 3, axis=2)
+    gray = np.repeat(l_to_gray_u8(L)[..., None], 3, axis=2)
     if rgb.shape[2] == 4:
         gray = np.concatenate([gray, rgb[..., 3:]], axis=2)
     return Image.fromarray(np.concatenate([gray, rgb], axis=1), mode=colour.mode)
@@ -303,7 +303,8 @@ def run_demo(args: argparse.Namespace, colorizer: Any) -> Path:
     from PIL import Image
     from skimage import data
 
-    from semcolor.api import _gray_u8, _prepare
+    from semcolor.api import _prepare
+    from semcolor.color import l_to_gray_u8
 
     args.outdir.mkdir(parents=True, exist_ok=True)
     photos = [np.asarray(getattr(data, name)()) for name in DEMO_PHOTOS]
@@ -312,7 +313,7 @@ def run_demo(args: argparse.Namespace, colorizer: Any) -> Path:
     rows = []
     for name, photo, colour in zip(DEMO_PHOTOS, photos, colours, strict=True):
         Image.fromarray(colour).save(args.outdir / f"{name}.png")
-        gray = _gray_u8(_prepare(photo).L[0])
+        gray = l_to_gray_u8(_prepare(photo).L[0])
         original = photo if photo.ndim == 3 else np.repeat(photo[..., None], 3, axis=2)
         panels = [np.repeat(gray[..., None], 3, axis=2), colour, original]
         h, w = photo.shape[:2]

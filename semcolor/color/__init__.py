@@ -2,7 +2,9 @@
 
 Tensor contracts: images are (B,C,H,W) float32/float64 on any device; sRGB in [0,1];
 L in [0,100]; ab in Lab units (about ±110); bin distributions are (B,313,H,W) over
-:data:`AB_BINS`.
+:data:`AB_BINS`. The full-resolution fast paths of :mod:`semcolor.color.fullres` (whole photos,
+CPU, chunked) take one image: L (H,W) float32, ab (2,H,W) float32, sRGB (H,W,3) uint8 or
+(3,H,W) float32.
 """
 
 from semcolor.color.bins import (
@@ -13,6 +15,14 @@ from semcolor.color.bins import (
     soft_encode_sparse,
 )
 from semcolor.color.decode import annealed_mean, mean, mode
+from semcolor.color.fullres import (
+    CHUNK_PIXELS,
+    l_from_planes,
+    l_from_rgb,
+    l_to_gray_u8,
+    lab_to_rgb_chunked,
+    lab_to_rgb_u8,
+)
 from semcolor.color.lab import (
     denormalize_ab,
     lab_to_rgb,
@@ -30,13 +40,19 @@ from semcolor.color.rebalance import (
 
 __all__ = [
     "AB_BINS",
+    "CHUNK_PIXELS",
     "PriorEstimator",
     "RebalancePrior",
     "ab_bins_tensor",
     "annealed_mean",
     "denormalize_ab",
     "hard_encode",
+    "l_from_planes",
+    "l_from_rgb",
+    "l_to_gray_u8",
     "lab_to_rgb",
+    "lab_to_rgb_chunked",
+    "lab_to_rgb_u8",
     "mean",
     "mode",
     "normalize_ab",
