@@ -283,26 +283,6 @@ class SemColorNet(nn.Module):
         return ColorizerOutput(ab_reg, ab_logits, scene_logits, seg_logits)
 
 
-def build_model(
-    encoder: str = "resnet18",
-    encoder_weights: str | None = None,
-    num_scene_classes: int = C.NUM_PLACES365_CLASSES,
-    num_seg_classes: int = C.NUM_COCOSTUFF_CLASSES,
-    dist_stride: int = 1,
-    decoder_channels: Sequence[int] | None = None,
-    heads: Sequence[str] = HEAD_NAMES,
-    scene_hidden: int = C.SCENE_HIDDEN,
-    scene_dropout: float = 0.0,
-) -> SemColorNet:
-    """Build a :class:`SemColorNet` (same arguments; usable as a Hydra ``_target_``)."""
-    return SemColorNet(
-        encoder=encoder,
-        encoder_weights=encoder_weights,
-        num_scene_classes=num_scene_classes,
-        num_seg_classes=num_seg_classes,
-        dist_stride=dist_stride,
-        decoder_channels=decoder_channels,
-        heads=heads,
-        scene_hidden=scene_hidden,
-        scene_dropout=scene_dropout,
-    )
+#: timm-style factory name: ``build_model("resnet18", dist_stride=4)`` builds a SemColorNet
+#: (the class itself, so the signature cannot drift; usable as a Hydra ``_target_``).
+build_model = SemColorNet
