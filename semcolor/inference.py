@@ -239,7 +239,7 @@ def predict_ab(
     Returns:
         {method: (B,2,H,W) float32 ab in Lab units at ``out_size``}, on L's device.
     """
-    from semcolor.color import annealed_mean, normalize_l
+    from semcolor.color import normalize_l
 
     _check_L(L)
     unknown = [m for m in methods if m not in METHODS]
@@ -273,13 +273,36 @@ def predict_ab(
                           antialias=True)  # fmt: skip
     dtype = next(net.parameters()).dtype
     out = net(normalize_l(x).to(dtype))
+    return decode_outputs(out, methods, temperature, target)
+
+
+def decode_outputs(
+    out: Any,
+    methods: tuple[str, ...] = ("soft",),
+    temperature: float = C.ANNEALED_MEAN_T,
+    size_hw: tuple[int, int] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Point estimates of ab from network outputs (also what training validation uses).
+
+    Args:
+        out: a :class:`semcolor.models.ColorizerOutput`.
+        methods: "soft" (annealed mean of ``ab_logits``) and/or "reg" (``ab_reg``).
+        temperature: annealed-mean temperature T > 0.
+        size_hw: upsample each result to (H, W) with :func:`upsample_ab`; None = leave it at
+            the head's resolution.
+
+    Returns:
+        {method: (B,2,h,w) float32 ab in Lab units}.
+    """
+    from semcolor.color import annealed_mean
+
     result = {}
     for m in methods:
         if m == "soft":
             ab = annealed_mean(out.ab_logits.float(), temperature)
         else:
             ab = out.ab_reg.float()
-        result[m] = ab if target is None else upsample_ab(ab, target)
+        result[m] = ab if size_hw is None else upsample_ab(ab, size_hw)
     return result
 
 

@@ -11,13 +11,13 @@ from typing import Any
 import numpy as np
 import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
 import torchmetrics
 from torch import nn
 
 import semcolor
 from semcolor import constants as C
-from semcolor.color import AB_BINS, RebalancePrior, annealed_mean, lab_to_rgb, normalize_l
+from semcolor.color import AB_BINS, RebalancePrior, lab_to_rgb, normalize_l
+from semcolor.inference import decode_outputs
 from semcolor.losses import MultiTaskLoss
 from semcolor.models import ColorizerOutput, SemColorNet
 
@@ -30,22 +30,6 @@ SCHEDULER_INTERVALS = ("epoch", "step")
 
 class NonFiniteLossError(RuntimeError):
     """Raised after too many non-finite losses in a row; earlier checkpoints stay intact."""
-
-
-def decode_ab(out: ColorizerOutput, size: tuple[int, int], temperature: float) -> dict:
-    """Per-method ab at full size from network outputs: {"soft": (B,2,H,W), "reg": ...}.
-
-    The distribution head may run at a stride; its annealed mean is upsampled bilinearly.
-    """
-    methods = {}
-    if out.ab_logits is not None:
-        ab = annealed_mean(out.ab_logits.float(), temperature)
-        if ab.shape[-2:] != size:
-            ab = F.interpolate(ab, size=size, mode="bilinear", align_corners=False)
-        methods["soft"] = ab
-    if out.ab_reg is not None:
-        methods["reg"] = out.ab_reg.float()
-    return methods
 
 
 class SemColorModule(pl.LightningModule):
@@ -187,7 +171,8 @@ class SemColorModule(pl.LightningModule):
         if torch.isfinite(loss.total):
             self.log("val/loss", loss.total, prog_bar=True, batch_size=bs, sync_dist=True)
         truth = lab_to_rgb(torch.cat([L, ab], 1).float())
-        decoded = decode_ab(out, tuple(L.shape[-2:]), self.temperature)
+        methods = tuple(self.val_metrics.keys())
+        decoded = decode_outputs(out, methods, self.temperature, tuple(L.shape[-2:]))
         rgbs = {}
         for method, ab_pred in decoded.items():
             rgb = lab_to_rgb(torch.cat([L.float(), ab_pred], 1))
