@@ -360,12 +360,13 @@ def test_default_model_is_loaded_once_per_device(monkeypatch, ckpt, photo):
 def test_default_model_colorizes():
     api._default_model.cache_clear()
     photo = skdata.astronaut()
-    out = semcolor.colorize(Image.fromarray(photo).convert("L"), device="cpu")
+    gray = Image.fromarray(photo).convert("L")  # the input: its own luminance must be kept
+    out = semcolor.colorize(gray, device="cpu")
     arr = np.asarray(out)
     assert out.size == (512, 512) and out.mode == "RGB"
     chroma = np.hypot(*skcolor.rgb2lab(arr)[..., 1:].transpose(2, 0, 1))
     assert chroma.mean() > 3.0  # a trained model does colour the photo
-    assert_luminance_kept(arr, lab_L(np.asarray(Image.fromarray(photo).convert("RGB"))), 0.3)
+    assert_luminance_kept(arr, lab_L(np.asarray(gray.convert("RGB"))), 0.3)
 
 
 # --------------------------------------------------------------------------------------
