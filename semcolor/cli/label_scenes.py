@@ -136,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.force:
         pl.partial_path(args.out).unlink(missing_ok=True)
     try:
-        device = pl.resolve_device(args.device)
+        from semcolor.inference import resolve_device
+
+        device = resolve_device(args.device)
         items = pl.collect_images(args.images, args.root)
         if args.limit is not None:
             items = items[: args.limit]

@@ -448,16 +448,6 @@ def _collate(items):
 
 
 # --------------------------------------------------------------------------- labelling
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto``: CUDA when available, else CPU; anything else as given to torch."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {device}: CUDA is not available here")
-    return dev
-
-
 def partial_path(out: str | os.PathLike[str]) -> Path:
     """Where progress is kept while labelling into ``out``."""
     return Path(f"{out}.partial.npz")
@@ -538,6 +528,8 @@ def label_images(
     if batch_size < 1 or save_every < 1 or topk < 1:
         raise ValueError("batch_size, save_every and topk must be >= 1")
     out = Path(out)
+    from semcolor.inference import resolve_device
+
     dev = resolve_device(device) if isinstance(device, str) else device
     part = partial_path(out)
     table: dict[str, tuple[np.ndarray, np.ndarray]] = {}
