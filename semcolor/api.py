@@ -46,7 +46,6 @@ rounding of the output).
 from __future__ import annotations
 
 import functools
-import math
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -58,7 +57,6 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
-from semcolor import constants as C
 from semcolor.color.fullres import (
     l_from_planes,
     l_from_rgb,
@@ -334,7 +332,8 @@ class Colorizer:
             there.
         batch_size: images per forward pass.
         size: side of the square the network sees.
-        temperature: annealed-mean temperature of the "soft" head (lower = more vivid).
+        temperature: annealed-mean temperature of the "soft" head (lower = more vivid);
+            None = the model's own (calibrated, stored in its checkpoint).
         head: "soft" (annealed mean of the distribution head) or "reg" (regression head).
 
     Raises:
@@ -356,20 +355,20 @@ class Colorizer:
         batch_size: int = 8,
         *,
         size: int = 256,
-        temperature: float = C.ANNEALED_MEAN_T,
+        temperature: float | None = None,
         head: str = "soft",
     ) -> None:
+        from semcolor.inference import check_temperature, resolve_temperature
+
         self.batch_size = _check_int(batch_size, "batch_size", 1)
         self.size = _check_int(size, "size", 1)
-        if isinstance(temperature, bool) or not isinstance(temperature, int | float):
-            raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
-        if not (math.isfinite(temperature) and temperature > 0):
-            raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
-        self.temperature = float(temperature)
+        if temperature is not None:
+            check_temperature(temperature)
         if head not in METHODS:
             raise ValueError(f"head must be one of {list(METHODS)}, got {head!r}")
         self.head = head
         self.model = _resolve_model(model, device)
+        self.temperature = resolve_temperature(self.model, temperature)
         if head not in self.model.methods:
             raise ValueError(
                 f"this model has no {head!r} head (it offers {list(self.model.methods)})"
@@ -454,7 +453,7 @@ def colorize(
     *,
     model: ModelLike = None,
     size: int = 256,
-    temperature: float = C.ANNEALED_MEAN_T,
+    temperature: float | None = None,
     head: str = "soft",
     device: str | torch.device = "auto",
 ) -> Any:
@@ -468,7 +467,8 @@ def colorize(
         model: None (the default model, cached per device), a checkpoint path, a
             ``LoadedModel`` or a ``SemColorNet``.
         size: side of the square the network sees (ab is predicted there, then upsampled).
-        temperature: annealed-mean temperature of the "soft" head (lower = more vivid).
+        temperature: annealed-mean temperature of the "soft" head (lower = more vivid);
+            None = the model's own (calibrated, stored in its checkpoint).
         head: "soft" (distribution head, annealed mean) or "reg" (regression head).
         device: where the network runs: "auto", "cpu", "cuda", "cuda:N".
 

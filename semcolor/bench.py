@@ -205,6 +205,53 @@ def _sync(device: torch.device) -> None:
 
 
 # ============================================================================ evaluation
+def predict_images(
+    gts: Sequence[np.ndarray],
+    net: torch.nn.Module | None,
+    methods: Sequence[str] = (),
+    *,
+    size: int = DEFAULT_SIZE,
+    temperature: float = C.ANNEALED_MEAN_T,
+    baselines: Sequence[str] = BASELINES,
+) -> dict[str, Any]:
+    """The bench's predictions for equally sized ground truths (steps 4 of the protocol).
+
+    Also what training validation calls, so that its numbers are the bench's.
+
+    Args:
+        gts: uint8 (H,W,3) ground truths, all of one shape.
+        net: a SemColorNet in eval mode (on any device), or None (baselines only).
+        methods: model methods ("soft", "reg").
+        size: network input side.
+        baselines: any of :data:`BASELINES`.
+
+    Returns:
+        {method or baseline: [uint8 (H,W,3) per image]} plus ``"_model_s"``: seconds spent
+        in the model call (with the host transfers) when ``net`` is given.
+    """
+    from semcolor.inference import predict_ab
+    from semcolor.metrics import grayscale_baseline
+
+    preds: dict[str, Any] = {}
+    if "gray" in baselines:
+        preds["gray"] = [grayscale_baseline(g) for g in gts]
+    if net is not None and methods:
+        device = next(net.parameters()).device
+        L = lab_of(gts)[:, :1]
+        _sync(device)
+        t0 = time.perf_counter()
+        out = predict_ab(
+            net, L.to(device=device, dtype=torch.float32), size=int(size),
+            methods=tuple(methods), temperature=temperature,
+        )  # fmt: skip
+        out = {m: ab.cpu() for m, ab in out.items()}
+        _sync(device)
+        preds["_model_s"] = time.perf_counter() - t0
+        for m in methods:
+            preds[m] = recombine(L, out[m])
+    return preds
+
+
 @dataclass
 class BenchResult:
     """What :func:`evaluate_images` measured.
@@ -216,6 +263,7 @@ class BenchResult:
             :func:`semcolor.metrics.evaluate_pair`, ``gt_colorfulness``, ``gt_cni``.
         summary: {method: averages with the keys :data:`METHOD_KEYS`}.
         gt: {"colorfulness": mean M3 of the ground truths, "cni": mean CNI}.
+        temperature: the annealed-mean temperature "soft" was decoded with.
         n_listed, n_images, excluded_gray, skipped: images listed, evaluated, left out as
             colourless (paths), unreadable ((path, reason)).
         speed: model time per image, device, peak memory.
@@ -224,6 +272,7 @@ class BenchResult:
 
     methods: list[str]
     size: int | None
+    temperature: float = C.ANNEALED_MEAN_T
     per_image: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, dict[str, float]] = field(default_factory=dict)
     gt: dict[str, float] = field(default_factory=dict)
@@ -247,7 +296,7 @@ def evaluate_images(
     methods: Sequence[str] | None = None,
     baselines: Sequence[str] = BASELINES,
     exclude_colourless: bool = True,
-    temperature: float = C.ANNEALED_MEAN_T,
+    temperature: float | None = None,
     batch_size: int = 16,
     sheet_rows: int = 6,
     progress: bool = True,
@@ -264,7 +313,9 @@ def evaluate_images(
         methods: model methods to score (default: all the model offers, "soft", "reg").
         baselines: any of :data:`BASELINES`.
         exclude_colourless: leave out colourless ground truths (counted).
-        temperature: annealed-mean temperature of "soft".
+        temperature: annealed-mean temperature of "soft"; None = the model's own
+            (:attr:`semcolor.inference.LoadedModel.temperature`). The one used is
+            ``result.temperature``.
         batch_size: images per network call (256 protocol).
         sheet_rows: how many of the first evaluated images to keep for the sheet.
         progress: show a tqdm bar with ETA.
@@ -281,7 +332,6 @@ def evaluate_images(
         cni,
         colorfulness,
         evaluate_pair,
-        grayscale_baseline,
         is_colourless,
     )
 
@@ -307,7 +357,12 @@ def evaluate_images(
     batch_size = 1 if full_res else max(1, int(batch_size))
     device = model.device if model is not None else torch.device("cpu")
 
-    res = BenchResult(methods=columns, size=eval_size, n_listed=len(paths))
+    from semcolor.inference import resolve_temperature
+
+    temperature = resolve_temperature(model, temperature)
+    res = BenchResult(
+        methods=columns, size=eval_size, n_listed=len(paths), temperature=temperature
+    )
     accs = {m: MetricAccumulator() for m in columns}
     gt_cf: list[float] = []
     gt_cni: list[float] = []
@@ -326,22 +381,14 @@ def evaluate_images(
         if not batch:
             return
         gts = [b[2] for b in batch]
-        preds: dict[str, list[np.ndarray]] = {}
-        if "gray" in columns:
-            preds["gray"] = [grayscale_baseline(g) for g in gts]
+        preds = predict_images(
+            gts, model.net if model_methods else None, tuple(model_methods),
+            size=int(size), temperature=temperature,
+            baselines=tuple(b for b in columns if b in BASELINES),
+        )  # fmt: skip
         if model_methods:
-            L = lab_of(gts)[:, :1]
-            t0 = time.perf_counter()
-            out = predict_ab(
-                model.net, L.to(device=device, dtype=torch.float32), size=int(size),
-                methods=tuple(model_methods), temperature=temperature,
-            )  # fmt: skip
-            out = {m: ab.cpu() for m, ab in out.items()}
-            _sync(device)
-            model_s += time.perf_counter() - t0
+            model_s += preds.pop("_model_s")
             model_n += len(batch)
-            for m in model_methods:
-                preds[m] = recombine(L, out[m])
         for i, (path, (w, h), gt) in enumerate(batch):
             cf, cn = colorfulness(gt), cni(gt)
             gt_cf.append(cf)
@@ -398,6 +445,75 @@ def evaluate_images(
         "timed": "L to device + predict_ab (all scored methods) + ab to host, per image",
     }
     return res
+
+
+# ============================================================================ temperature
+#: Temperatures tried by :func:`calibrate_temperature` by default.
+CALIBRATION_TEMPERATURES: tuple[float, ...] = (0.2, 0.26, 0.32, 0.38, 0.45, 0.55, 0.7, 0.85, 1.0)
+#: Colourfulness band of the calibration: M3 within +-20% of the ground truth's (the
+#: default model's target, issue 9).
+CALIBRATION_BAND = 0.2
+
+
+def choose_temperature(
+    table: Sequence[dict[str, float]], band: float = CALIBRATION_BAND
+) -> dict[str, float]:
+    """The calibration rule: among temperatures whose annealed-mean colourfulness is within
+    ``band`` (relative) of the ground truth's, the one with the highest PSNR; if none is,
+    the one whose colourfulness is closest to the ground truth's.
+
+    Args:
+        table: rows with ``temperature``, ``psnr``, ``colorfulness`` and ``gt_colorfulness``.
+
+    Returns:
+        The chosen row.
+    """
+    if not table:
+        raise BenchError("no temperature was scored")
+
+    def ratio(r: dict[str, float]) -> float:
+        return r["colorfulness"] / max(r["gt_colorfulness"], 1e-9)
+
+    inside = [r for r in table if abs(ratio(r) - 1.0) <= band]
+    if inside:
+        return max(inside, key=lambda r: r["psnr"])
+    return min(table, key=lambda r: abs(ratio(r) - 1.0))
+
+
+def calibrate_temperature(
+    paths: Sequence[str],
+    model: Any,
+    temperatures: Sequence[float] = CALIBRATION_TEMPERATURES,
+    *,
+    size: int = DEFAULT_SIZE,
+    band: float = CALIBRATION_BAND,
+    batch_size: int = 16,
+    progress: bool = True,
+) -> tuple[dict[str, float], list[dict[str, float]]]:
+    """Score the annealed mean at each temperature on a validation split (the bench
+    protocol, :func:`evaluate_images`) and choose one with :func:`choose_temperature`.
+
+    Use a split meant for choosing (e.g. imagen1k/val), never a report split.
+
+    Returns:
+        (chosen row, all rows): each row has ``temperature``, the soft method's summary keys
+        (:data:`METHOD_KEYS`), ``gt_colorfulness`` and ``gray_psnr``.
+    """
+    if model is None or "soft" not in model.methods:
+        raise BenchError("temperature calibration needs a model with the distribution head")
+    rows: list[dict[str, float]] = []
+    for i, t in enumerate(temperatures):
+        res = evaluate_images(
+            paths, model, size=size, methods=["soft"], baselines=BASELINES if i == 0 else (),
+            temperature=float(t), batch_size=batch_size, sheet_rows=0, progress=progress,
+        )  # fmt: skip
+        if i == 0:
+            gray_psnr = res.summary["gray"]["psnr"]
+        rows.append({
+            "temperature": float(t), **res.summary["soft"],
+            "gt_colorfulness": res.gt["colorfulness"], "gray_psnr": gray_psnr,
+        })  # fmt: skip
+    return choose_temperature(rows, band), rows
 
 
 # ============================================================================ outputs

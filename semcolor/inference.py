@@ -43,6 +43,9 @@ class LoadedModel:
         config: the run config it was trained with (plain dict; may be empty).
         prior: the rebalancing prior arrays (dict of numpy arrays) or None.
         path: the file it came from (None if built in memory).
+        temperature: the model's own annealed-mean temperature (calibrated on a validation
+            split by ``semcolor-calibrate``; 0.38, Zhang et al.'s, if never calibrated):
+            what ``temperature=None`` means everywhere.
     """
 
     net: torch.nn.Module
@@ -50,6 +53,7 @@ class LoadedModel:
     config: dict[str, Any] = field(default_factory=dict)
     prior: dict[str, Any] | None = None
     path: str | None = None
+    temperature: float = C.ANNEALED_MEAN_T
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -152,7 +156,26 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str = "cpu") 
     prior = meta.get("prior")
     if prior is not None:
         prior = {k: (v.numpy() if torch.is_tensor(v) else v) for k, v in prior.items()}
-    return LoadedModel(net, version, dict(meta.get("config") or {}), prior, str(path))
+    temperature = check_temperature(meta.get("temperature", C.ANNEALED_MEAN_T))
+    return LoadedModel(
+        net, version, dict(meta.get("config") or {}), prior, str(path), temperature
+    )
+
+
+def check_temperature(temperature: Any) -> float:
+    """A finite float T > 0, or ValueError saying what was expected."""
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float):
+        raise ValueError(f"temperature must be a number > 0 (or None), got {temperature!r}")
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+    return float(temperature)
+
+
+def resolve_temperature(model: Any, temperature: float | None) -> float:
+    """``temperature`` checked, or the model's own (:attr:`LoadedModel.temperature`) when None."""
+    if temperature is None:
+        return float(getattr(model, "temperature", C.ANNEALED_MEAN_T))
+    return check_temperature(temperature)
 
 
 def save_slim_checkpoint(

@@ -21,11 +21,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from semcolor import constants as C
-from semcolor.color import normalize_ab, soft_encode_sparse
+from semcolor.color import normalize_ab
+from semcolor.color.targets import DIST_TARGET_MODES, distribution_targets
 from semcolor.models import ColorizerOutput
 
 #: Regression loss choices for ``reg_loss``.
 REG_LOSSES = ("mse", "smooth_l1")
+#: Lower bound of the Dice denominator (as segmentation-models-pytorch's DiceLoss).
+DICE_EPS = 1e-7
 
 
 @dataclass
@@ -55,28 +58,31 @@ def soft_ce_loss(
     class_weights: torch.Tensor | None = None,
     k: int = C.SOFT_ENCODE_K,
     sigma: float = C.SOFT_ENCODE_SIGMA,
+    targets: str = "cell",
 ) -> torch.Tensor:
     """Class-rebalanced cross-entropy against soft-encoded ab (Zhang et al. eq. 2-4).
 
     Args:
         logits: (B,313,h,w) bin logits (h, w may be H/s, W/s for a strided head).
-        ab: (B,2,H,W) target ab in Lab units; averaged ("area") down to (h, w) first.
+        ab: (B,2,H,W) target ab in Lab units.
         mask: (B,) bool, samples that count (colourful ones).
-        class_weights: (313,) rebalancing weight per bin, or None for none; each pixel
-            is weighted by the weight of its target's most likely (nearest) bin.
+        class_weights: (313,) rebalancing weight per bin, or None for none; each cell
+            is weighted by the weight of its target's most likely bin (Zhang et al. eq. 3).
+        targets: how a strided head's cell targets are built, one of
+            :data:`semcolor.color.targets.DIST_TARGET_MODES` ("cell": the mean of the
+            pixels' soft encodings, the default; "subsample": Zhang et al.'s every s-th pixel;
+            "area": soft encoding of the area-averaged ab).
 
     Returns:
-        Scalar: the weighted per-pixel cross-entropy averaged over counted pixels.
+        Scalar: the weighted per-cell cross-entropy averaged over counted cells.
     """
-    if ab.shape[-2:] != logits.shape[-2:]:
-        ab = F.interpolate(ab, size=logits.shape[-2:], mode="area")
-    # Soft-encoding runs here, on the training device, not in the data workers.
+    # Targets are built here, on the training device, not in the data workers.
     with torch.no_grad():
-        idx, wts = soft_encode_sparse(ab.float().detach(), k, sigma)
+        t = distribution_targets(ab, tuple(logits.shape[-2:]), targets, k, sigma)
     logp = torch.log_softmax(logits.float(), dim=1)
-    ce = -(torch.gather(logp, 1, idx) * wts).sum(1)  # (B,h,w)
+    ce = t.cross_entropy(logp)  # (B,h,w)
     if class_weights is not None:
-        ce = ce * class_weights[idx[:, 0]]
+        ce = ce * class_weights[t.top_bin()]
     return _masked_mean(ce, mask)
 
 
@@ -87,17 +93,40 @@ def scene_ce_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
 
 
 def dice_loss(
-    logits: torch.Tensor, target: torch.Tensor, ignore_index: int = C.IGNORE_INDEX
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    ignore_index: int = C.IGNORE_INDEX,
+    eps: float = DICE_EPS,
 ) -> torch.Tensor:
-    """Soft Dice over classes present in the target (segmentation-models-pytorch's DiceLoss).
+    """1 - soft Dice, averaged over the classes present in the target (thesis: 1 - Dice).
 
-    logits: (N,K,H,W); target: (N,H,W) int64 in [0, K) or ``ignore_index`` (ignored pixels).
+    Per class c over the whole batch: Dice_c = 2 sum(p_c y_c) / (sum p_c + sum y_c), with
+    p the softmax and y the one-hot target, ignored pixels left out. Hand-written because
+    segmentation-models-pytorch's DiceLoss averages over all K classes with absent ones
+    counted as 0 loss, so its value shrinks by (classes present / K): a completely wrong
+    single-class image scores ~1/183 at K = 183 instead of ~1. Here it scores ~1 for any K.
+    No one-hot tensor is built (bincounts over the labelled pixels).
+
+    Args:
+        logits: (N,K,H,W) float; target: (N,H,W) int64 in [0, K) or ``ignore_index``.
+
+    Returns:
+        Scalar in [0, 1]; an exact 0 touching ``logits`` if no pixel is labelled.
     """
-    from segmentation_models_pytorch.losses import DiceLoss
-
-    return DiceLoss("multiclass", from_logits=True, ignore_index=ignore_index)(
-        logits.float(), target
-    )
+    n, k = logits.shape[:2]
+    prob = torch.softmax(logits.float(), dim=1)
+    valid = target != ignore_index
+    if not bool(valid.any()):
+        return _zero_touching(logits)
+    tgt = target.clamp_min(0)
+    p_true = torch.gather(prob, 1, tgt[:, None])[:, 0]  # (N,H,W): prob of the true class
+    vt = tgt[valid]
+    inter = torch.zeros(k, device=logits.device, dtype=prob.dtype).index_add(0, vt, p_true[valid])
+    count = torch.bincount(vt, minlength=k).to(prob.dtype)
+    p_sum = (prob * valid[:, None].to(prob.dtype)).sum((0, 2, 3))
+    dice = 2.0 * inter / (p_sum + count).clamp_min(eps)
+    present = count > 0
+    return (1.0 - dice[present]).mean()
 
 
 class MultiTaskLoss(nn.Module):
@@ -110,6 +139,8 @@ class MultiTaskLoss(nn.Module):
             only, as the paper).
         rebalance: weight L_soft by the class-rebalancing weights (``set_prior``).
         k, sigma: soft-encoding parameters (Zhang et al.: 5 and 5).
+        dist_targets: targets of a strided distribution head, one of
+            :data:`semcolor.color.targets.DIST_TARGET_MODES` (see :func:`soft_ce_loss`).
 
     The (313,) rebalancing weights are a buffer, so they travel with ``state_dict``.
     """
@@ -125,8 +156,14 @@ class MultiTaskLoss(nn.Module):
         rebalance: bool = True,
         k: int = C.SOFT_ENCODE_K,
         sigma: float = C.SOFT_ENCODE_SIGMA,
+        dist_targets: str = "cell",
     ):
         super().__init__()
+        if dist_targets not in DIST_TARGET_MODES:
+            raise ValueError(
+                f"dist_targets must be one of {list(DIST_TARGET_MODES)}, got {dist_targets!r}"
+            )
+        self.dist_targets = dist_targets
         if reg_loss not in REG_LOSSES:
             raise ValueError(f"reg_loss must be one of {list(REG_LOSSES)}, got {reg_loss!r}")
         for name, w in (("w_soft", w_soft), ("w_clas", w_clas), ("w_seg", w_seg), ("w_reg", w_reg)):
@@ -144,6 +181,15 @@ class MultiTaskLoss(nn.Module):
             raise ValueError(f"weights must be a finite ({C.NUM_AB_BINS},) vector")
         self.class_weights.copy_(weights)
 
+    def target_histogram(
+        self, ab: torch.Tensor, out_hw: tuple[int, int], mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """(313,) float64 mass of the distribution targets this loss builds for ab (B,2,H,W)
+        and a head output of size ``out_hw``, over the samples where ``mask`` (B,) holds:
+        what the rebalancing prior is counted on."""
+        t = distribution_targets(ab, out_hw, self.dist_targets, self.k, self.sigma)
+        return t.histogram(mask)
+
     def forward(self, out: ColorizerOutput, batch: dict[str, torch.Tensor]) -> LossOutput:
         """out: the network's outputs; batch: the sample contract, batched. -> LossOutput."""
         terms: dict[str, torch.Tensor] = {}
@@ -151,7 +197,9 @@ class MultiTaskLoss(nn.Module):
         colorful = batch["colorful"].bool()
         if out.ab_logits is not None and self.w_soft > 0:
             cw = self.class_weights if self.rebalance else None
-            t = soft_ce_loss(out.ab_logits, batch["ab"], colorful, cw, self.k, self.sigma)
+            t = soft_ce_loss(
+                out.ab_logits, batch["ab"], colorful, cw, self.k, self.sigma, self.dist_targets
+            )
             terms["soft"] = t
             total = total + self.w_soft * t
         if out.ab_reg is not None and self.w_reg > 0:

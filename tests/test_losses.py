@@ -38,7 +38,7 @@ def _outputs(b=4, h=8, w=8, n_scene=5, n_seg=3, stride=1, seed=1):
 def test_soft_ce_equals_dense_cross_entropy():
     batch, out = _batch(), _outputs()
     mask = torch.ones(4, dtype=torch.bool)
-    got = soft_ce_loss(out.ab_logits, batch["ab"], mask)
+    got = soft_ce_loss(out.ab_logits, batch["ab"], mask, targets="area")
     q = soft_encode(batch["ab"])
     ref = -(q * torch.log_softmax(out.ab_logits, 1)).sum(1).mean()
     assert torch.allclose(got, ref, atol=1e-5)
@@ -50,10 +50,10 @@ def test_soft_ce_equals_dense_cross_entropy():
     assert torch.allclose(got_w, ref_w, atol=1e-5)
 
 
-def test_soft_ce_at_stride_uses_area_downsampled_targets():
+def test_soft_ce_area_mode_uses_area_downsampled_targets():
     batch, out = _batch(), _outputs(stride=4)
     mask = torch.ones(4, dtype=torch.bool)
-    got = soft_ce_loss(out.ab_logits, batch["ab"], mask)
+    got = soft_ce_loss(out.ab_logits, batch["ab"], mask, targets="area")
     ab4 = torch.nn.functional.avg_pool2d(batch["ab"], 4)
     ref = -(soft_encode(ab4) * torch.log_softmax(out.ab_logits, 1)).sum(1).mean()
     assert torch.allclose(got, ref, atol=1e-5)
@@ -129,3 +129,54 @@ def test_smooth_l1_and_bad_arguments():
         MultiTaskLoss(w_seg=-1)
     with pytest.raises(ValueError, match="313"):
         MultiTaskLoss().set_prior(torch.ones(3))
+
+
+# --- issue 9: the Dice term and the strided-head targets ----------------------------------
+def test_dice_is_about_one_for_a_completely_wrong_prediction_at_k183():
+    from semcolor.losses import dice_loss
+
+    k = 183
+    logits = torch.full((2, k, 16, 16), -10.0)
+    logits[:, 0] = 10.0  # predicts class 0 everywhere
+    target = torch.full((2, 16, 16), 7, dtype=torch.int64)  # truth: class 7 everywhere
+    assert dice_loss(logits, target).item() == pytest.approx(1.0, abs=1e-3)
+    # smp's DiceLoss averages over all 183 classes: ~2/183 here. Ours does not shrink with K.
+    good = torch.full((2, k, 16, 16), -10.0)
+    good[:, 7] = 10.0
+    assert dice_loss(good, target).item() < 1e-3
+
+
+def test_dice_averages_over_present_classes_and_ignores_unlabelled():
+    from semcolor import constants as C
+    from semcolor.losses import dice_loss
+
+    logits = torch.full((1, 183, 4, 4), -10.0)
+    logits[:, 1] = 10.0
+    target = torch.full((1, 4, 4), C.IGNORE_INDEX, dtype=torch.int64)
+    target[0, :2] = 1  # half right (class 1), half class 2 predicted as 1, rest ignored
+    target[0, 2:, :2] = 2
+    # class 1: Dice = 2*8/(12+8) = 0.8; class 2: 0 -> mean loss (0.2 + 1) / 2 = 0.6
+    assert dice_loss(logits, target).item() == pytest.approx(0.6, abs=1e-3)
+    none = torch.full((1, 4, 4), C.IGNORE_INDEX, dtype=torch.int64)
+    z = dice_loss(logits.requires_grad_(), none)
+    assert z.item() == 0.0
+    z.backward()
+    assert torch.equal(logits.grad, torch.zeros_like(logits))
+
+
+def test_soft_ce_default_targets_are_exact_cell_distributions():
+    import torch.nn.functional as F
+
+    from semcolor.color import soft_encode
+
+    batch, out = _batch(), _outputs(stride=4)
+    mask = torch.ones(4, dtype=torch.bool)
+    got = soft_ce_loss(out.ab_logits, batch["ab"], mask)
+    cells = F.avg_pool2d(soft_encode(batch["ab"]), 4)
+    ref = -(cells * torch.log_softmax(out.ab_logits, 1)).sum(1).mean()
+    assert torch.allclose(got, ref, atol=1e-5)
+
+
+def test_loss_rejects_unknown_target_mode():
+    with pytest.raises(ValueError, match="dist_targets must be one of"):
+        MultiTaskLoss(dist_targets="bogus")

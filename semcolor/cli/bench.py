@@ -86,8 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--temperature",
         type=float,
-        default=C.ANNEALED_MEAN_T,
-        help=f"annealed-mean temperature of 'soft' (default {C.ANNEALED_MEAN_T})",
+        default=None,
+        help="annealed-mean temperature of 'soft' (default: the model's own, calibrated; "
+        f"{C.ANNEALED_MEAN_T} for a model never calibrated)",
     )
     ap.add_argument("--sheet-rows", type=int, default=6, help="images in sheet.png")
     ap.add_argument("--sheet-cell", type=int, default=192, help="cell side in sheet.png")
@@ -252,7 +253,7 @@ def _bench(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
         split = DATASETS[args.dataset][1]
     summary = build_summary(
         result, dataset=args.dataset, root=str(args.root), split=split, model=model,
-        temperature=args.temperature, notes=notes,
+        temperature=result.temperature, notes=notes,
     )  # fmt: skip
     summary["limit"] = args.limit
     out = args.out or Path("bench") / args.dataset

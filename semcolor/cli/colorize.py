@@ -66,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("-o", "--outdir", type=Path, required=True, help="output folder")
     ap.add_argument("--size", type=int, default=256, help="network input side (256)")
     ap.add_argument(
-        "--temperature", type=float, default=0.38, help="annealed-mean T; lower = more vivid"
+        "--temperature", type=float, default=None,
+        help="annealed-mean T; lower = more vivid (default: the model's own, calibrated)"
     )
     ap.add_argument("--head", choices=("soft", "reg"), default="soft", help="ab head")
     ap.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (auto)")
@@ -339,7 +340,9 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--demo takes no INPUT")
     if not args.demo and not args.inputs:
         ap.error("give INPUT files, folders or globs (or --demo)")
-    if args.batch_size < 1 or args.size < 1 or not args.temperature > 0:
+    if args.batch_size < 1 or args.size < 1 or not (
+        args.temperature is None or args.temperature > 0
+    ):
         ap.error("--batch-size and --size must be >= 1 and --temperature > 0")
     if os.sep in args.suffix or (os.altsep and os.altsep in args.suffix):
         ap.error("--suffix must not contain a path separator")

@@ -25,6 +25,7 @@ from semcolor.color.fullres import (
 )
 from semcolor.color.lab import (
     denormalize_ab,
+    l_to_gray,
     lab_to_rgb,
     normalize_ab,
     normalize_l,
@@ -49,6 +50,7 @@ __all__ = [
     "hard_encode",
     "l_from_planes",
     "l_from_rgb",
+    "l_to_gray",
     "l_to_gray_u8",
     "lab_to_rgb",
     "lab_to_rgb_chunked",

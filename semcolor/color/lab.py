@@ -112,6 +112,28 @@ def rgb_to_gray_lab(rgb: torch.Tensor) -> torch.Tensor:
     return rgb_to_lab(rgb)[:, :1]
 
 
+def l_to_gray(L: torch.Tensor) -> torch.Tensor:
+    """sRGB level of the neutral colour (L, 0, 0): (B,1,H,W) L in [0,100] -> gray in [0,1].
+
+    Y = f^-1((L + 16) / 116) relative to white, then sRGB-encoded. This is what an RGB
+    network sees on a gray photo (R = G = B), so an ImageNet encoder with a summed-RGB first
+    conv gets its usual input statistics. Agrees with every channel of ``lab_to_rgb`` of
+    (L, 0, 0) to ~1e-4 (the sRGB matrix maps D65 white to (1, 1, 1) only to 4 digits).
+    Differentiable; dtype and device of ``L``.
+    """
+    fy = (L + 16.0) / 116.0
+    knee = 6.0 / 29.0
+    y = torch.where(fy > knee, fy.clamp_min(knee) ** 3, (fy - C.LAB_OFFSET) / C.LAB_KAPPA_SLOPE)
+    y = y.clamp(0.0, 1.0)
+    gray = torch.where(
+        y > C.SRGB_KNEE_LINEAR,
+        (1 + C.SRGB_OFFSET) * y.clamp_min(C.SRGB_KNEE_LINEAR) ** (1.0 / C.SRGB_GAMMA)
+        - C.SRGB_OFFSET,
+        y * C.SRGB_LINEAR_SLOPE,
+    )
+    return gray.clamp(0.0, 1.0)
+
+
 def normalize_l(L: torch.Tensor) -> torch.Tensor:
     """Network input from L: (B,1,H,W) in [0,100] -> (L - 50) / 100 in [-0.5, 0.5]."""
     return (L - C.L_CENTER) / C.L_SCALE

@@ -23,7 +23,9 @@ from semcolor.color.bins import AB_BINS, hard_encode
 class PriorEstimator:
     """Streaming estimate of the empirical ab-bin distribution p over many images.
 
-    Memory is one (313,) int64 histogram whatever the number of images.
+    Memory is one (313,) float64 histogram whatever the number of images. :meth:`update`
+    counts each pixel's nearest bin; :meth:`add_histogram` adds target mass as the loss
+    builds it (e.g. the per-cell distributions of a strided head, fractional counts).
 
     Example::
 
@@ -34,7 +36,7 @@ class PriorEstimator:
     """
 
     def __init__(self) -> None:
-        self.counts = np.zeros(C.NUM_AB_BINS, dtype=np.int64)
+        self.counts = np.zeros(C.NUM_AB_BINS, dtype=np.float64)
         self.num_images = 0
 
     def update(self, ab: torch.Tensor, mask: torch.Tensor | None = None) -> None:
@@ -44,6 +46,14 @@ class PriorEstimator:
             idx = idx[mask.to(torch.bool)]
         self.counts += torch.bincount(idx.reshape(-1), minlength=C.NUM_AB_BINS).cpu().numpy()
         self.num_images += ab.shape[0]
+
+    def add_histogram(self, hist: torch.Tensor | np.ndarray, num_images: int) -> None:
+        """Add a (313,) non-negative mass histogram counted over ``num_images`` images."""
+        h = np.asarray(torch.as_tensor(hist).detach().cpu().double().numpy())
+        if h.shape != (C.NUM_AB_BINS,) or not np.all(np.isfinite(h)) or h.min() < 0:
+            raise ValueError(f"hist must be a finite non-negative ({C.NUM_AB_BINS},) array")
+        self.counts += h
+        self.num_images += int(num_images)
 
     def finalize(
         self, sigma: float = C.REBALANCE_SIGMA, lam: float = C.REBALANCE_LAMBDA
@@ -81,7 +91,7 @@ class RebalancePrior:
     """Empirical ab prior and the derived rebalancing weights, all (313,) float64.
 
     Attributes:
-        counts: raw pixel counts per bin.
+        counts: pixel counts (or target mass) per bin, float64.
         p: empirical distribution (counts / total).
         p_smooth: p smoothed by a Gaussian of ``sigma`` in ab space.
         weights: per-bin loss weights, Σ p_smooth * weights = 1.
@@ -98,7 +108,7 @@ class RebalancePrior:
     def from_counts(
         cls, counts: np.ndarray, sigma: float = C.REBALANCE_SIGMA, lam: float = C.REBALANCE_LAMBDA
     ) -> RebalancePrior:
-        counts = np.asarray(counts, dtype=np.int64)
+        counts = np.asarray(counts, dtype=np.float64)
         if counts.shape != (C.NUM_AB_BINS,) or counts.min() < 0 or counts.sum() == 0:
             raise ValueError(
                 f"counts must be a non-negative ({C.NUM_AB_BINS},) array with a positive sum, "
@@ -113,7 +123,7 @@ class RebalancePrior:
         """A flat prior: every weight is 1 (i.e. no rebalancing). Not smoothed: smoothing
         a flat histogram would tilt it at the gamut edge, where bins have fewer neighbours."""
         flat = np.full(C.NUM_AB_BINS, 1.0 / C.NUM_AB_BINS)
-        return cls(np.ones(C.NUM_AB_BINS, dtype=np.int64), flat, flat, np.ones(C.NUM_AB_BINS))
+        return cls(np.ones(C.NUM_AB_BINS), flat, flat, np.ones(C.NUM_AB_BINS))
 
     def save(self, path) -> None:
         """Save as .npy: a (5, 313) float64 array [counts, p, p_smooth, weights, (σ, λ, 0...)].
@@ -138,5 +148,5 @@ class RebalancePrior:
                 f"got {arr.shape}; create one with `semcolor-prior --images DIR --out {path}`"
             )
         return cls(
-            arr[0].astype(np.int64), arr[1], arr[2], arr[3], float(arr[4, 0]), float(arr[4, 1])
+            arr[0], arr[1], arr[2], arr[3], float(arr[4, 0]), float(arr[4, 1])
         )

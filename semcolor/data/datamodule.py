@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -29,8 +30,11 @@ class SemColorDataModule(pl.LightningDataModule):
         num_workers: loader worker processes (0: load in the training process).
         pin_memory: pin host memory (useful with a GPU).
         prior_images: how many training images the rebalancing prior is estimated from.
+        prior_seed: seed of the random choice of those images.
         skip_log: file where datasets record skipped bad files (read at epoch end).
         crop_size: the sample size the datasets produce (the configs pass it to each one).
+        resize: the shorter side images are resized to before cropping (the configs pass
+            it to each dataset; None: ``crop_size``).
     """
 
     def __init__(
@@ -44,8 +48,10 @@ class SemColorDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         prior_images: int = 500,
+        prior_seed: int = 0,
         skip_log: str | None = None,
         crop_size: int | None = None,
+        resize: int | None = None,
     ):
         super().__init__()
         if batch_size < 1:
@@ -57,6 +63,8 @@ class SemColorDataModule(pl.LightningDataModule):
         self.num_scene_classes, self.num_seg_classes = num_scene_classes, num_seg_classes
         self.batch_size, self.num_workers, self.pin_memory = batch_size, num_workers, pin_memory
         self.prior_images, self.skip_log, self.crop_size = prior_images, skip_log, crop_size
+        self.prior_seed = int(prior_seed)
+        self.resize = resize
         for name, ds in (("train", train), ("val", val)):
             for attr in ("num_scene_classes", "num_seg_classes"):
                 have, want = getattr(ds, attr, None), getattr(self, attr)
@@ -84,28 +92,51 @@ class SemColorDataModule(pl.LightningDataModule):
     def val_dataloader(self) -> DataLoader | list:
         return [] if self.val_set is None else self._loader(self.val_set, train=False)
 
-    def rebalance_prior(self, cache: str | os.PathLike[str] | None = None) -> RebalancePrior:
+    def prior_sample(self) -> list[int]:
+        """Indices of the training samples the prior is counted on: ``prior_images`` of them,
+        drawn at random with ``prior_seed`` over the whole training set (a mix: as training
+        draws, by dataset weights). The first N in sorted order would be one class of a
+        class-folder dataset."""
+        n = min(self.prior_images, len(self.train_set))
+        gen = torch.Generator().manual_seed(self.prior_seed)
+        if hasattr(self.train_set, "sampler"):
+            sampler = self.train_set.sampler(generator=gen)
+            return [int(i) for _, i in zip(range(n), iter(sampler), strict=False)]
+        return torch.randperm(len(self.train_set), generator=gen)[:n].tolist()
+
+    def rebalance_prior(
+        self,
+        cache: str | os.PathLike[str] | None = None,
+        histogram: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    ) -> RebalancePrior:
         """The rebalancing prior of the training data: loaded from ``cache`` if it exists,
-        else estimated from the first ``prior_images`` samples (deterministic) and written
-        there (atomically, so that concurrent DDP ranks never read half a file)."""
+        else counted on :meth:`prior_sample` and written there (atomically, so that
+        concurrent DDP ranks never read half a file).
+
+        Args:
+            cache: .npy path of the cached prior (its name should encode what determines
+                the prior, see :func:`semcolor.lit.module.prior_cache_key`), or None.
+            histogram: ``(ab (B,2,H,W), colorful (B,) bool) -> (313,)`` target mass, i.e.
+                the targets exactly as the loss builds them
+                (:meth:`semcolor.losses.MultiTaskLoss.target_histogram`). None: each
+                colourful pixel's nearest bin.
+        """
         if cache is not None and Path(cache).is_file():
             return RebalancePrior.load(cache)
-        n = min(self.prior_images, len(self.train_set))
-        if hasattr(self.train_set, "sampler"):
-            # A mix: draw as training does (by dataset weights), with a fixed seed.
-            sampler = self.train_set.sampler(generator=torch.Generator().manual_seed(0))
-            indices = [int(i) for _, i in zip(range(n), iter(sampler), strict=False)]
-        else:
-            indices = list(range(n))
+        indices = self.prior_sample()
         subset = torch.utils.data.Subset(self.train_set, indices)
         loader = DataLoader(subset, batch_size=self.batch_size, num_workers=self.num_workers)
         est = PriorEstimator()
         for batch in loader:
             colorful = batch["colorful"].bool()
-            if colorful.any():
+            if not colorful.any():
+                continue
+            if histogram is None:
                 est.update(batch["ab"][colorful])
+            else:
+                est.add_histogram(histogram(batch["ab"], colorful), int(colorful.sum()))
         prior = est.finalize()
-        log.info("estimated the rebalancing prior from %d training images", n)
+        log.info("estimated the rebalancing prior from %d random training images", len(indices))
         if cache is not None:
             Path(cache).parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(f"{cache}.{os.getpid()}.tmp.npy")

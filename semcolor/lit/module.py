@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -16,8 +18,7 @@ from torch import nn
 
 import semcolor
 from semcolor import constants as C
-from semcolor.color import AB_BINS, RebalancePrior, lab_to_rgb, normalize_l
-from semcolor.inference import decode_outputs
+from semcolor.color import AB_BINS, RebalancePrior, normalize_l
 from semcolor.losses import MultiTaskLoss
 from semcolor.models import ColorizerOutput, SemColorNet
 
@@ -26,6 +27,8 @@ log = logging.getLogger("semcolor.train")
 #: Key under which a checkpoint carries what inference needs (see :func:`checkpoint_meta`).
 CKPT_KEY = "semcolor"
 SCHEDULER_INTERVALS = ("epoch", "step")
+#: Bench metrics logged at validation (``val/<method>_<key>``), from evaluate_pair.
+VAL_METRIC_KEYS: tuple[str, ...] = ("psnr", "ssim", "l2ab", "auc", "colorfulness")
 
 
 class NonFiniteLossError(RuntimeError):
@@ -41,8 +44,14 @@ class SemColorModule(pl.LightningModule):
         optimizer: a partial optimizer, called with the parameters (``optimizer/*.yaml``).
         scheduler: a partial LR scheduler, called with the optimizer, or None.
         scheduler_interval: "epoch" or "step": when the scheduler steps.
-        prior: path of the rebalancing prior (.npy). Loaded if it exists; otherwise estimated
-            from the training data on first use and cached there. None: estimate, no cache.
+        prior: path of a rebalancing prior (.npy) to use as it is (``semcolor-prior``), or
+            None: estimate it from the training data on first use (on the targets the loss
+            builds) and cache it in ``prior_cache_dir``.
+        prior_cache_dir: folder of cached priors, or None for no cache. The file name holds
+            :func:`prior_cache_key` of what determines the prior (training data config,
+            sample size and seed, target mode, head stride, k, sigma), so a changed root,
+            mix, crop or sample never reuses a stale prior; the key is stored in every
+            checkpoint.
         compile: ``torch.compile`` the network's forward (the saved weights keep their names).
         max_nan_in_a_row: a non-finite loss skips its update (counted; Lightning still counts
             the batch as a step and steps the LR schedule); this many in a row stop training
@@ -60,6 +69,7 @@ class SemColorModule(pl.LightningModule):
         scheduler: Callable[..., Any] | None = None,
         scheduler_interval: str = "epoch",
         prior: str | None = None,
+        prior_cache_dir: str | None = None,
         compile: bool = False,
         max_nan_in_a_row: int = 10,
         temperature: float = C.ANNEALED_MEAN_T,
@@ -77,6 +87,8 @@ class SemColorModule(pl.LightningModule):
         self.net, self.criterion = net, loss
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.scheduler_interval, self.prior_path = scheduler_interval, prior
+        self.prior_cache_dir = prior_cache_dir
+        self.prior_key: str | None = None
         self.compile, self.max_nan_in_a_row = compile, max_nan_in_a_row
         self.temperature, self.num_log_images = temperature, num_log_images
         self.run_config = run_config or {}
@@ -86,21 +98,15 @@ class SemColorModule(pl.LightningModule):
         self.nan_skipped = 0
         self._val_images: list[torch.Tensor] = []
         methods = [m for m, h in (("soft", "dist"), ("reg", "reg")) if h in net.heads]
+        #: Validation columns: the gray baseline and the model's decodings, as the bench.
+        self.val_columns: tuple[str, ...] = ("gray", *methods)
         self.val_metrics = nn.ModuleDict(
             {
-                m: torchmetrics.MetricCollection(
-                    {
-                        "psnr": torchmetrics.image.PeakSignalNoiseRatio(data_range=1.0),
-                        "ssim": torchmetrics.image.StructuralSimilarityIndexMeasure(
-                            data_range=1.0
-                        ),
-                        "l2ab": torchmetrics.MeanMetric(),
-                    },
-                    prefix=f"val/{m}_",
-                )
-                for m in methods
+                m: nn.ModuleDict({k: torchmetrics.MeanMetric() for k in VAL_METRIC_KEYS})
+                for m in self.val_columns
             }
         )
+        self.val_excluded = torchmetrics.SumMetric()
 
     # ------------------------------------------------------------------ setup
     def setup(self, stage: str) -> None:
@@ -111,8 +117,15 @@ class SemColorModule(pl.LightningModule):
             self.set_prior(self._load_or_estimate_prior())
 
     def _load_or_estimate_prior(self) -> RebalancePrior:
-        if self.prior_path and Path(self.prior_path).is_file():
+        if self.prior_path:
+            if not Path(self.prior_path).is_file():
+                raise FileNotFoundError(
+                    f"module.prior={self.prior_path} does not exist; create it with "
+                    "semcolor-prior --images DIR --out FILE, or set module.prior=null to "
+                    "estimate the prior from the training data"
+                )
             log.info("rebalancing prior: %s", self.prior_path)
+            self.prior_key = f"file:{self.prior_path}"
             return RebalancePrior.load(self.prior_path)
         dm = getattr(self.trainer, "datamodule", None)
         if dm is None or not hasattr(dm, "rebalance_prior"):
@@ -121,7 +134,24 @@ class SemColorModule(pl.LightningModule):
                 "(semcolor-prior --images DIR --out prior.npy) or train with a "
                 "SemColorDataModule, which estimates it from the training data"
             )
-        return dm.rebalance_prior(cache=self.prior_path)
+        self.prior_key = prior_cache_key(
+            self.run_config.get("data") or {"repr": repr(dm.train_set)},
+            self.criterion, getattr(self.net, "dist_stride", 1),
+        )  # fmt: skip
+        cache = None
+        if self.prior_cache_dir:
+            name = str(self.run_config.get("data", {}).get("name", "data"))
+            cache = Path(self.prior_cache_dir) / f"prior_{name}_{self.prior_key[:16]}.npy"
+            log.info("rebalancing prior cache: %s", cache)
+        histogram = None
+        if getattr(self.net, "dist_head", None) is not None:
+            net = self.net
+
+            def histogram(ab: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+                out_hw = net.dist_output_size(*ab.shape[-2:])
+                return self.criterion.target_histogram(ab, out_hw, mask)
+
+        return dm.rebalance_prior(cache=cache, histogram=histogram)
 
     def set_prior(self, prior: RebalancePrior) -> None:
         """Use ``prior`` for class rebalancing (and store it in checkpoints)."""
@@ -164,33 +194,76 @@ class SemColorModule(pl.LightningModule):
         return loss.total
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        L, ab = batch["L"], batch["ab"]
+        """Score the batch with the bench's code (:func:`semcolor.bench.predict_images`,
+        :func:`semcolor.metrics.evaluate_pair`): per-image metrics on 8-bit RGB, colourless
+        ground truths excluded. A batch of :class:`semcolor.data.bench_images.BenchImages`
+        (``"gt"``) is the bench protocol itself; a sample-contract batch (L, ab) is scored
+        on its own crops (its truth rounded to 8 bits)."""
+        from semcolor.bench import lab_of, predict_images, recombine
+        from semcolor.metrics import evaluate_pair, is_colourless
+
+        if "gt" in batch:
+            ok = batch["ok"].bool().tolist()
+            gts = [g.cpu().numpy() for g, k in zip(batch["gt"], ok, strict=True) if k]
+        else:
+            gts = recombine(batch["L"], batch["ab"])
+        n_all = len(gts)
+        gts = [g for g in gts if not is_colourless(g)]
+        self.val_excluded.update(float(n_all - len(gts)))
+        if not gts:
+            return
+        lab = lab_of(gts).to(self.device, torch.float32)
+        L, ab = lab[:, :1], lab[:, 1:]
+        loss_batch = self._loss_batch(L, ab)
         out = self(L)
-        loss = self.criterion(out, batch)
-        bs = L.shape[0]
+        loss = self.criterion(out, loss_batch)
         if torch.isfinite(loss.total):
-            self.log("val/loss", loss.total, prog_bar=True, batch_size=bs, sync_dist=True)
-        truth = lab_to_rgb(torch.cat([L, ab], 1).float())
-        methods = tuple(self.val_metrics.keys())
-        decoded = decode_outputs(out, methods, self.temperature, tuple(L.shape[-2:]))
-        rgbs = {}
-        for method, ab_pred in decoded.items():
-            rgb = lab_to_rgb(torch.cat([L.float(), ab_pred], 1))
-            rgbs[method] = rgb
-            metrics = self.val_metrics[method]
-            metrics["psnr"].update(rgb, truth)
-            metrics["ssim"].update(rgb, truth)
-            metrics["l2ab"].update((ab_pred - ab).norm(dim=1).mean(dim=(1, 2)))
+            self.log("val/loss", loss.total, prog_bar=True, batch_size=len(gts), sync_dist=True)
+        methods = tuple(m for m in self.val_columns if m != "gray")
+        preds = predict_images(
+            gts, self.net, methods, size=gts[0].shape[0], temperature=self.temperature
+        )
+        for m in self.val_columns:
+            per = [
+                evaluate_pair(p, g, keys=VAL_METRIC_KEYS)
+                for p, g in zip(preds[m], gts, strict=True)
+            ]
+            for key in VAL_METRIC_KEYS:
+                self.val_metrics[m][key].update(torch.tensor([r[key] for r in per]))
         if batch_idx == 0 and self.num_log_images > 0:
-            n = min(self.num_log_images, bs)
-            gray = lab_to_rgb(torch.cat([L[:n].float(), torch.zeros_like(ab[:n])], 1))
-            cols = [gray] + [rgbs[m][:n] for m in ("reg", "soft") if m in rgbs] + [truth[:n]]
-            self._val_images = [torch.cat(cols, dim=3).cpu()]  # each row: one sample
+            n = min(self.num_log_images, len(gts))
+            order = ["gray"] + [m for m in ("reg", "soft") if m in preds]
+            rows = [
+                np.concatenate([preds[m][i] for m in order] + [gts[i]], axis=1) for i in range(n)
+            ]
+            self._val_images = [
+                torch.from_numpy(np.stack(rows)).permute(0, 3, 1, 2).float().div(255.0)
+            ]
+
+    def _loss_batch(self, L: torch.Tensor, ab: torch.Tensor) -> dict[str, torch.Tensor]:
+        """A sample-contract batch with colour targets only (validation images carry no
+        scene or segmentation labels)."""
+        b = L.shape[0]
+        dev = L.device
+        n_scene = int(self.net.init_kwargs.get("num_scene_classes", 0) or 0)
+        return {
+            "L": L,
+            "ab": ab,
+            "colorful": torch.ones(b, dtype=torch.bool, device=dev),
+            "scene": torch.zeros(b, max(n_scene, 1), device=dev),
+            "has_scene": torch.zeros(b, dtype=torch.bool, device=dev),
+            "seg": torch.full((b, *L.shape[-2:]), C.IGNORE_INDEX, dtype=torch.int64, device=dev),
+            "has_seg": torch.zeros(b, dtype=torch.bool, device=dev),
+        }
 
     def on_validation_epoch_end(self) -> None:
-        for metrics in self.val_metrics.values():
-            self.log_dict(metrics.compute(), sync_dist=True)
-            metrics.reset()
+        for m, metrics in self.val_metrics.items():
+            for key, metric in metrics.items():
+                if metric.update_count:  # MeanMetric of nothing would warn and give nan
+                    self.log(f"val/{m}_{key}", metric.compute())
+                metric.reset()
+        self.log("val/excluded_colourless", self.val_excluded.compute())
+        self.val_excluded.reset()
         if self._val_images and self.trainer.is_global_zero:
             self._log_image_grid(self._val_images[0])
         self._val_images = []
@@ -239,17 +312,49 @@ class SemColorModule(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint[CKPT_KEY] = checkpoint_meta(self.net, self.prior, self.run_config)
         checkpoint[CKPT_KEY]["nan_skipped"] = self.nan_skipped
+        checkpoint[CKPT_KEY]["prior_key"] = self.prior_key
+        checkpoint[CKPT_KEY]["temperature"] = float(self.temperature)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         meta = checkpoint.get(CKPT_KEY)
         if meta and meta.get("prior") is not None:
             p = meta["prior"]
             self.prior = RebalancePrior(
-                np.asarray(p["counts"], dtype=np.int64), np.asarray(p["p"]),
+                np.asarray(p["counts"], dtype=np.float64), np.asarray(p["p"]),
                 np.asarray(p["p_smooth"]), np.asarray(p["weights"]),
                 float(p["sigma"]), float(p["lam"]),
             )  # fmt: skip
             self.nan_skipped = int(meta.get("nan_skipped", 0))
+            self.prior_key = meta.get("prior_key")
+
+
+#: Data-config keys that do not change the prior (where logs go, how fast it loads).
+_PRIOR_IRRELEVANT = ("skip_log", "batch_size", "num_workers", "pin_memory", "val")
+
+
+def _strip(cfg: Any) -> Any:
+    if isinstance(cfg, dict):
+        return {k: _strip(v) for k, v in sorted(cfg.items()) if k not in _PRIOR_IRRELEVANT}
+    if isinstance(cfg, list | tuple):
+        return [_strip(v) for v in cfg]
+    return cfg
+
+
+def prior_cache_key(data_config: dict, loss: MultiTaskLoss, dist_stride: int) -> str:
+    """SHA-1 (hex) of what determines the rebalancing prior: the resolved data config (roots,
+    mix weights, crop and resize, ``prior_images``, ``prior_seed``...; not the logging or
+    loader settings, nor the validation set), the loss's target mode, k and sigma, the
+    distribution head's stride, and the rebalancing sigma and lambda."""
+    payload = {
+        "data": _strip(data_config),
+        "dist_targets": loss.dist_targets,
+        "k": int(loss.k),
+        "sigma": float(loss.sigma),
+        "dist_stride": int(dist_stride),
+        "rebalance": [C.REBALANCE_SIGMA, C.REBALANCE_LAMBDA],
+    }
+    blob = json.dumps(payload, sort_keys=True, default=str).encode("utf-8")
+    return hashlib.sha1(blob).hexdigest()
 
 
 def checkpoint_meta(net: SemColorNet, prior: RebalancePrior | None, config: dict) -> dict:

@@ -43,7 +43,10 @@ SUMMARY_KEYS: tuple[str, ...] = (*PER_IMAGE_KEYS[:-1], "cci_ratio", "num_images"
 
 
 def evaluate_pair(
-    pred: np.ndarray, gt: np.ndarray, psnr_cap_db: float | None = PSNR_CAP_DB
+    pred: np.ndarray,
+    gt: np.ndarray,
+    psnr_cap_db: float | None = PSNR_CAP_DB,
+    keys: tuple[str, ...] | None = None,
 ) -> dict[str, float]:
     """All metrics of one colorization against its ground truth.
 
@@ -52,6 +55,8 @@ def evaluate_pair(
         gt: the ground truth, uint8 (H,W,3) RGB of the same shape (both sides >= 11 for
             SSIM). Use :func:`as_uint8` for float images in [0, 1].
         psnr_cap_db: see :func:`psnr` (default 100 dB).
+        keys: compute only these keys of :data:`PER_IMAGE_KEYS` (training validation skips
+            the costly ones it does not log); None = all.
 
     Returns:
         dict of Python floats with the keys :data:`PER_IMAGE_KEYS`:
@@ -64,22 +69,27 @@ def evaluate_pair(
         ValueError: bad shapes or dtypes, mismatched shapes, images under 11x11.
     """
     pred, gt = check_pair(pred, gt)
-    err = _ab_error_from_ab(rgb2lab(pred)[..., 1:], rgb2lab(gt)[..., 1:])
-    l2 = float(err.mean())
-    cf_pred = colorfulness(pred)
-    cf_gt = colorfulness(gt)
-    lo, hi = CCI_RANGE
-    return {
-        "psnr": psnr(pred, gt, cap_db=psnr_cap_db),
-        "ssim": ssim(pred, gt),
-        "l2ab": l2,
-        "l2ab_norm": l2 / C.AB_SCALE,
-        "auc": auc_from_errors(err),
-        "colorfulness": cf_pred,
-        "delta_cf": abs(cf_pred - cf_gt),
-        "cni": cni(pred),
-        "cci": 1.0 if lo <= cf_pred <= hi else 0.0,
-    }
+    want = set(PER_IMAGE_KEYS if keys is None else keys)
+    unknown = want - set(PER_IMAGE_KEYS)
+    if unknown:
+        raise ValueError(f"unknown metric key(s) {sorted(unknown)}; valid: {list(PER_IMAGE_KEYS)}")
+    out: dict[str, float] = {}
+    if want & {"l2ab", "l2ab_norm", "auc"}:
+        err = _ab_error_from_ab(rgb2lab(pred)[..., 1:], rgb2lab(gt)[..., 1:])
+        l2 = float(err.mean())
+        out.update(l2ab=l2, l2ab_norm=l2 / C.AB_SCALE, auc=auc_from_errors(err))
+    if "psnr" in want:
+        out["psnr"] = psnr(pred, gt, cap_db=psnr_cap_db)
+    if "ssim" in want:
+        out["ssim"] = ssim(pred, gt)
+    if want & {"colorfulness", "delta_cf", "cci"}:
+        cf_pred = colorfulness(pred)
+        lo, hi = CCI_RANGE
+        out.update(colorfulness=cf_pred, delta_cf=abs(cf_pred - colorfulness(gt)),
+                   cci=1.0 if lo <= cf_pred <= hi else 0.0)  # fmt: skip
+    if "cni" in want:
+        out["cni"] = cni(pred)
+    return {k: out[k] for k in PER_IMAGE_KEYS if k in want}
 
 
 class MetricAccumulator:

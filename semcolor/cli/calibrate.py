@@ -1,0 +1,101 @@
+"""``semcolor-calibrate``: choose a model's annealed-mean temperature on a validation split
+and store it in a copy of its checkpoint, as that model's default.
+
+    semcolor-calibrate --ckpt last.ckpt --dataset folder --root ../shared/data/imagen1k/val \
+        --out calibrated.ckpt [--temperatures 0.2,0.3,0.38,0.5,0.7,1.0] [--band 0.2] \
+        [--size 256] [--limit N] [--device auto]
+
+Rule (:func:`semcolor.bench.choose_temperature`): among the temperatures whose colourfulness
+is within ``--band`` of the ground truth's, the highest PSNR; if none, the closest
+colourfulness. ``temperature=None`` in the API and the CLIs then means this value. Use a
+split meant for choosing (imagen1k/val, imagenette/val, camvid/val), never a report split.
+
+Exit status: 0 written; 2 bad arguments, data or checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="semcolor-calibrate", description=__doc__.splitlines()[0])
+    ap.add_argument("--ckpt", type=Path, required=True, help="checkpoint to calibrate")
+    ap.add_argument("--out", type=Path, required=True, help="calibrated copy (never --ckpt)")
+    ap.add_argument("--dataset", default="folder", help="bench dataset name (folder)")
+    ap.add_argument("--root", type=Path, required=True, help="dataset root / folder")
+    ap.add_argument("--split", default=None, help="split (default: the dataset's)")
+    ap.add_argument("--temperatures", default=None,
+                    help="comma-separated temperatures (default: 0.2 ... 1.0, nine values)")  # fmt: skip
+    ap.add_argument("--band", type=float, default=None, help="colourfulness band (0.2)")
+    ap.add_argument("--size", type=int, default=256, help="network and evaluation side")
+    ap.add_argument("--limit", type=int, default=None, help="first N images only")
+    ap.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    ap.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from semcolor.bench import (
+        CALIBRATION_BAND,
+        CALIBRATION_TEMPERATURES,
+        BenchError,
+        calibrate_temperature,
+        list_dataset_images,
+    )
+    from semcolor.inference import CheckpointError, load_model
+
+    def fail(msg: str) -> int:
+        print(f"semcolor-calibrate: error: {msg}", file=sys.stderr)
+        return 2
+
+    if args.out.resolve() == args.ckpt.resolve():
+        return fail("--out must differ from --ckpt (the input checkpoint is never overwritten)")
+    if args.out.exists() and not args.force:
+        return fail(f"{args.out} exists; pass --force to overwrite it")
+    try:
+        temps = (
+            CALIBRATION_TEMPERATURES
+            if args.temperatures is None
+            else tuple(float(t) for t in args.temperatures.split(",") if t.strip())
+        )
+    except ValueError:
+        return fail(f"--temperatures must be comma-separated numbers, got {args.temperatures!r}")
+    if not temps or min(temps) <= 0:
+        return fail("--temperatures must hold numbers > 0")
+    band = CALIBRATION_BAND if args.band is None else args.band
+    try:
+        model = load_model(args.ckpt, device=args.device)
+        paths = list_dataset_images(args.dataset, args.root, args.split, limit=args.limit)
+        chosen, rows = calibrate_temperature(
+            paths, model, temps, size=args.size, band=band, progress=not args.no_progress
+        )
+    except (BenchError, CheckpointError, FileNotFoundError, ValueError) as e:
+        return fail(str(e))
+    print(f"{'T':>5} | {'PSNR':>6} | {'M3':>6} | M3/GT")
+    for r in rows:
+        mark = " <- chosen" if r is chosen else ""
+        print(f"{r['temperature']:5.2f} | {r['psnr']:6.2f} | {r['colorfulness']:6.2f} | "
+              f"{r['colorfulness'] / r['gt_colorfulness']:5.2f}{mark}")  # fmt: skip
+    print(f"gray PSNR {rows[0]['gray_psnr']:.2f}, ground-truth M3 {rows[0]['gt_colorfulness']:.2f}")
+    ckpt = torch.load(args.ckpt, map_location="cpu", weights_only=True)
+    meta = ckpt["semcolor"]
+    meta["temperature"] = float(chosen["temperature"])
+    meta["temperature_calibration"] = {
+        "dataset": args.dataset, "root": str(args.root), "split": args.split,
+        "n_images": int(chosen["num_images"]), "band": float(band), "size": int(args.size),
+        "rows": [{k: float(v) for k, v in r.items()} for r in rows],
+    }  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    torch.save(ckpt, tmp)
+    tmp.replace(args.out)
+    print(f"wrote {args.out} with temperature {meta['temperature']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
