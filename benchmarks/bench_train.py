@@ -114,13 +114,14 @@ def precision_rows(args, dev, sync) -> None:
                 d = batch(args.batch, args.size, 200, 11, dev, seed=1000 + i)
                 losses.append(step(data=d))
             tenth = max(1, len(losses) // 10)
-            curves[name] = [sum(losses[j : j + tenth]) / tenth for j in range(0, len(losses), tenth)]
-    base = times["fp32 (baseline)"]
-    print(f"CPU training step of the default_model network, batch {args.batch} at "
-          f"{args.size}x{args.size}, {args.threads} threads, mean of {args.steps} steps")  # fmt: skip
-    print(f"{'mode':>28} | {'s/step':>7} | {'images/s':>8} | vs fp32")
-    for name, t in times.items():
-        print(f"{name:>28} | {t:7.3f} | {args.batch / t:8.2f} | {base / t:5.2f}x")
+            curves[name] = [
+                sum(losses[j : j + tenth]) / tenth for j in range(0, len(losses), tenth)
+            ]
+    print_rows(
+        f"CPU training step of the default_model network, batch {args.batch} at "
+        f"{args.size}x{args.size}, {args.threads} threads, mean of {args.steps} steps",
+        times, "fp32 (baseline)", args.batch, "mode",
+    )  # fmt: skip
     for name, c in curves.items():
         print(f"loss curve {name:>28}: " + " ".join(f"{v:.3f}" for v in c))
 
@@ -178,12 +179,19 @@ def main() -> None:
 
     rows["ECCV16 (baseline)"] = time_steps(eccv_step, args.steps, sync)
 
-    base = rows["ECCV16 (baseline)"]
-    print(f"training step, batch {args.batch} at {args.size}x{args.size}, {dev}, "
-          f"{args.threads} threads, mean of {args.steps} steps after a warm-up")  # fmt: skip
-    print(f"{'network':>24} | {'s/step':>7} | {'images/s':>8} | vs ECCV16")
+    print_rows(
+        f"training step, batch {args.batch} at {args.size}x{args.size}, {dev}, "
+        f"{args.threads} threads, mean of {args.steps} steps after a warm-up",
+        rows, "ECCV16 (baseline)", args.batch, "network",
+    )  # fmt: skip
+
+
+def print_rows(title: str, rows: dict, base: str, batch_size: int, what: str) -> None:
+    """Seconds per step, images/s and the ratio against the named baseline row."""
+    print(title)
+    print(f"{what:>28} | {'s/step':>7} | {'images/s':>8} | vs {base}")
     for name, t in rows.items():
-        print(f"{name:>24} | {t:7.2f} | {args.batch / t:8.2f} | {base / t:5.2f}x")
+        print(f"{name:>28} | {t:7.3f} | {batch_size / t:8.2f} | {rows[base] / t:5.2f}x")
 
 
 if __name__ == "__main__":

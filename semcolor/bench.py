@@ -66,11 +66,12 @@ DEFAULT_SIZE = 256
 #: Height of the column-title strip of the comparison sheet, in pixels.
 SHEET_TITLE_H = 22
 #: Architecture timed by speed mode when there is no checkpoint at all: the default
-#: model's (conf/experiment/default_model.yaml: conf/model/mobilenet_v2.yaml, mixed data
-#: with 200 scene / 11 segmentation classes), with random weights (speed does not depend
-#: on the weights).
+#: model's (conf/experiment/default_model.yaml: conf/model/efficientnet_lite0.yaml, mixed
+#: data with 200 scene / 11 segmentation classes), with random weights (speed does not
+#: depend on the weights).
 DEFAULT_SPEED_ARCH: dict[str, Any] = {
-    "encoder": "mobilenet_v2",
+    "encoder": "tu-efficientnet_lite0",
+    "input_norm": [0.5, 0.5],
     "decoder_channels": [128, 64, 48, 32, 16],
     "dist_stride": 4,
     "heads": ["reg", "dist", "scene", "seg"],
@@ -734,7 +735,7 @@ def speed_benchmark(
     size: int = DEFAULT_SIZE,
     fullres: tuple[int, int] | None = (4000, 3000),
     method: str | None = None,
-    temperature: float = C.ANNEALED_MEAN_T,
+    temperature: float | None = None,
     warmup: int = 1,
     iters: int | None = None,
     min_time_s: float = 2.0,
@@ -755,8 +756,9 @@ def speed_benchmark(
         "latency_ms", "ms_per_image", "images_per_s", "iters", "peak_memory_mb",
         "peak_memory_kind"}, ...], plus context (model, method, size, threads, ...)}.
     """
-    from semcolor.inference import colorize_lab, predict_ab, resolve_device
+    from semcolor.inference import colorize_lab, predict_ab, resolve_device, resolve_temperature
 
+    temperature = resolve_temperature(model, temperature)
     method = method or (model.methods[0] if model.methods else None)
     if method is None:
         raise BenchError("the model has no colour head (neither 'dist' nor 'reg')")

@@ -90,7 +90,7 @@ def export_onnx(
     path: str | os.PathLike[str],
     size: int = 256,
     *,
-    temperature: float = C.ANNEALED_MEAN_T,
+    temperature: float | None = None,
     opset: int = MIN_OPSET,
 ) -> Path:
     """Export the inference network to ONNX (see the module docstring for the graph's I/O).
@@ -101,7 +101,8 @@ def export_onnx(
             CPU copy; the caller's model is not moved.
         path: the .onnx file to write (parent folders are created).
         size: S, the fixed side of the input (the batch axis is dynamic).
-        temperature: annealed-mean temperature baked into ``ab_soft`` (> 0).
+        temperature: annealed-mean temperature baked into ``ab_soft`` (> 0); None = the
+            model's own (its calibrated value; 0.38 for a bare module).
         opset: ONNX opset, >= 17.
 
     Returns:
@@ -110,16 +111,17 @@ def export_onnx(
     Raises:
         ValueError: bad size / temperature / opset, or a model without ab heads.
     """
-    from semcolor.inference import LoadedModel, load_model
+    from semcolor.inference import LoadedModel, load_model, resolve_temperature
 
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(f"size must be an integer >= 1, got {size!r}")
-    if not (isinstance(temperature, int | float) and temperature > 0):
+    if temperature is not None and not (isinstance(temperature, int | float) and temperature > 0):
         raise ValueError(f"temperature must be > 0, got {temperature!r}")
     if isinstance(opset, bool) or not isinstance(opset, int) or opset < MIN_OPSET:
         raise ValueError(f"opset must be an integer >= {MIN_OPSET}, got {opset!r}")
     if model is None or isinstance(model, str | os.PathLike):
         model = load_model(model, device="cpu")
+    temperature = resolve_temperature(model, temperature)
     net = model.net if isinstance(model, LoadedModel) else model
     if not isinstance(net, nn.Module):
         raise TypeError(

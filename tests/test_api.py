@@ -445,3 +445,24 @@ def test_big_endian_arrays_are_accepted(model):
     out_native = semcolor.colorize(native, model=model, size=32)
     out_big = semcolor.colorize(native.astype(">u2"), model=model, size=32)
     assert np.array_equal(out_native, out_big)
+
+
+def test_temperature_none_means_the_models_own(tmp_path, photo):
+    """A calibrated checkpoint's temperature is the default of the API and the CLI."""
+    import copy
+
+    ck = torch.load(write_ckpt(tmp_path / "t.ckpt", tiny_net()), weights_only=True)
+    ck2 = copy.deepcopy(ck)
+    ck2["semcolor"]["temperature"] = 0.15
+    torch.save(ck2, tmp_path / "cal.ckpt")
+    cal = semcolor.load_model(tmp_path / "cal.ckpt")
+    assert cal.temperature == 0.15
+    assert semcolor.load_model(tmp_path / "t.ckpt").temperature == pytest.approx(0.38)
+    c = semcolor.Colorizer(cal, size=SIZE)
+    assert c.temperature == 0.15
+    a = semcolor.colorize(photo, model=cal, size=SIZE)
+    b = semcolor.colorize(photo, model=cal, size=SIZE, temperature=0.15)
+    d = semcolor.colorize(photo, model=cal, size=SIZE, temperature=0.38)
+    assert np.array_equal(a, b) and not np.array_equal(a, d)
+    with pytest.raises(ValueError, match="temperature"):
+        semcolor.Colorizer(cal, temperature=0.0)

@@ -353,11 +353,15 @@ def test_default_speed_arch_matches_default_model_config():
 
     conf = Path(__file__).resolve().parents[1] / "conf"
     base = OmegaConf.load(conf / "model" / "resnet18.yaml")
-    mobile = OmegaConf.load(conf / "model" / "mobilenet_v2.yaml")
     exp = OmegaConf.load(conf / "experiment" / "default_model.yaml")
+    model_name = next(
+        d["override /model"] for d in exp.defaults if "override /model" in d
+    )
+    mobile = OmegaConf.load(conf / "model" / f"{model_name}.yaml")
     mixed = OmegaConf.load(conf / "data" / "mixed.yaml")
     assert DEFAULT_SPEED_ARCH["encoder"] == mobile.encoder
     assert DEFAULT_SPEED_ARCH["decoder_channels"] == list(mobile.decoder_channels)
+    assert mobile.encoder_weights == "imagenet" and DEFAULT_SPEED_ARCH["input_norm"] == [0.5, 0.5]
     assert DEFAULT_SPEED_ARCH["dist_stride"] == base.dist_stride
     assert DEFAULT_SPEED_ARCH["heads"] == list(exp.model.heads)
     assert DEFAULT_SPEED_ARCH["num_scene_classes"] == mixed.num_scene_classes

@@ -181,7 +181,7 @@ def _speed(args: argparse.Namespace) -> int:
     if model is None:
         model = default_speed_model()
         notes.append("timing a random-weight network of the default model's architecture "
-                     "(mobilenet_v2); speed does not depend on the weights")  # fmt: skip
+                     "(tu-efficientnet_lite0); speed does not depend on the weights")  # fmt: skip
     for n in notes:
         print(f"note: {n}", file=sys.stderr)
     try:

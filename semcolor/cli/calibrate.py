@@ -27,8 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dataset", default="folder", help="bench dataset name (folder)")
     ap.add_argument("--root", type=Path, required=True, help="dataset root / folder")
     ap.add_argument("--split", default=None, help="split (default: the dataset's)")
-    ap.add_argument("--temperatures", default=None,
-                    help="comma-separated temperatures (default: 0.2 ... 1.0, nine values)")  # fmt: skip
+    ap.add_argument(
+        "--temperatures", default=None,
+        help="comma-separated temperatures (default: 0.2 ... 1.0, nine values)",
+    )  # fmt: skip
     ap.add_argument("--band", type=float, default=None, help="colourfulness band (0.2)")
     ap.add_argument("--size", type=int, default=256, help="network and evaluation side")
     ap.add_argument("--limit", type=int, default=None, help="first N images only")

@@ -1,6 +1,6 @@
 """``semcolor-export``: export the inference network to ONNX.
 
-    semcolor-export --onnx semcolor.onnx [--ckpt last.ckpt] [--size 256] [--temperature 0.38]
+    semcolor-export --onnx semcolor.onnx [--ckpt last.ckpt] [--size 256] [--temperature T]
 
 The graph takes normalised L ``(L - 50) / 100`` of shape (B,1,S,S) (B dynamic) and returns
 ``ab_soft`` (annealed mean, upsampled to S) and/or ``ab_reg``, (B,2,S,S) ab in Lab units; see
@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--size", type=int, default=256, help="input side S (256)")
     ap.add_argument(
-        "--temperature", type=float, default=0.38, help="annealed-mean T baked in (0.38)"
+        "--temperature", type=float, default=None,
+        help="annealed-mean T baked in (default: the model's own, calibrated)"
     )
     ap.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17)")
     ap.add_argument("--no-check", action="store_true", help="skip the ONNX Runtime check")
@@ -80,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     if args.no_check:
         return 0
-    diffs = check_onnx(model, path, args.size, args.temperature)
+    from semcolor.inference import resolve_temperature
+
+    diffs = check_onnx(model, path, args.size, resolve_temperature(model, args.temperature))
     if diffs is None:
         print("onnxruntime is not installed: not checked")
         return 0

@@ -97,14 +97,17 @@ def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
         (f - C.LAB_OFFSET) / C.LAB_KAPPA_SLOPE,
     ) * _white(lab.dtype, lab.device)
     _, rgb_from_xyz = _matrices(lab.dtype, lab.device)
-    lin = _apply_matrix(rgb_from_xyz, xyz)
-    rgb = torch.where(
+    return _srgb_encode(_apply_matrix(rgb_from_xyz, xyz)).clamp(0.0, 1.0)
+
+
+def _srgb_encode(lin: torch.Tensor) -> torch.Tensor:
+    """Linear light -> sRGB-encoded values (IEC 61966-2-1, as skimage), unclipped."""
+    return torch.where(
         lin > C.SRGB_KNEE_LINEAR,
         (1 + C.SRGB_OFFSET) * lin.clamp_min(C.SRGB_KNEE_LINEAR) ** (1.0 / C.SRGB_GAMMA)
         - C.SRGB_OFFSET,
         lin * C.SRGB_LINEAR_SLOPE,
     )
-    return rgb.clamp(0.0, 1.0)
 
 
 def rgb_to_gray_lab(rgb: torch.Tensor) -> torch.Tensor:
@@ -122,16 +125,9 @@ def l_to_gray(L: torch.Tensor) -> torch.Tensor:
     Differentiable; dtype and device of ``L``.
     """
     fy = (L + 16.0) / 116.0
-    knee = 6.0 / 29.0
+    knee = C.LAB_F_KNEE
     y = torch.where(fy > knee, fy.clamp_min(knee) ** 3, (fy - C.LAB_OFFSET) / C.LAB_KAPPA_SLOPE)
-    y = y.clamp(0.0, 1.0)
-    gray = torch.where(
-        y > C.SRGB_KNEE_LINEAR,
-        (1 + C.SRGB_OFFSET) * y.clamp_min(C.SRGB_KNEE_LINEAR) ** (1.0 / C.SRGB_GAMMA)
-        - C.SRGB_OFFSET,
-        y * C.SRGB_LINEAR_SLOPE,
-    )
-    return gray.clamp(0.0, 1.0)
+    return _srgb_encode(y.clamp(0.0, 1.0)).clamp(0.0, 1.0)
 
 
 def normalize_l(L: torch.Tensor) -> torch.Tensor:

@@ -132,7 +132,9 @@ def packaged_state_dict(name: str) -> dict[str, torch.Tensor]:
     return out
 
 
-def input_normalization(name: str, weights: str | os.PathLike[str] | None) -> tuple[float, float] | None:
+def input_normalization(
+    name: str, weights: str | os.PathLike[str] | None
+) -> tuple[float, float] | None:
     """(mean, std) the encoder's weights expect on a gray level in [0, 1], or None (feed
     ``normalize_l(L)`` as it is: random init or a local file of unknown provenance)."""
     if weights is not None and str(weights) == IMAGENET and name in PACKAGED_WEIGHTS:

@@ -113,3 +113,21 @@ def test_summarize_real_pairs(pair) -> None:
     assert out["psnr"] == pytest.approx((per_image[0]["psnr"] + 100.0) / 2)
     assert out["auc"] == pytest.approx((per_image[0]["auc"] + 1.0) / 2)
     assert 0.0 <= out["cci_ratio"] <= 1.0
+
+
+def test_evaluate_pair_subset_of_keys_gives_the_same_values():
+    import numpy as np
+
+    from semcolor.metrics import evaluate_pair
+
+    rng = np.random.default_rng(0)
+    gt = rng.integers(0, 256, (32, 40, 3), dtype=np.uint8)
+    pred = rng.integers(0, 256, (32, 40, 3), dtype=np.uint8)
+    full = evaluate_pair(pred, gt)
+    part = evaluate_pair(pred, gt, keys=("psnr", "auc", "colorfulness"))
+    assert list(part) == ["psnr", "auc", "colorfulness"]
+    assert all(part[k] == full[k] for k in part)
+    import pytest
+
+    with pytest.raises(ValueError, match="valid"):
+        evaluate_pair(pred, gt, keys=("psnr", "bogus"))

@@ -1,0 +1,77 @@
+"""How much colour each distribution-target mode keeps: the ceiling of a stride-4 head.
+
+For each image of a split (default: imagen1k/val, a split for choosing), at the bench size
+(256x256, PIL bicubic, colourless excluded), the stride-4 targets of each mode of
+:mod:`semcolor.color.targets` ("cell", "subsample", "area") are decoded the way the model's
+output is (annealed mean at T = 0.38, and the plain mean), upsampled with the inference
+path's ``upsample_ab`` and recombined with the exact L: what a head that predicted its
+targets perfectly would score. PSNR and colourfulness use the bench's metric code; the
+gray baseline (ab = 0) is the named baseline of the same run. Prints a table; not a test.
+
+    python benchmarks/bench_dist_targets.py [--root ../shared/data/imagen1k/val] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--root", default="../shared/data/imagen1k/val")
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--stride", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    from semcolor.bench import lab_of, list_dataset_images, load_ground_truth, recombine
+    from semcolor.color import annealed_mean, mean
+    from semcolor.color.targets import DIST_TARGET_MODES, distribution_targets
+    from semcolor.inference import upsample_ab
+    from semcolor.metrics import MetricAccumulator, evaluate_pair, grayscale_baseline, is_colourless
+
+    paths = list_dataset_images("folder", args.root, limit=args.limit)
+    accs: dict[str, MetricAccumulator] = {"gray": MetricAccumulator()}
+    gt_cf = []
+    n = 0
+    for path in paths:
+        gt = load_ground_truth(path, 256)
+        if is_colourless(gt):
+            continue
+        n += 1
+        lab = lab_of([gt])
+        L, ab = lab[:, :1].float(), lab[:, 1:].float()
+        accs["gray"].update(evaluate_pair(grayscale_baseline(gt), gt))
+        gt_cf.append(evaluate_pair(gt, gt, keys=("colorfulness",))["colorfulness"])
+        hw = (256 // args.stride, 256 // args.stride)
+        for mode in DIST_TARGET_MODES:
+            t = distribution_targets(ab, hw, mode)
+            dense = t.dense
+            if dense is None:
+                dense = torch.zeros(1, 313, *hw).scatter_add_(1, t.idx, t.wts)
+            # decode a distribution as the model's softmax would be: logits = log q
+            logits = torch.log(dense.clamp_min(1e-12))
+            for dec, fn in (("annealed", lambda z: annealed_mean(z, 0.38)), ("mean", mean)):
+                pred = recombine(L, upsample_ab(fn(logits), (256, 256)))[0]
+                accs.setdefault(f"{mode}/{dec}", MetricAccumulator()).update(
+                    evaluate_pair(pred, gt)
+                )
+    print(
+        f"{n} colourful images of {args.root} at 256x256, stride {args.stride}: targets "
+        "decoded, upsampled and recombined with the exact L (a perfect head's score)"
+    )
+    print(f"ground-truth colourfulness M3 {np.mean(gt_cf):.2f}")
+    base = accs["gray"].compute()["psnr"]
+    print(f"{'targets/decoding':>22} | {'PSNR dB':>7} | vs gray | {'L2ab':>6} | {'M3':>6}")
+    for name, acc in accs.items():
+        s = acc.compute()
+        print(f"{name:>22} | {s['psnr']:7.2f} | {s['psnr'] - base:+6.2f}  | {s['l2ab']:6.2f} | "
+              f"{s['colorfulness']:6.2f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

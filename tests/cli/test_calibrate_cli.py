@@ -1,0 +1,54 @@
+"""semcolor-calibrate: the temperature rule, and the CLI writing a calibrated copy."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from semcolor.bench import choose_temperature
+from semcolor.cli.calibrate import main
+from semcolor.inference import load_model
+from tests.data.data_helpers import colour_array, save_image
+from tests.test_inference import tiny_net, write_ckpt
+
+
+def _row(t, psnr, cf, gt=40.0):
+    return {"temperature": t, "psnr": psnr, "colorfulness": cf, "gt_colorfulness": gt}
+
+
+def test_rule_best_psnr_inside_the_band_else_closest_colourfulness():
+    rows = [_row(0.2, 20.0, 60.0), _row(0.38, 21.0, 46.0), _row(0.6, 21.5, 34.0),
+            _row(1.0, 22.0, 20.0)]  # fmt: skip
+    assert choose_temperature(rows, 0.2)["temperature"] == 0.6  # 34/40 = 0.85, inside
+    assert choose_temperature(rows, 0.1)["temperature"] == 0.38  # 46/40 = 1.15: closest
+    assert choose_temperature(rows, 0.5)["temperature"] == 1.0  # 20/40 = 0.5: inside
+
+
+def test_cli_writes_a_calibrated_copy_and_never_overwrites_the_input(tmp_path, capsys):
+    torch.set_num_threads(1)
+    for i in range(3):
+        save_image(tmp_path / "val" / f"{i}.png", colour_array(32, 32, seed=i))
+    src = write_ckpt(tmp_path / "m.ckpt", tiny_net())
+    before = src.read_bytes()
+    out = tmp_path / "cal.ckpt"
+    argv = ["--ckpt", str(src), "--root", str(tmp_path / "val"), "--out", str(out),
+            "--temperatures", "0.2,1.0", "--size", "32", "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "chosen" in printed and "gray PSNR" in printed
+    model = load_model(out)
+    assert model.temperature in (0.2, 1.0)
+    meta = torch.load(out, weights_only=True)["semcolor"]
+    assert meta["temperature_calibration"]["n_images"] == 3
+    assert len(meta["temperature_calibration"]["rows"]) == 2
+    assert src.read_bytes() == before
+    assert main(argv) == 2  # exists: needs --force
+    assert main([*argv[:4], "--out", str(src), *argv[6:]]) == 2  # --out == --ckpt
+    assert "never overwritten" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("temps", ["0,1", "a,b"])
+def test_cli_rejects_bad_temperatures(tmp_path, temps):
+    src = write_ckpt(tmp_path / "m.ckpt", tiny_net())
+    assert main(["--ckpt", str(src), "--root", str(tmp_path), "--out",
+                 str(tmp_path / "o.ckpt"), "--temperatures", temps]) == 2  # fmt: skip
