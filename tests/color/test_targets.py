@@ -71,8 +71,10 @@ def test_cross_entropy_and_histogram_agree_with_dense_forms():
     logp = torch.log_softmax(torch.randn(2, 313, 4, 3), 1)
     for mode in DIST_TARGET_MODES:
         t = distribution_targets(ab, (4, 3), mode)
-        dense = t.dense if t.dense is not None else torch.zeros(2, 313, 4, 3).scatter_add_(
-            1, t.idx, t.wts
+        dense = (
+            t.dense
+            if t.dense is not None
+            else torch.zeros(2, 313, 4, 3).scatter_add_(1, t.idx, t.wts)
         )
         torch.testing.assert_close(t.cross_entropy(logp), -(dense * logp).sum(1))
         mask = torch.tensor([True, False])

@@ -93,8 +93,9 @@ def test_prior_is_counted_on_the_loss_targets(tmp_path):
     from semcolor.data.synthetic import SyntheticDataset
 
     ds = SyntheticDataset(num_samples=8, size=16, num_scene_classes=2, num_seg_classes=2)
-    dm = SemColorDataModule("s", ds, num_scene_classes=2, num_seg_classes=2, prior_images=8,
-                            batch_size=4, num_workers=0)
+    dm = SemColorDataModule(
+        "s", ds, num_scene_classes=2, num_seg_classes=2, prior_images=8, batch_size=4, num_workers=0
+    )
     loss = MultiTaskLoss(dist_targets="cell")
     calls = []
 
@@ -156,3 +157,18 @@ def test_validation_on_sample_contract_batches_runs(tmp_path):
     trainer = train(cfg)
     assert "val/soft_psnr" in trainer.callback_metrics
     assert "val/gray_psnr" in trainer.callback_metrics
+
+
+def test_default_model_recipe_trains_at_the_evaluation_scale(tmp_path):
+    """Every member of the default model's mix resizes the shorter side to 256 (the bench
+    size) before its 128 crop; validation is imagen1k/val under the bench protocol."""
+    cfg = compose_train(["+experiment=default_model", f"paths.output_dir={tmp_path}"])
+    members = cfg.data.train.datasets
+    assert len(members) == 6
+    assert all(m.resize == 256 and m.crop_size == 128 for m in members)
+    assert cfg.data.val._target_.endswith("BenchImages") and cfg.data.val.size == 256
+    assert cfg.data.val.split == "val" and cfg.data.val.root.endswith("imagen1k")
+    assert cfg.model.encoder_weights == "imagenet" and cfg.loss.dist_targets == "cell"
+    # the report splits are never trained on
+    roots = [f"{m.root}/{m.split}" for m in members]
+    assert not any(r.endswith(("/test", "kodak24/None")) for r in roots)
