@@ -43,12 +43,48 @@ def _uses_gpu(accelerator: str) -> bool:
     return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
 
 
+#: Heads that need labels: head -> (data config key of its class count, what the labels are,
+#: how to get them).
+LABELLED_HEADS: dict[str, tuple[str, str, str]] = {
+    "scene": (
+        "num_scene_classes", "scene labels",
+        "give pseudo-labels (semcolor-label-scenes IMAGES --out labels.npz, then "
+        "+data.train.scene_labels=labels.npz data.num_scene_classes=365)",
+    ),
+    "seg": (
+        "num_seg_classes", "segmentation maps",
+        "use a dataset with label maps (data=cocostuff or data=camvid)",
+    ),
+}  # fmt: skip
+
+
+def check_heads_fit_data(cfg: DictConfig) -> None:
+    """Fail before any data is scanned when an enabled head has no labels in the data.
+
+    Raises:
+        ValueError: naming the head, the data config and the fixes.
+    """
+    heads = list(cfg.model.get("heads") or [])
+    name = cfg.data.get("name", "?")
+    for head, (key, what, fix) in LABELLED_HEADS.items():
+        if head in heads and not int(cfg.data.get(key) or 0) > 0:
+            kept = [h for h in heads if h != head]
+            raise ValueError(
+                f"the {head!r} head is enabled but data={name} has no {what} "
+                f"(data.{key}={cfg.data.get(key)}). Fix one of: drop the head "
+                f"(model.heads=[{','.join(kept)}], e.g. +experiment=regsoft); {fix}; or "
+                "train on a mix whose members have them (data=mixed)"
+            )
+
+
 def build(cfg: DictConfig):
     """Instantiate (datamodule, module, trainer) from a composed config."""
     import pytorch_lightning as pl
     from hydra.utils import instantiate
 
     from semcolor.lit.module import SemColorModule
+
+    check_heads_fit_data(cfg)  # before the (slow) dataset scan
 
     if cfg.ckpt_path is not None and not Path(cfg.ckpt_path).is_file():
         raise FileNotFoundError(
@@ -88,9 +124,31 @@ def train(cfg: DictConfig):
     return trainer
 
 
+#: Errors that are the user's to fix: shown as one clean message, exit status 2.
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError)
+
+
+def user_error(e: BaseException) -> BaseException | None:
+    """The user-fixable error behind ``e`` (Hydra wraps errors raised while instantiating
+    a ``_target_`` in InstantiationException), or None for a genuine crash."""
+    from hydra.errors import InstantiationException
+
+    seen = 0
+    while isinstance(e, InstantiationException) and e.__cause__ is not None and seen < 5:
+        e, seen = e.__cause__, seen + 1
+    return e if isinstance(e, USER_ERRORS) else None
+
+
 @hydra.main(config_path="pkg://semcolor.conf", config_name="train", version_base="1.3")
 def _main(cfg: DictConfig) -> None:
-    train(cfg)
+    try:
+        train(cfg)
+    except Exception as e:  # Hydra would print a traceback and exit 1: say it cleanly
+        err = user_error(e)
+        if err is None:
+            raise
+        print(f"semcolor-train: error: {err}", file=sys.stderr)
+        sys.exit(2)  # SystemExit passes through Hydra's error handler
 
 
 def _explain_unknown_key(argv: list[str]) -> str | None:

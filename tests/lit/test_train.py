@@ -147,3 +147,18 @@ def test_missing_resume_checkpoint_is_named(tmp_path):
     cfg = compose_train([*tiny_overrides(tmp_path), f"ckpt_path={tmp_path}/nope.ckpt"])
     with pytest.raises(FileNotFoundError, match="nope.ckpt does not exist"):
         build(cfg)
+
+
+@pytest.mark.parametrize(
+    "data,head", [("camvid", "scene"), ("folder", "scene"), ("tinyimagenet", "seg"),
+                  ("cocostuff", "scene"), ("div2k", "scene")],
+)  # fmt: skip
+def test_heads_without_labels_fail_fast_with_the_fixes(tmp_path, data, head):
+    """Before any data is scanned (the data root does not even exist), the error names the
+    head, the dataset and the fixes."""
+    cfg = compose_train(["+experiment=segclassregsoft", f"data={data}",
+                         f"paths.data_root={tmp_path}/nowhere", f"paths.output_dir={tmp_path}",
+                         "++data.train.root=/nowhere"])  # fmt: skip
+    with pytest.raises(ValueError, match=rf"the '{head}' head is enabled but data={data}") as e:
+        build(cfg)
+    assert "model.heads=[" in str(e.value) and "data=mixed" in str(e.value)
