@@ -49,13 +49,44 @@ LABELLED_HEADS: dict[str, tuple[str, str, str]] = {
     "scene": (
         "num_scene_classes", "scene labels",
         "give pseudo-labels (semcolor-label-scenes IMAGES --out labels.npz, then "
-        "+data.train.scene_labels=labels.npz data.num_scene_classes=365)",
+        "data.scene_labels=labels.npz)",
     ),
     "seg": (
         "num_seg_classes", "segmentation maps",
         "use a dataset with label maps (data=cocostuff or data=camvid)",
     ),
 }  # fmt: skip
+
+
+def resolve_scene_classes(cfg: DictConfig) -> None:
+    """With ``data.scene_labels=FILE``, set ``data.num_scene_classes`` (and so the scene
+    head's size) from the class count stored in the file.
+
+    Raises:
+        ValueError: the file has no class count and none is set, or they disagree.
+        FileNotFoundError: no such file.
+    """
+    from omegaconf import open_dict
+
+    from semcolor.data.scene_labels import scene_label_classes
+
+    path = cfg.data.get("scene_labels")
+    if not path:
+        return
+    n = scene_label_classes(path)
+    have = int(cfg.data.get("num_scene_classes") or 0)
+    if n is None and have == 0:
+        raise ValueError(
+            f"{path} stores no class count (written by an older semcolor-label-scenes); "
+            "set data.num_scene_classes=N (365 for Places365) or relabel"
+        )
+    if n is not None and have not in (0, n):
+        raise ValueError(
+            f"data.num_scene_classes={have} but {path} has {n} classes; drop the override "
+            "(the count comes from the file) or use a matching labels file"
+        )
+    with open_dict(cfg):
+        cfg.data.num_scene_classes = n if n is not None else have
 
 
 def check_heads_fit_data(cfg: DictConfig) -> None:
@@ -84,6 +115,7 @@ def build(cfg: DictConfig):
 
     from semcolor.lit.module import SemColorModule
 
+    resolve_scene_classes(cfg)
     check_heads_fit_data(cfg)  # before the (slow) dataset scan
 
     if cfg.ckpt_path is not None and not Path(cfg.ckpt_path).is_file():

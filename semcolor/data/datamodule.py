@@ -35,6 +35,8 @@ class SemColorDataModule(pl.LightningDataModule):
         crop_size: the sample size the datasets produce (the configs pass it to each one).
         resize: the shorter side images are resized to before cropping (the configs pass
             it to each dataset; None: ``crop_size``).
+        scene_labels: soft scene pseudo-labels of the training set (the configs pass it to
+            the training dataset; ``semcolor-train`` sizes the scene head from it).
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class SemColorDataModule(pl.LightningDataModule):
         skip_log: str | None = None,
         crop_size: int | None = None,
         resize: int | None = None,
+        scene_labels: str | None = None,
     ):
         super().__init__()
         if batch_size < 1:
@@ -64,7 +67,7 @@ class SemColorDataModule(pl.LightningDataModule):
         self.batch_size, self.num_workers, self.pin_memory = batch_size, num_workers, pin_memory
         self.prior_images, self.skip_log, self.crop_size = prior_images, skip_log, crop_size
         self.prior_seed = int(prior_seed)
-        self.resize = resize
+        self.resize, self.scene_labels = resize, scene_labels
         for name, ds in (("train", train), ("val", val)):
             for attr in ("num_scene_classes", "num_seg_classes"):
                 have, want = getattr(ds, attr, None), getattr(self, attr)

@@ -462,10 +462,10 @@ def _atomic_savez(path: Path, compress: bool = True, **arrays) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _atomic_save_labels(path: Path, names, idx, prob) -> None:
+def _atomic_save_labels(path: Path, names, idx, prob, num_classes: int | None = None) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
     try:
-        save_scene_labels(tmp, names, idx, prob)
+        save_scene_labels(tmp, names, idx, prob, num_classes=num_classes)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -528,6 +528,14 @@ def label_images(
     if batch_size < 1 or save_every < 1 or topk < 1:
         raise ValueError("batch_size, save_every and topk must be >= 1")
     out = Path(out)
+    num_classes: int | None = None  # the classifier's, once it has run (else the old file's)
+    if out.is_file():
+        from semcolor.data.scene_labels import scene_label_classes
+
+        try:
+            num_classes = scene_label_classes(out)
+        except ValueError:
+            num_classes = None
     from semcolor.inference import resolve_device
 
     dev = resolve_device(device) if isinstance(device, str) else device
@@ -595,6 +603,7 @@ def label_images(
             if good:
                 with torch.inference_mode():
                     logits = predict(model, x[good].to(dev, non_blocking=True))
+                num_classes = int(logits.shape[1])  # stored in the file: sizes the head
                 idx, prob = topk_renormalised(logits, topk)
                 for row, j in enumerate(good):
                     table[todo[positions[j]][0]] = (idx[row], prob[row])
@@ -619,7 +628,7 @@ def label_images(
         bar.close()
     names, idx, prob = _table_arrays(table, [k for k in order if k in table] + extra, topk)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_save_labels(out, names, idx, prob)
+    _atomic_save_labels(out, names, idx, prob, num_classes=num_classes)
     part.unlink(missing_ok=True)
     result.total = len(names)
     return result

@@ -8,7 +8,10 @@ Format (``numpy.savez_compressed``, readable with ``allow_pickle=False``):
   :data:`semcolor.constants.SCENE_PSEUDO_LABEL_TOPK`), best first;
 * ``prob``: float32 (N, K) — their probabilities (non-negative; they need not sum to 1, the
   datasets renormalise them over the K entries);
-* ``version``: int64 scalar, currently 1.
+* ``version``: int64 scalar, currently 2;
+* ``num_classes``: int64 scalar, the classifier's class count (365 for Places365), from
+  version 2 on; what ``semcolor-train`` sizes the scene head by
+  (:func:`scene_label_classes`). Version-1 files lack it.
 
 Writing goes through :func:`save_scene_labels` and reading through :func:`load_scene_labels`,
 which validate the arrays, so a labeller CLI only has to produce (names, idx, prob).
@@ -22,7 +25,7 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def normalize_name(name: str) -> str:
@@ -57,6 +60,7 @@ def save_scene_labels(
     names: Sequence[str],
     idx: np.ndarray,
     prob: np.ndarray,
+    num_classes: int | None = None,
 ) -> None:
     """Write top-K scene pseudo-labels to ``path`` (``.npz``; see the module docstring).
 
@@ -65,6 +69,8 @@ def save_scene_labels(
         names: N image paths relative to the dataset root.
         idx: (N, K) integer class indices.
         prob: (N, K) non-negative probabilities of those classes.
+        num_classes: the classifier's class count (> every index), stored so that training
+            sizes the scene head from the file; None leaves it out.
 
     Raises:
         ValueError: inconsistent shapes, negative indices/probabilities, duplicate names.
@@ -80,9 +86,28 @@ def save_scene_labels(
     if len(names_arr) == 0:
         prob_arr = np.zeros(idx_arr.shape, np.float32)
     _validate(names_arr, idx_arr, prob_arr, str(path))
+    extra = {}
+    if num_classes is not None:
+        if idx_arr.size and int(idx_arr.max()) >= int(num_classes):
+            raise ValueError(
+                f"class index {int(idx_arr.max())} >= num_classes={num_classes} in {path}"
+            )
+        extra["num_classes"] = np.int64(num_classes)
     np.savez_compressed(
-        path, names=names_arr, idx=idx_arr, prob=prob_arr, version=np.int64(FORMAT_VERSION)
-    )
+        path, names=names_arr, idx=idx_arr, prob=prob_arr, version=np.int64(FORMAT_VERSION),
+        **extra,
+    )  # fmt: skip
+
+
+def scene_label_classes(path: str | os.PathLike[str]) -> int | None:
+    """The class count stored in a labels file (version >= 2), or None if it has none.
+
+    Raises:
+        FileNotFoundError / ValueError: as :func:`load_scene_labels`.
+    """
+    load_scene_labels(path)  # validates
+    with np.load(path, allow_pickle=False) as z:
+        return int(z["num_classes"]) if "num_classes" in z.files else None
 
 
 def load_scene_labels(path: str | os.PathLike[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -123,3 +123,14 @@ def make_folder(root: Path, n: int = 4, h: int = 30, w: int = 40) -> Path:
     for i in range(n):
         save_image(root / f"sub{i % 2}" / f"img{i}.png", h=h, w=w, seed=300 + i)
     return root
+
+
+def make_coco_png(root, split="train", n=2):
+    for i in range(n):
+        name = f"{i + 1:012d}"
+        save_image(root / f"{split}2017" / f"{name}.jpg", seed=i, quality=95)
+        raw = np.full((30, 40), 255, np.uint8)
+        raw[:10] = 0  # person
+        raw[10:20] = 181  # wood
+        save_label(root / "stuffthingmaps_trainval2017" / f"{split}2017" / f"{name}.png", raw)
+    return root

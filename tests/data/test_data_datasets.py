@@ -11,6 +11,7 @@ from data_helpers import (
     camvid_label,
     check_sample,
     make_camvid,
+    make_coco_png,
     make_folder,
     make_tiny,
     save_image,
@@ -89,17 +90,6 @@ def test_cocostuff_png_value_mapping():
 
     with pytest.raises(BadLabelError, match="200"):
         cocostuff_png_to_index(np.array([[200]]))
-
-
-def make_coco_png(root, split="train", n=2):
-    for i in range(n):
-        name = f"{i + 1:012d}"
-        save_image(root / f"{split}2017" / f"{name}.jpg", seed=i, quality=95)
-        raw = np.full((30, 40), 255, np.uint8)
-        raw[:10] = 0  # person
-        raw[10:20] = 181  # wood
-        save_label(root / "stuffthingmaps_trainval2017" / f"{split}2017" / f"{name}.png", raw)
-    return root
 
 
 def test_cocostuff_png_layout(tmp_path):

@@ -162,3 +162,49 @@ def test_heads_without_labels_fail_fast_with_the_fixes(tmp_path, data, head):
     with pytest.raises(ValueError, match=rf"the '{head}' head is enabled but data={data}") as e:
         build(cfg)
     assert "model.heads=[" in str(e.value) and "data=mixed" in str(e.value)
+
+
+def test_thesis_recipe_cocostuff_with_scene_pseudo_labels_trains_all_four_heads(tmp_path):
+    """semcolor-label-scenes output + data=cocostuff data.scene_labels=FILE: the scene head
+    is sized by the file's class count (no hand-set num_scene_classes) and all four terms
+    train."""
+    import numpy as np
+
+    from semcolor.data.scene_labels import save_scene_labels
+    from tests.data.data_helpers import make_coco_png
+
+    root = make_coco_png(tmp_path / "data" / "cocostuff", "train", n=4)
+    make_coco_png(root, "val", n=2)
+    names = [f"train2017/{i + 1:012d}.jpg" for i in range(4)]
+    idx = np.array([[0, 3, 5, 6, 1]] * 4)
+    prob = np.full((4, 5), 0.2, np.float32)
+    labels = tmp_path / "labels.npz"
+    save_scene_labels(labels, names, idx, prob, num_classes=7)
+    cfg = compose_train([
+        "+experiment=segclassregsoft", "data=cocostuff", f"paths.data_root={tmp_path}/data",
+        f"data.scene_labels={labels}", "+trainer.fast_dev_run=true",
+        f"paths.output_dir={tmp_path}/run", f"paths.cache_dir={tmp_path}/cache",
+        "trainer.accelerator=cpu", "trainer.enable_progress_bar=false", "logger=csv",
+        "model.decoder_channels=[32,16,16,8,8]", "data.crop_size=32", "data.batch_size=2",
+        "data.num_workers=0", "data.prior_images=2",
+    ])  # fmt: skip
+    dm, module, _ = build(cfg)
+    assert module.net.init_kwargs["num_scene_classes"] == 7 and dm.num_scene_classes == 7
+    assert bool(dm.train_set[0]["has_scene"])
+    trainer = train(cfg)
+    for term in ("soft", "reg", "clas", "seg"):
+        assert torch.isfinite(trainer.callback_metrics[f"train/{term}"]), term
+
+
+def test_scene_label_count_mismatch_is_explained(tmp_path):
+    import numpy as np
+
+    from semcolor.cli.train import resolve_scene_classes
+    from semcolor.data.scene_labels import save_scene_labels
+
+    labels = tmp_path / "l.npz"
+    save_scene_labels(labels, ["a.jpg"], np.array([[1]]), np.ones((1, 1), np.float32), 365)
+    cfg = compose_train(["data=folder", "data.train.root=/x", f"data.scene_labels={labels}",
+                         "data.num_scene_classes=10"])  # fmt: skip
+    with pytest.raises(ValueError, match="has 365 classes"):
+        resolve_scene_classes(cfg)
