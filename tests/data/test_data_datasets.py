@@ -15,7 +15,6 @@ from data_helpers import (
     make_folder,
     make_tiny,
     save_image,
-    save_label,
 )
 from PIL import Image
 from pycocotools import mask as mask_utils
