@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default=None, help="split (default: the dataset's)")
     ap.add_argument(
         "--temperatures", default=None,
-        help="comma-separated temperatures (default: 0.2 ... 1.0, nine values)",
+        help="comma-separated temperatures (default: 0.1 ... 1.0, ten values)",
     )  # fmt: skip
     ap.add_argument("--band", type=float, default=None, help="colourfulness band (0.2)")
     ap.add_argument("--size", type=int, default=256, help="network and evaluation side")

@@ -9,9 +9,10 @@
 
 Weights are never downloaded: get them from http://places2.csail.mit.edu/models_places365/.
 Interrupted runs continue where they stopped when the same command is run again (progress
-in ``<out>.partial.npz``). Datasets read the result with ``scene_labels=labels.npz,
-num_scene_classes=365``; keys are image paths relative to ``--root`` (default ``--images``),
-which must therefore be the dataset's ``root``.
+in ``<out>.partial.npz``). Training reads the result with ``data.scene_labels=labels.npz``
+(the file stores the classifier's class count, which sizes the scene head); keys are image
+paths relative to ``--root`` (default ``--images``), which must therefore be the dataset's
+``root``.
 
 Exit status: 0 all labelled; 1 some images unreadable (listed; the others are written);
 2 bad arguments, weights or classifier; 130 interrupted (progress kept).
