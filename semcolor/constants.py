@@ -74,5 +74,6 @@ TRAIN_CROP: int = 224
 
 # --- Data ------------------------------------------------------------------------------
 #: An image whose mean chroma sqrt(a^2 + b^2) is below this (Lab units) is "colourless"
-#: and must not train the colour heads (grayscale JPEGs in ImageNet, sepia scans...).
+#: and must not train the colour heads (grayscale JPEGs in ImageNet; a sepia scan's chroma is
+#: well above it, so sepia is not colourless by this test).
 COLOURLESS_CHROMA: float = 2.0

@@ -85,6 +85,26 @@ def list_images(directory: str | os.PathLike[str], recursive: bool = True) -> li
     return out
 
 
+#: ``holdout`` choices of datasets that split a folder: drop the held-out files (training)
+#: or keep only them (validation).
+HOLDOUT_MODES: tuple[str, ...] = ("exclude", "only")
+
+
+def in_holdout(relpath: str, fraction: float) -> bool:
+    """Whether an image (its path relative to the dataset root) is in the held-out part.
+
+    Deterministic and stable: the first 32 bits of the SHA-1 of the POSIX relative path,
+    as a number in [0, 1), below ``fraction``. Adding or removing other files never moves
+    an image between training and validation.
+    """
+    import hashlib
+
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"the held-out fraction must be in [0, 1), got {fraction}")
+    h = hashlib.sha1(normalize_name(relpath).encode("utf-8")).hexdigest()[:8]
+    return int(h, 16) / 2**32 < fraction
+
+
 def chroma_mean(rgb: np.ndarray) -> float:
     """Mean Lab chroma sqrt(a^2 + b^2) of a uint8 (H,W,3) image, on a strided thumbnail."""
     h, w = rgb.shape[:2]
@@ -163,7 +183,7 @@ class ColorizationDataset(Dataset):
     * ``"L"``: float32 (1,H,W), Lab L in [0, 100];
     * ``"ab"``: float32 (2,H,W), Lab a, b;
     * ``"colorful"``: bool () — False when the whole image's mean chroma is below
-      ``constants.COLOURLESS_CHROMA`` (grayscale JPEGs, sepia...);
+      ``constants.COLOURLESS_CHROMA`` (grayscale JPEGs and near-gray images);
     * ``"scene"``: float32 (num_scene_classes,) probability vector (zeros when absent);
     * ``"has_scene"``: bool ();
     * ``"seg"``: int64 (H,W) in [0, num_seg_classes) or ``IGNORE_INDEX`` (all ignore when

@@ -29,6 +29,9 @@ class BenchImages(Dataset):
         split: the split (``folder``: a subfolder, or None for the root itself).
         size: evaluation side (256, the papers' protocol).
         limit: keep the first N images in sorted order (None: all).
+        holdout_fraction: > 0 keeps only the held-out part of the folder
+            (:func:`semcolor.data.base.in_holdout`): the validation half of a folder that
+            ``ImageFolder(holdout="exclude")`` trains on.
 
     Each item: ``{"gt": uint8 (size,size,3), "ok": bool (), "index": int64 ()}``; an
     unreadable file gives ``ok=False`` (a zero image), is logged, and is left out of the
@@ -42,15 +45,28 @@ class BenchImages(Dataset):
         split: str | None = None,
         size: int = 256,
         limit: int | None = None,
+        holdout_fraction: float = 0.0,
     ) -> None:
+        import os
+
         from semcolor.bench import list_dataset_images
+        from semcolor.data.base import in_holdout
 
         if size < 11:
             raise ValueError(f"size must be >= 11 (SSIM window), got {size}")
         self.size = int(size)
-        base = str(root) if split is None or dataset != "folder" else f"{root}/{split}"
+        root = os.path.expanduser(str(root))
+        base = root if split is None or dataset != "folder" else f"{root}/{split}"
         ds_split = None if dataset == "folder" else split
-        self.paths = list_dataset_images(dataset, base, split=ds_split, limit=limit)
+        paths = list_dataset_images(dataset, base, split=ds_split)
+        if holdout_fraction > 0:
+            paths = [p for p in paths if in_holdout(os.path.relpath(p, base), holdout_fraction)]
+            if not paths:
+                raise ValueError(
+                    f"no image of {base!r} falls in the held-out {holdout_fraction:.0%}; give "
+                    "more images, a larger data.val_fraction, or data.val_root=FOLDER"
+                )
+        self.paths = paths if limit is None else paths[:limit]
 
     def __len__(self) -> int:
         return len(self.paths)

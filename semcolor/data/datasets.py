@@ -20,9 +20,11 @@ import numpy as np
 
 from semcolor import constants as C
 from semcolor.data.base import (
+    HOLDOUT_MODES,
     ColorizationDataset,
     Record,
     apply_lut,
+    in_holdout,
     list_images,
     make_lut,
 )
@@ -685,6 +687,9 @@ class ImageFolder(ColorizationDataset):
         split: optional subfolder (``ImageFolder(bsds500, split="val")`` reads
             ``bsds500/val``); ``None`` reads ``root`` itself. ``train`` defaults to
             ``split in (None, "train")``.
+        holdout_fraction: hold out this fraction of the files, chosen deterministically by
+            path (:func:`semcolor.data.base.in_holdout`), for validation; 0 = none.
+        holdout: "exclude" (drop the held-out files: training) or "only" (keep only them).
 
     Other arguments: see :class:`semcolor.data.base.ColorizationDataset`.
     """
@@ -709,7 +714,12 @@ class ImageFolder(ColorizationDataset):
         scene_labels: str | None = None,
         skip_log: str | None = None,
         max_retries: int = 50,
+        holdout_fraction: float = 0.0,
+        holdout: str = "exclude",
     ) -> None:
+        if holdout not in HOLDOUT_MODES:
+            raise ValueError(f"holdout must be one of {list(HOLDOUT_MODES)}, got {holdout!r}")
+        self.holdout_fraction, self.holdout = float(holdout_fraction), holdout
         super().__init__(
             root, split, crop_size, train, resize, hflip, rotate_degrees, scale_min, scale_max,
             num_scene_classes, num_seg_classes, scene_labels, skip_log, max_retries,
@@ -719,4 +729,11 @@ class ImageFolder(ColorizationDataset):
         d = self.root / self.split if self.split else self.root
         if not d.is_dir():
             self._layout_error(f"folder {str(d)!r} does not exist")
-        return [Record(p) for p in list_images(d)]
+        paths = list_images(d)
+        if self.holdout_fraction > 0:
+            keep = self.holdout == "only"
+            paths = [
+                p for p in paths
+                if in_holdout(os.path.relpath(p, d), self.holdout_fraction) == keep
+            ]  # fmt: skip
+        return [Record(p) for p in paths]

@@ -208,3 +208,10 @@ def test_scene_label_count_mismatch_is_explained(tmp_path):
                          "data.num_scene_classes=10"])  # fmt: skip
     with pytest.raises(ValueError, match="has 365 classes"):
         resolve_scene_classes(cfg)
+
+
+def test_checkpoint_retention_is_bounded(tmp_path):
+    _run(tmp_path, max_steps=5, every=1)
+    kept = sorted(p.name for p in (tmp_path / "checkpoints").glob("step*.ckpt"))
+    assert kept == ["step0000003.ckpt", "step0000004.ckpt", "step0000005.ckpt"]
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
