@@ -37,6 +37,8 @@ class SemColorDataModule(pl.LightningDataModule):
             it to each dataset; None: ``crop_size``).
         scene_labels: soft scene pseudo-labels of the training set (the configs pass it to
             the training dataset; ``semcolor-train`` sizes the scene head from it).
+        root, val_root, val_fraction: ``data=folder``'s photo folder, optional validation
+            folder and held-out fraction (the config passes them to its datasets).
     """
 
     def __init__(
@@ -55,6 +57,9 @@ class SemColorDataModule(pl.LightningDataModule):
         crop_size: int | None = None,
         resize: int | None = None,
         scene_labels: str | None = None,
+        root: str | None = None,
+        val_root: str | None = None,
+        val_fraction: float = 0.0,
     ):
         super().__init__()
         if batch_size < 1:
@@ -68,6 +73,7 @@ class SemColorDataModule(pl.LightningDataModule):
         self.prior_images, self.skip_log, self.crop_size = prior_images, skip_log, crop_size
         self.prior_seed = int(prior_seed)
         self.resize, self.scene_labels = resize, scene_labels
+        self.root, self.val_root, self.val_fraction = root, val_root, float(val_fraction)
         for name, ds in (("train", train), ("val", val)):
             for attr in ("num_scene_classes", "num_seg_classes"):
                 have, want = getattr(ds, attr, None), getattr(self, attr)
