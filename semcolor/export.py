@@ -6,8 +6,9 @@ network's resolution, as plain tensors:
 - input ``L``: (B,1,S,S) float32, **normalised** luminance ``(L - 50) / 100`` (L in [0,100],
   i.e. values in [-0.5, 0.5]); B is dynamic, S is fixed at export time.
 - output ``ab_soft`` (if the model has the distribution head): (B,2,S,S) float32 ab in Lab
-  units, the annealed mean at the export temperature (0.38 by default) upsampled bilinearly
-  from the head's stride to S, exactly as ``predict_ab(..., methods=("soft",))``.
+  units, the annealed mean at the export temperature (the model's own, calibrated, by
+  default) upsampled bilinearly from the head's stride to S, exactly as
+  ``predict_ab(..., methods=("soft",))``.
 - output ``ab_reg`` (if the model has the regression head): (B,2,S,S) float32 ab in Lab units.
 
 A runtime then does what :mod:`semcolor.api` does around it: L from the image, resized to

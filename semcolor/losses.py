@@ -118,7 +118,7 @@ def dice_loss(
     valid = target != ignore_index
     if not bool(valid.any()):
         return _zero_touching(logits)
-    tgt = target.clamp_min(0)
+    tgt = torch.where(valid, target, torch.zeros_like(target))
     p_true = torch.gather(prob, 1, tgt[:, None])[:, 0]  # (N,H,W): prob of the true class
     vt = tgt[valid]
     inter = torch.zeros(k, device=logits.device, dtype=prob.dtype).index_add(0, vt, p_true[valid])

@@ -82,8 +82,9 @@ def resolve_scene_classes(cfg: DictConfig) -> None:
         )
     if n is not None and have not in (0, n):
         raise ValueError(
-            f"data.num_scene_classes={have} but {path} has {n} classes; drop the override "
-            "(the count comes from the file) or use a matching labels file"
+            f"data.num_scene_classes is {have} (set on the command line or data={cfg.data.name}'s "
+            f"own classes) but {path} has {n} classes; set data.num_scene_classes={n} to train "
+            "the scene head on the file's labels, or use a matching labels file"
         )
     with open_dict(cfg):
         cfg.data.num_scene_classes = n if n is not None else have
@@ -156,8 +157,10 @@ def train(cfg: DictConfig):
     return trainer
 
 
-#: Errors that are the user's to fix: shown as one clean message, exit status 2.
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError)
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    from semcolor.bench import BenchError  # a missing validation folder, say
+
+    return (ValueError, FileNotFoundError, BenchError)
 
 
 def user_error(e: BaseException) -> BaseException | None:
@@ -168,7 +171,7 @@ def user_error(e: BaseException) -> BaseException | None:
     seen = 0
     while isinstance(e, InstantiationException) and e.__cause__ is not None and seen < 5:
         e, seen = e.__cause__, seen + 1
-    return e if isinstance(e, USER_ERRORS) else None
+    return e if isinstance(e, _user_error_types()) else None
 
 
 @hydra.main(config_path="pkg://semcolor.conf", config_name="train", version_base="1.3")

@@ -65,6 +65,8 @@ class DistTargets:
         if self.dense is not None:
             d = self.dense if mask is None else self.dense[mask.bool()]
             return d.sum((0, 2, 3)).double()
+        if mask is not None:
+            mask = mask.bool()
         idx, wts = (self.idx, self.wts) if mask is None else (self.idx[mask], self.wts[mask])
         return torch.bincount(
             idx.reshape(-1), weights=wts.reshape(-1).double(), minlength=C.NUM_AB_BINS
@@ -112,13 +114,16 @@ def distribution_targets(
     mode: str = "cell",
     k: int = C.SOFT_ENCODE_K,
     sigma: float = C.SOFT_ENCODE_SIGMA,
+    stride: int | None = None,
 ) -> DistTargets:
     """Targets of a distribution head whose output is (h, w) = ``out_hw``.
 
     Args:
-        ab: (B,2,H,W) float ab in Lab units, H = ceil-multiple of h (stride s = ceil(H/h)).
-        out_hw: the head's spatial output size (h, w).
+        ab: (B,2,H,W) float ab in Lab units.
+        out_hw: the head's spatial output size (h, w) = (ceil(H/s), ceil(W/s)).
         mode: one of :data:`DIST_TARGET_MODES` (see the module doc).
+        stride: the head's stride s; None = the smallest power of two that maps (H, W)
+            onto (h, w) (SemColorNet's strides are powers of two).
 
     Returns:
         :class:`DistTargets` at (h, w): dense for "cell" at stride > 1, sparse otherwise.
@@ -126,8 +131,11 @@ def distribution_targets(
     _check_mode(mode)
     H, W = ab.shape[-2:]
     h, w = int(out_hw[0]), int(out_hw[1])
-    stride = -(-H // h)
-    if -(-H // stride) != h or -(-W // stride) != w:
+    if stride is None:
+        stride = next(
+            (s for s in (2**i for i in range(16)) if -(-H // s) == h and -(-W // s) == w), 0
+        )
+    if stride < 1 or -(-H // stride) != h or -(-W // stride) != w:
         raise ValueError(
             f"ab of size {H}x{W} does not map onto a {h}x{w} head output by one integer stride"
         )

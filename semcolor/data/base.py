@@ -286,9 +286,11 @@ class ColorizationDataset(Dataset):
         self.paths: list[str] = [r.image for r in records]
 
         native_scene = len(self.classes)
+        # Soft pseudo-labels replace a dataset's own classes (e.g. ImageNet's 1000 wnids).
         self.num_scene_classes = self._label_count(
-            "num_scene_classes", num_scene_classes, native_scene, soft=scene_labels is not None
-        )
+            "num_scene_classes", num_scene_classes,
+            0 if scene_labels is not None else native_scene, soft=scene_labels is not None,
+        )  # fmt: skip
         self.num_seg_classes = self._label_count(
             "num_seg_classes", num_seg_classes, self.NATIVE_SEG_CLASSES
         )

@@ -107,6 +107,9 @@ class SemColorModule(pl.LightningModule):
             }
         )
         self.val_excluded = torchmetrics.SumMetric()
+        self.val_loss = torchmetrics.MeanMetric()
+        #: Calibration carried over from a loaded checkpoint (kept when it is saved again).
+        self._calibration: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ setup
     def setup(self, stage: str) -> None:
@@ -218,7 +221,7 @@ class SemColorModule(pl.LightningModule):
         out = self(L)
         loss = self.criterion(out, loss_batch)
         if torch.isfinite(loss.total):
-            self.log("val/loss", loss.total, prog_bar=True, batch_size=len(gts), sync_dist=True)
+            self.val_loss.update(loss.total.detach(), weight=len(gts))
         methods = tuple(m for m in self.val_columns if m != "gray")
         preds = predict_images(
             gts, self.net, methods, size=gts[0].shape[0], temperature=self.temperature
@@ -257,11 +260,18 @@ class SemColorModule(pl.LightningModule):
         }
 
     def on_validation_epoch_end(self) -> None:
-        for m, metrics in self.val_metrics.items():
-            for key, metric in metrics.items():
-                if metric.update_count:  # MeanMetric of nothing would warn and give nan
+        # Every rank computes every metric (compute() syncs across DDP ranks; a rank that
+        # skipped it would leave the others waiting). A metric with no update anywhere is nan.
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*compute.*before.*update.*")
+            for m, metrics in self.val_metrics.items():
+                for key, metric in metrics.items():
                     self.log(f"val/{m}_{key}", metric.compute())
-                metric.reset()
+                    metric.reset()
+            self.log("val/loss", self.val_loss.compute(), prog_bar=True)
+        self.val_loss.reset()
         self.log("val/excluded_colourless", self.val_excluded.compute())
         self.val_excluded.reset()
         if self._val_images and self.trainer.is_global_zero:
@@ -314,6 +324,7 @@ class SemColorModule(pl.LightningModule):
         checkpoint[CKPT_KEY]["nan_skipped"] = self.nan_skipped
         checkpoint[CKPT_KEY]["prior_key"] = self.prior_key
         checkpoint[CKPT_KEY]["temperature"] = float(self.temperature)
+        checkpoint[CKPT_KEY].update(self._calibration)  # a calibrated value wins
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         meta = checkpoint.get(CKPT_KEY)
@@ -326,6 +337,11 @@ class SemColorModule(pl.LightningModule):
             )  # fmt: skip
             self.nan_skipped = int(meta.get("nan_skipped", 0))
             self.prior_key = meta.get("prior_key")
+        if meta and "temperature_calibration" in meta:
+            self._calibration = {
+                "temperature": float(meta["temperature"]),
+                "temperature_calibration": meta["temperature_calibration"],
+            }
 
 
 #: Data-config keys that do not change the prior (where logs go, how fast it loads).

@@ -146,8 +146,8 @@ def mean_chroma(rgb: np.ndarray) -> float:
 def is_colourless(rgb: np.ndarray, threshold: float = C.COLOURLESS_CHROMA) -> bool:
     """True if the mean chroma (:func:`mean_chroma`) is below ``threshold`` Lab units.
 
-    Used to drop grayscale (or nearly so) ground-truth images from evaluation (a sepia or
-    toned scan has a chroma well above the threshold and is kept), as the papers' evaluation lists do. Default threshold
-    ``constants.COLOURLESS_CHROMA`` (2.0).
+    Used to drop grayscale (or nearly so) ground-truth images from evaluation, as the
+    papers' evaluation lists do (a sepia or toned scan has a chroma well above the
+    threshold and is kept). Default threshold ``constants.COLOURLESS_CHROMA`` (2.0).
     """
     return mean_chroma(rgb) < threshold

@@ -24,6 +24,6 @@ def test_missing_dataset_is_one_clean_message_with_the_layout(tmp_path):
 
 
 def test_head_without_labels_is_one_clean_message(tmp_path):
-    r = _run(tmp_path, "+experiment=segclassregsoft", "data=folder", "data.train.root=/x")
+    r = _run(tmp_path, "+experiment=segclassregsoft", "data=folder", "data.root=/x")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "the 'scene' head is enabled but data=folder" in r.stderr

@@ -79,7 +79,11 @@ def test_cross_entropy_and_histogram_agree_with_dense_forms():
         torch.testing.assert_close(t.cross_entropy(logp), -(dense * logp).sum(1))
         mask = torch.tensor([True, False])
         torch.testing.assert_close(t.histogram(mask), dense[:1].sum((0, 2, 3)).double())
-        assert torch.equal(t.top_bin(), dense.argmax(1)) or mode != "cell"
+        if mode != "cell":  # one encoded pixel per cell: its nearest bin comes first
+            assert torch.equal(t.top_bin(), t.idx[:, 0])
+            assert torch.equal(t.wts.argmax(1), torch.zeros_like(t.idx[:, 0]))
+        else:
+            assert torch.equal(t.top_bin(), dense.argmax(1))
 
 
 def test_bad_mode_and_size_are_explained():
@@ -87,3 +91,14 @@ def test_bad_mode_and_size_are_explained():
         distribution_targets(_ab(), (4, 3), "nearest")
     with pytest.raises(ValueError, match="integer stride"):
         distribution_targets(_ab(1, 16, 16), (5, 3), "cell")
+
+
+def test_small_odd_sizes_use_the_power_of_two_stride():
+    """A 9x9 input under a stride-4 head has 3x3 cells of 4, 4 and 1 pixels (not 3x3 cells
+    of stride 3)."""
+    ab = _ab(1, 9, 9)
+    t = distribution_targets(ab, (3, 3), "cell")
+    torch.testing.assert_close(t.dense, cell_distributions(ab, 4))
+    torch.testing.assert_close(distribution_targets(ab, (3, 3), "cell", stride=4).dense, t.dense)
+    with pytest.raises(ValueError, match="integer stride"):
+        distribution_targets(ab, (3, 3), "cell", stride=2)

@@ -66,3 +66,10 @@ def test_training_on_own_photos_runs_and_validates(tmp_path):
     trainer = train(cfg)
     assert trainer.global_step == 1
     assert torch.isfinite(trainer.callback_metrics["val/soft_psnr"])
+
+
+def test_no_validation_part_and_no_validation_folder_is_refused(tmp_path):
+    root = _photos(tmp_path / "photos", 6)
+    cfg = compose_train(_overrides(tmp_path, f"data.root={root}", "data.val_fraction=0"))
+    with pytest.raises(ValueError, match="would validate on the training"):
+        build(cfg)

@@ -204,9 +204,9 @@ def test_scene_label_count_mismatch_is_explained(tmp_path):
 
     labels = tmp_path / "l.npz"
     save_scene_labels(labels, ["a.jpg"], np.array([[1]]), np.ones((1, 1), np.float32), 365)
-    cfg = compose_train(["data=folder", "data.train.root=/x", f"data.scene_labels={labels}",
+    cfg = compose_train(["data=folder", "data.root=/x", f"data.scene_labels={labels}",
                          "data.num_scene_classes=10"])  # fmt: skip
-    with pytest.raises(ValueError, match="has 365 classes"):
+    with pytest.raises(ValueError, match="data.num_scene_classes=365 to train"):
         resolve_scene_classes(cfg)
 
 
