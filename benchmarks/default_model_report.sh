@@ -3,6 +3,8 @@
 # the temperature on imagen1k/val (a split for choosing), writes the slim packaged checkpoint,
 # then benches it against the gray baseline on the report splits and times it.
 #   bash benchmarks/default_model_report.sh runs/default_model/checkpoints/last.ckpt [DATA]
+# OLD_CKPT=old.ckpt also benches a previous model on the same splits, e.g.
+#   git show f401499:semcolor/assets/semcolor_default.ckpt > old.ckpt
 set -euo pipefail
 CKPT=${1:?usage: default_model_report.sh LAST_CKPT [DATA_ROOT]}
 DATA=${2:-../shared/data}
@@ -13,9 +15,17 @@ semcolor-calibrate --ckpt "$CKPT" --root "$DATA/imagen1k/val" --out "$OUT/calibr
 python -c "import sys; from semcolor.inference import save_slim_checkpoint as s; \
 s(sys.argv[1], sys.argv[2])" "$OUT/calibrated.ckpt" "$OUT/semcolor_default.ckpt"
 for split in imagen1k/test bsds500/test kodak24; do
-    semcolor-bench --dataset folder --root "$DATA/$split" --ckpt "$OUT/semcolor_default.ckpt" \
+    extra=(); [ "$split" = kodak24 ] && extra=(--full-res)
+    semcolor-bench --dataset folder --root "$DATA/$split" --ckpt "$OUT/semcolor_default.ckpt" "${extra[@]}" \
         --out "$OUT/${split//\//_}" --no-progress --sheet-rows 6
 done
+# The previous default model (from git), on the same splits, as the named baseline.
+if [ -n "${OLD_CKPT:-}" ]; then
+    for split in imagen1k/test bsds500/test; do
+        semcolor-bench --dataset folder --root "$DATA/$split" --ckpt "$OLD_CKPT" \
+            --out "$OUT/old_${split//\//_}" --no-progress --sheet-rows 0
+    done
+fi
 semcolor-bench --speed --ckpt "$OUT/semcolor_default.ckpt" --device cpu --out "$OUT/speed" \
     --speed-batches 1,8 --speed-fullres 4000x3000 --no-progress
 ls -l "$OUT/semcolor_default.ckpt"

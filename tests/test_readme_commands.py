@@ -17,12 +17,27 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 
 
+def _shell_blocks(text: str) -> list[str]:
+    """The contents of the ```bash / ```sh / plain ``` fenced blocks of a Markdown text."""
+    blocks, current, lang = [], None, None
+    for line in text.splitlines():
+        if line.startswith("```"):
+            if current is None:
+                lang, current = line[3:].strip(), []
+            else:
+                if lang in ("", "bash", "sh"):
+                    blocks.append("\n".join(current))
+                current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
+
+
 def documented_train_commands() -> list[tuple[str, list[str]]]:
     """(where, overrides) of every semcolor-train invocation in the docs' code blocks."""
     found = []
     for doc in DOCS:
-        text = doc.read_text(encoding="utf-8")
-        for block in re.findall(r"```(?:bash|sh)?\n(.*?)```", text, flags=re.S):
+        for block in _shell_blocks(doc.read_text(encoding="utf-8")):
             joined = re.sub(r"\\\n\s*", " ", block)
             for line in joined.splitlines():
                 line = line.split(" #")[0].strip()
@@ -31,7 +46,9 @@ def documented_train_commands() -> list[tuple[str, list[str]]]:
                 line = re.sub(r"\$\{?(\w+)\}?", r"VAR_\1", line)
                 words = shlex.split(line)
                 ends = ("semcolor-train", "semcolor.cli.train")
-                start = next(i for i, w in enumerate(words) if w.endswith(ends))
+                start = next((i for i, w in enumerate(words) if w.endswith(ends)), None)
+                if start is None:  # mentioned, not run (e.g. inside a python -c string)
+                    continue
                 args = [w for w in words[start + 1 :] if "=" in w and not w.startswith("-")]
                 found.append((f"{doc.name}: {line[:80]}", args))
     return found
