@@ -493,28 +493,82 @@ def calibrate_temperature(
     batch_size: int = 16,
     progress: bool = True,
 ) -> tuple[dict[str, float], list[dict[str, float]]]:
-    """Score the annealed mean at each temperature on a validation split (the bench
-    protocol, :func:`evaluate_images`) and choose one with :func:`choose_temperature`.
+    """Score the annealed mean at each temperature on a validation split under the bench
+    protocol and choose one with :func:`choose_temperature`.
 
-    Use a split meant for choosing (e.g. imagen1k/val), never a report split.
+    The network runs once per batch; each temperature is decoded from the same outputs with
+    the inference path's :func:`semcolor.inference.decode_outputs` (what ``predict_ab``
+    calls) and scored with :func:`semcolor.metrics.evaluate_pair` (PSNR, SSIM, L2ab,
+    colourfulness), colourless ground truths excluded, as :func:`evaluate_images`. Use a
+    split meant for choosing (e.g. imagen1k/val), never a report split.
 
     Returns:
-        (chosen row, all rows): each row has ``temperature``, the soft method's summary keys
-        (:data:`METHOD_KEYS`), ``gt_colorfulness`` and ``gray_psnr``.
+        (chosen row, all rows): each row has ``temperature``, ``psnr``, ``ssim``, ``l2ab``,
+        ``colorfulness``, ``num_images``, ``gt_colorfulness`` and ``gray_psnr``.
     """
+    import torch.nn.functional as F
+    from tqdm import tqdm
+
+    from semcolor.color import normalize_l
+    from semcolor.data.io import BadImageError
+    from semcolor.inference import decode_outputs
+    from semcolor.metrics import (
+        MetricAccumulator,
+        colorfulness,
+        evaluate_pair,
+        grayscale_baseline,
+        is_colourless,
+    )
+
     if model is None or "soft" not in model.methods:
         raise BenchError("temperature calibration needs a model with the distribution head")
-    rows: list[dict[str, float]] = []
-    for i, t in enumerate(temperatures):
-        res = evaluate_images(
-            paths, model, size=size, methods=["soft"], baselines=BASELINES if i == 0 else (),
-            temperature=float(t), batch_size=batch_size, sheet_rows=0, progress=progress,
-        )  # fmt: skip
-        if i == 0:
-            gray_psnr = res.summary["gray"]["psnr"]
+    temps = [float(t) for t in temperatures]
+    keys = ("psnr", "ssim", "l2ab", "colorfulness")
+    accs = {t: MetricAccumulator() for t in temps}
+    gray, gt_cf = [], []
+    device = model.device
+    dtype = next(model.net.parameters()).dtype
+
+    def flush(gts: list[np.ndarray]) -> None:
+        if not gts:
+            return
+        L = lab_of(gts)[:, :1]
+        x = normalize_l(F.interpolate(L.float(), size=(size, size), mode="bilinear",
+                                      align_corners=False, antialias=True)
+                        if L.shape[-1] != size or L.shape[-2] != size else L.float())  # fmt: skip
+        with torch.no_grad():
+            out = model.net(x.to(device=device, dtype=dtype))
+        for t in temps:
+            ab = decode_outputs(out, ("soft",), t, tuple(L.shape[-2:]))["soft"].cpu()
+            for pred, gt in zip(recombine(L, ab), gts, strict=True):
+                full = {k: float("nan") for k in METHOD_KEYS if k != "num_images"}
+                full.update(cci=float("nan"), **evaluate_pair(pred, gt, keys=keys))
+                accs[t].update(full)
+        for gt in gts:
+            gray.append(evaluate_pair(grayscale_baseline(gt), gt, keys=("psnr",))["psnr"])
+            gt_cf.append(colorfulness(gt))
+        gts.clear()
+
+    pending: list[np.ndarray] = []
+    for path in tqdm(paths, desc="calibrate", unit="img", disable=not progress):
+        try:
+            gt = load_ground_truth(path, size)
+        except BadImageError:
+            continue
+        if is_colourless(gt):
+            continue
+        pending.append(gt)
+        if len(pending) >= batch_size:
+            flush(pending)
+    flush(pending)
+    if not gt_cf:
+        raise BenchError("no colourful image to calibrate on")
+    rows = []
+    for t in temps:
+        s = accs[t].compute()
         rows.append({
-            "temperature": float(t), **res.summary["soft"],
-            "gt_colorfulness": res.gt["colorfulness"], "gray_psnr": gray_psnr,
+            "temperature": t, **{k: s[k] for k in keys}, "num_images": s["num_images"],
+            "gt_colorfulness": float(np.mean(gt_cf)), "gray_psnr": float(np.mean(gray)),
         })  # fmt: skip
     return choose_temperature(rows, band), rows
 

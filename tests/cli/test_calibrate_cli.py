@@ -52,3 +52,24 @@ def test_cli_rejects_bad_temperatures(tmp_path, temps):
     src = write_ckpt(tmp_path / "m.ckpt", tiny_net())
     assert main(["--ckpt", str(src), "--root", str(tmp_path), "--out",
                  str(tmp_path / "o.ckpt"), "--temperatures", temps]) == 2  # fmt: skip
+
+
+def test_calibration_scores_equal_the_bench_at_each_temperature(tmp_path):
+    """One forward pass, every temperature decoded from it: the same numbers as the bench
+    (evaluate_images) at that temperature."""
+    from semcolor.bench import calibrate_temperature, evaluate_images, list_dataset_images
+    from semcolor.inference import LoadedModel
+
+    torch.set_num_threads(1)
+    for i in range(4):
+        save_image(tmp_path / f"{i}.png", colour_array(40, 40, seed=i))
+    model = LoadedModel(tiny_net().eval())
+    paths = list_dataset_images("folder", tmp_path)
+    _, rows = calibrate_temperature(paths, model, (0.2, 0.9), size=32, progress=False)
+    for row in rows:
+        ref = evaluate_images(paths, model, size=32, methods=["soft"], progress=False,
+                              temperature=row["temperature"])  # fmt: skip
+        for k in ("psnr", "ssim", "l2ab", "colorfulness"):
+            assert row[k] == pytest.approx(ref.summary["soft"][k], rel=1e-6), k
+        assert row["gray_psnr"] == pytest.approx(ref.summary["gray"]["psnr"], rel=1e-6)
+        assert row["gt_colorfulness"] == pytest.approx(ref.gt["colorfulness"], rel=1e-6)
