@@ -29,3 +29,14 @@ fi
 semcolor-bench --speed --ckpt "$OUT/semcolor_default.ckpt" --device cpu --out "$OUT/speed" \
     --speed-batches 1,8 --speed-fullres 4000x3000 --no-progress
 ls -l "$OUT/semcolor_default.ckpt"
+# The README's sheets: the bench's sheet.png of Kodak24 and BSDS500 test, scaled to 60%.
+python - "$OUT" <<'PY'
+import sys
+from PIL import Image
+out = sys.argv[1]
+for split, name in (("kodak24", "default_model_kodak24.png"),
+                    ("bsds500_test", "default_model_bsds500_test.png")):
+    im = Image.open(f"{out}/{split}/sheet.png")
+    im.resize((im.width * 3 // 5, im.height * 3 // 5), Image.Resampling.LANCZOS).save(
+        f"docs/images/{name}", optimize=True)
+PY
