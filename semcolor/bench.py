@@ -506,44 +506,28 @@ def calibrate_temperature(
         (chosen row, all rows): each row has ``temperature``, ``psnr``, ``ssim``, ``l2ab``,
         ``colorfulness``, ``num_images``, ``gt_colorfulness`` and ``gray_psnr``.
     """
-    import torch.nn.functional as F
     from tqdm import tqdm
 
-    from semcolor.color import normalize_l
     from semcolor.data.io import BadImageError
-    from semcolor.inference import decode_outputs
-    from semcolor.metrics import (
-        MetricAccumulator,
-        colorfulness,
-        evaluate_pair,
-        grayscale_baseline,
-        is_colourless,
-    )
+    from semcolor.inference import decode_outputs, network_outputs
+    from semcolor.metrics import colorfulness, evaluate_pair, grayscale_baseline, is_colourless
 
     if model is None or "soft" not in model.methods:
         raise BenchError("temperature calibration needs a model with the distribution head")
     temps = [float(t) for t in temperatures]
     keys = ("psnr", "ssim", "l2ab", "colorfulness")
-    accs = {t: MetricAccumulator() for t in temps}
+    per_image: dict[float, list[dict[str, float]]] = {t: [] for t in temps}
     gray, gt_cf = [], []
-    device = model.device
-    dtype = next(model.net.parameters()).dtype
 
     def flush(gts: list[np.ndarray]) -> None:
         if not gts:
             return
         L = lab_of(gts)[:, :1]
-        x = normalize_l(F.interpolate(L.float(), size=(size, size), mode="bilinear",
-                                      align_corners=False, antialias=True)
-                        if L.shape[-1] != size or L.shape[-2] != size else L.float())  # fmt: skip
-        with torch.no_grad():
-            out = model.net(x.to(device=device, dtype=dtype))
+        out = network_outputs(model.net, L.to(device=model.device, dtype=torch.float32), size)
         for t in temps:
             ab = decode_outputs(out, ("soft",), t, tuple(L.shape[-2:]))["soft"].cpu()
             for pred, gt in zip(recombine(L, ab), gts, strict=True):
-                full = {k: float("nan") for k in METHOD_KEYS if k != "num_images"}
-                full.update(cci=float("nan"), **evaluate_pair(pred, gt, keys=keys))
-                accs[t].update(full)
+                per_image[t].append(evaluate_pair(pred, gt, keys=keys))
         for gt in gts:
             gray.append(evaluate_pair(grayscale_baseline(gt), gt, keys=("psnr",))["psnr"])
             gt_cf.append(colorfulness(gt))
@@ -565,9 +549,9 @@ def calibrate_temperature(
         raise BenchError("no colourful image to calibrate on")
     rows = []
     for t in temps:
-        s = accs[t].compute()
         rows.append({
-            "temperature": t, **{k: s[k] for k in keys}, "num_images": s["num_images"],
+            "temperature": t, **{k: float(np.mean([r[k] for r in per_image[t]])) for k in keys},
+            "num_images": len(per_image[t]),
             "gt_colorfulness": float(np.mean(gt_cf)), "gray_psnr": float(np.mean(gray)),
         })  # fmt: skip
     return choose_temperature(rows, band), rows

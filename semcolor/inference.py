@@ -262,8 +262,6 @@ def predict_ab(
     Returns:
         {method: (B,2,H,W) float32 ab in Lab units at ``out_size``}, on L's device.
     """
-    from semcolor.color import normalize_l
-
     _check_L(L)
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -290,13 +288,23 @@ def predict_ab(
         raise ValueError(
             f"out_size must be None (the input's size), 'network' or (H, W), got {out_size!r}"
         )
+    return decode_outputs(network_outputs(net, L, size), methods, temperature, target)
+
+
+@torch.no_grad()
+def network_outputs(net: torch.nn.Module, L: torch.Tensor, size: int | None = 256) -> Any:
+    """The network's raw outputs for L as :func:`predict_ab` feeds it: L (B,1,H,W) in [0,100]
+    resized to (size, size) (bilinear, antialiased; None = as it is), normalised, in the
+    network's dtype. For callers that decode the same outputs several ways (temperature
+    calibration)."""
+    from semcolor.color import normalize_l
+
     x = L.float()
-    if size is not None and (h, w) != (size, size):
+    if size is not None and tuple(x.shape[-2:]) != (size, size):
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False,
                           antialias=True)  # fmt: skip
     dtype = next(net.parameters()).dtype
-    out = net(normalize_l(x).to(dtype))
-    return decode_outputs(out, methods, temperature, target)
+    return net(normalize_l(x).to(dtype))
 
 
 def decode_outputs(
