@@ -58,6 +58,12 @@ class SemColorModule(pl.LightningModule):
             with :class:`NonFiniteLossError`.
         temperature: annealed-mean temperature for validation decoding.
         num_log_images: images in the validation grid (gray | reg | annealed mean | truth).
+        init_from: fine-tune: start the network from this checkpoint's weights (a
+            ``semcolor-train`` checkpoint, a slim export, or ``"default"`` for the shipped
+            default model); the optimizer, schedule and step count start afresh. The run's
+            encoder and decoder must match the checkpoint's; a head that the checkpoint lacks
+            or sizes differently starts from scratch (see :func:`init_weights_from`).
+            Resuming an interrupted run is ``ckpt_path=``, not this.
         run_config: the full resolved config (plain dict), stored in every checkpoint.
     """
 
@@ -74,6 +80,7 @@ class SemColorModule(pl.LightningModule):
         max_nan_in_a_row: int = 10,
         temperature: float = C.ANNEALED_MEAN_T,
         num_log_images: int = 4,
+        init_from: str | None = None,
         run_config: dict | None = None,
     ):
         super().__init__()
@@ -110,6 +117,9 @@ class SemColorModule(pl.LightningModule):
         self.val_loss = torchmetrics.MeanMetric()
         #: Calibration carried over from a loaded checkpoint (kept when it is saved again).
         self._calibration: dict[str, Any] = {}
+        self.init_from = init_from
+        if init_from:
+            init_weights_from(self.net, init_from)
 
     # ------------------------------------------------------------------ setup
     def setup(self, stage: str) -> None:
@@ -342,6 +352,74 @@ class SemColorModule(pl.LightningModule):
                 "temperature": float(meta["temperature"]),
                 "temperature_calibration": meta["temperature_calibration"],
             }
+
+
+#: Architecture arguments a fine-tuning source must share with the run (the heads may differ).
+_BODY_KWARGS = ("encoder", "input_norm", "decoder_channels", "dist_stride")
+#: State-dict prefixes of the heads: these may start fresh when fine-tuning.
+_HEAD_PREFIXES = ("reg_head.", "dist_head.", "scene_head.", "seg_head.")
+
+
+def _override_value(v: Any) -> str:
+    """A value as a Hydra command-line override writes it."""
+    if v is None:
+        return "null"
+    return v if isinstance(v, str) else json.dumps(v).replace(" ", "")
+
+
+def init_weights_from(net: SemColorNet, source: str) -> dict[str, list[str]]:
+    """Copy a checkpoint's network weights into ``net`` (fine-tuning).
+
+    ``source`` is a checkpoint path (training checkpoint or slim export, read weights-only by
+    :func:`semcolor.inference.load_model`) or ``"default"`` for the shipped default model.
+    Every encoder and decoder tensor is copied; a head tensor is copied when the checkpoint
+    has it with the same shape, otherwise the head keeps its fresh initialisation (e.g. a
+    scene head for a different class count).
+
+    Returns:
+        {"copied": [...], "fresh": [...]} parameter/buffer names.
+
+    Raises:
+        ValueError: the checkpoint's encoder/decoder differ from ``net``'s (the message lists
+            the ``model.*`` overrides that make them agree).
+    """
+    from semcolor.inference import load_model
+
+    src = load_model(None if source == "default" else source)
+    have, want = src.net.init_kwargs, net.init_kwargs
+    differ = [k for k in _BODY_KWARGS if have.get(k) != want.get(k)]
+    if differ:
+        fixes = " ".join(
+            f"model.{k}={_override_value(have.get(k))}" for k in differ
+        )
+        hint = "; for the shipped default model that is model=efficientnet_lite0"
+        raise ValueError(
+            f"module.init_from={source}: its network differs from this run's in "
+            f"{', '.join(differ)} ("
+            + "; ".join(f"{k}: checkpoint {have.get(k)!r}, run {want.get(k)!r}" for k in differ)
+            + f"). Build the same body with: {fixes}"
+            + (hint if source == "default" else "")
+        )
+    theirs = src.net.state_dict()
+    ours = net.state_dict()
+    copied, fresh = [], []
+    for k, v in ours.items():
+        t = theirs.get(k)
+        if t is not None and t.shape == v.shape:
+            ours[k] = t.to(v.dtype)
+            copied.append(k)
+        elif k.startswith(_HEAD_PREFIXES):
+            fresh.append(k)
+        else:  # same body arguments yet a missing tensor: a genuinely different network
+            raise ValueError(f"module.init_from={source}: no matching weight for {k}")
+    net.load_state_dict(ours)
+    heads_fresh = sorted({k.split(".")[0] for k in fresh})
+    log.info(
+        "fine-tuning from %s: %d tensors copied%s", src.path, len(copied),
+        f"; fresh (not in the checkpoint or sized differently): {heads_fresh}"
+        if heads_fresh else "",
+    )  # fmt: skip
+    return {"copied": copied, "fresh": fresh}
 
 
 #: Data-config keys that do not change the prior (where logs go, how fast it loads).
