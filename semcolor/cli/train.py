@@ -3,7 +3,12 @@
     semcolor-train +experiment=segclassregsoft
     semcolor-train +experiment=segclassregsoft data=mixed trainer=gpu trainer.devices=4 \
         trainer.strategy=ddp data.batch_size=32 model.encoder=resnet50 loss.w_seg=0.5
-    semcolor-train ... ckpt_path=outputs/<run>/checkpoints/last.ckpt      # resume
+    semcolor-train ckpt_path=outputs/<run>/checkpoints/last.ckpt      # resume that run
+    semcolor-train ckpt_path=.../last.ckpt trainer.max_steps=20000   # ... and train longer
+
+A resume reuses the run's own configuration: the command-line overrides stored in the
+checkpoint are replayed (yours win over them), the run continues in its own folder, and a
+warning lists every value that differs from the stored config.
 
 Configs live in the package (``semcolor.conf``), so this works from any directory after a
 plain ``pip install``. ``semcolor-train --cfg job`` prints the composed config.
@@ -29,7 +34,7 @@ def _module_kwargs(cfg: DictConfig) -> dict[str, Any]:
 
     kwargs = OmegaConf.to_container(cfg.module, resolve=True)
     valid = set(inspect.signature(SemColorModule).parameters) - {
-        "net", "loss", "optimizer", "scheduler", "run_config"
+        "net", "loss", "optimizer", "scheduler", "run_config", "run_overrides"
     }  # fmt: skip
     unknown = sorted(set(kwargs) - valid)
     if unknown:
@@ -109,6 +114,90 @@ def check_heads_fit_data(cfg: DictConfig) -> None:
             )
 
 
+#: Config keys that legitimately differ between a run and its resume.
+_RESUME_IGNORED = ("ckpt_path",)
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict):
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out or {prefix[:-1]: {}}
+    return {prefix[:-1]: d}
+
+
+def config_differences(stored: dict, now: dict) -> list[str]:
+    """``key: stored -> now`` for every leaf that differs between two resolved configs."""
+    a, b = _flatten(stored), _flatten(now)
+    return [
+        f"{k}: {a.get(k, '<absent>')!r} -> {b.get(k, '<absent>')!r}"
+        for k in sorted(set(a) | set(b))
+        if k not in _RESUME_IGNORED and a.get(k, "<absent>") != b.get(k, "<absent>")
+    ]
+
+
+def checkpoint_run_info(path: str | Path) -> dict[str, Any]:
+    """What a training checkpoint says about its run: ``config`` (resolved), ``overrides``
+    (the command line it was started with; None for checkpoints older than this field)."""
+    import torch
+
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ValueError(f"ckpt_path={path} cannot be read as a checkpoint ({e})") from e
+    meta = ckpt.get("semcolor") if isinstance(ckpt, dict) else None
+    if not isinstance(meta, dict) or "optimizer_states" not in ckpt:
+        raise ValueError(
+            f"ckpt_path={path} is not a semcolor-train training checkpoint (a slim export or "
+            "the shipped model has no optimizer state to resume); to start a new run from its "
+            f"weights use module.init_from={path}"
+        )
+    return {"config": dict(meta.get("config") or {}), "overrides": meta.get("overrides")}
+
+
+def _override_key(arg: str) -> str:
+    return arg.split("=", 1)[0].lstrip("+~")
+
+
+def _quote(value: str) -> str:
+    """A path as a Hydra override value (quoted when the grammar needs it)."""
+    return value if re.fullmatch(r"[\w./:@-]+", value) else "'" + value.replace("'", "\\'") + "'"
+
+
+def resume_argv(argv: list[str]) -> list[str]:
+    """The command line for ``ckpt_path=CKPT [overrides]``: the checkpoint's stored overrides
+    (minus those the user repeats), then the user's, then ``hydra.run.dir`` = the run's own
+    folder (unless given). Any other command line is returned unchanged."""
+    ckpt = next((a.split("=", 1)[1] for a in reversed(argv) if a.startswith("ckpt_path=")), None)
+    if not ckpt or ckpt == "null" or not Path(ckpt).is_file():
+        return argv  # nothing to resume, or build() reports the missing file
+    info = checkpoint_run_info(ckpt)
+    stored = info["overrides"]
+    if stored is None:
+        log.warning("%s stores no command line (older semcolor); the config comes from this "
+                    "command line alone", ckpt)  # fmt: skip
+        return argv
+    mine = {_override_key(a) for a in argv if "=" in a and not a.startswith("-")}
+    replay = [o for o in stored if _override_key(o) not in mine and _override_key(o) not in
+              _RESUME_IGNORED]  # fmt: skip
+    out = [*replay, *argv]
+    if "hydra.run.dir" not in mine:
+        p = Path(ckpt).resolve()
+        run_dir = p.parent.parent if p.parent.name == "checkpoints" else None
+        if run_dir is None:
+            run_dir = (info["config"].get("paths") or {}).get("output_dir")
+        if run_dir:
+            out.append(f"hydra.run.dir={_quote(str(run_dir))}")
+    return out
+
+
+def _hydra_task_overrides() -> list[str]:
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
 def build(cfg: DictConfig):
     """Instantiate (datamodule, module, trainer) from a composed config."""
     import pytorch_lightning as pl
@@ -124,6 +213,12 @@ def build(cfg: DictConfig):
             f"ckpt_path={cfg.ckpt_path} does not exist; give the path of a checkpoint such "
             "as <run dir>/checkpoints/last.ckpt, or drop ckpt_path to start afresh"
         )
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    if cfg.ckpt_path is not None:
+        diffs = config_differences(checkpoint_run_info(cfg.ckpt_path)["config"], resolved)
+        if diffs:
+            log.warning("resuming %s with %d value(s) changed from its stored config:\n  %s",
+                        cfg.ckpt_path, len(diffs), "\n  ".join(diffs))  # fmt: skip
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data, _convert_="all")
     net = instantiate(cfg.model, _convert_="all")
@@ -135,7 +230,8 @@ def build(cfg: DictConfig):
         loss=loss,
         optimizer=optimizer,
         scheduler=scheduler,
-        run_config=OmegaConf.to_container(cfg, resolve=True),
+        run_config=resolved,
+        run_overrides=_hydra_task_overrides(),
         **_module_kwargs(cfg),
     )
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
@@ -222,6 +318,11 @@ def _explain_unknown_key(argv: list[str]) -> str | None:
 
 
 def main() -> None:
+    try:
+        sys.argv[1:] = resume_argv(sys.argv[1:])
+    except ValueError as e:
+        print(f"semcolor-train: error: {e}", file=sys.stderr)
+        sys.exit(2)
     problem = _explain_unknown_key(sys.argv[1:])
     if problem:
         print(f"semcolor-train: error: {problem}", file=sys.stderr)

@@ -65,6 +65,8 @@ class SemColorModule(pl.LightningModule):
             or sizes differently starts from scratch (see :func:`init_weights_from`).
             Resuming an interrupted run is ``ckpt_path=``, not this.
         run_config: the full resolved config (plain dict), stored in every checkpoint.
+        run_overrides: the command-line overrides the run was composed from (stored in
+            checkpoints; ``semcolor-train ckpt_path=`` replays them to resume).
     """
 
     def __init__(
@@ -82,6 +84,7 @@ class SemColorModule(pl.LightningModule):
         num_log_images: int = 4,
         init_from: str | None = None,
         run_config: dict | None = None,
+        run_overrides: list[str] | None = None,
     ):
         super().__init__()
         if scheduler_interval not in SCHEDULER_INTERVALS:
@@ -99,6 +102,7 @@ class SemColorModule(pl.LightningModule):
         self.compile, self.max_nan_in_a_row = compile, max_nan_in_a_row
         self.temperature, self.num_log_images = temperature, num_log_images
         self.run_config = run_config or {}
+        self.run_overrides = list(run_overrides) if run_overrides is not None else None
         self.prior: RebalancePrior | None = None
         self._forward: Callable[[torch.Tensor], ColorizerOutput] = self.net
         self.nan_in_a_row = 0
@@ -334,6 +338,7 @@ class SemColorModule(pl.LightningModule):
         checkpoint[CKPT_KEY]["nan_skipped"] = self.nan_skipped
         checkpoint[CKPT_KEY]["prior_key"] = self.prior_key
         checkpoint[CKPT_KEY]["temperature"] = float(self.temperature)
+        checkpoint[CKPT_KEY]["overrides"] = self.run_overrides
         checkpoint[CKPT_KEY].update(self._calibration)  # a calibrated value wins
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:

@@ -27,3 +27,65 @@ def test_head_without_labels_is_one_clean_message(tmp_path):
     r = _run(tmp_path, "+experiment=segclassregsoft", "data=folder", "data.root=/x")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "the 'scene' head is enabled but data=folder" in r.stderr
+
+
+TINY = [
+    "trainer.accelerator=cpu", "trainer.enable_progress_bar=false", "logger=csv",
+    "model.decoder_channels=[32,16,16,8,8]", "data.train.size=32", "data.val.size=32",
+    "data.train.num_samples=8", "data.val.num_samples=2", "data.batch_size=4",
+    "data.prior_images=8", "trainer.limit_val_batches=0",
+]  # fmt: skip
+
+
+def test_resume_with_ckpt_path_alone_continues_the_same_run(tmp_path):
+    import torch
+
+    first = _run(tmp_path, "+experiment=regsoft", *TINY, "trainer.max_steps=2")
+    assert first.returncode == 0, first.stderr[-3000:]
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    meta = torch.load(last, weights_only=True)["semcolor"]
+    assert "+experiment=regsoft" in meta["overrides"]
+
+    # Only the checkpoint and a longer budget: the stored command line supplies the rest
+    # (the regsoft heads, the tiny data), the run folder is the same one.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "SEMCOLOR_CACHE": str(tmp_path / "cache")}
+    again = subprocess.run(
+        [sys.executable, "-m", "semcolor.cli.train", f"ckpt_path={last}", "trainer.max_steps=4"],
+        capture_output=True, text=True, env=env, cwd=tmp_path / "run", timeout=300,
+    )  # fmt: skip
+    out = again.stdout + again.stderr
+    assert again.returncode == 0, out[-3000:]
+    assert "changed from its stored config" in out
+    assert "trainer.max_steps: 2 -> 4" in out
+    resumed = torch.load(last, weights_only=True)
+    assert resumed["global_step"] == 4  # continued the same run's last.ckpt
+    assert resumed["semcolor"]["config"]["model"]["heads"] == ["reg", "dist"]
+    assert resumed["semcolor"]["config"]["paths"]["output_dir"] == str(tmp_path / "run")
+
+
+def test_resume_from_a_slim_export_says_to_use_init_from(tmp_path):
+    from semcolor.inference import DEFAULT_MODEL
+
+    r = _run(tmp_path, f"ckpt_path={DEFAULT_MODEL}")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "module.init_from=" in r.stderr
+
+
+def test_resume_argv_replays_stored_overrides_and_the_users_win(tmp_path):
+    import torch
+
+    from semcolor.cli.train import config_differences, resume_argv
+
+    run = tmp_path / "my run"
+    (run / "checkpoints").mkdir(parents=True)
+    ckpt = run / "checkpoints" / "last.ckpt"
+    stored = ["+experiment=regsoft", "data.batch_size=4", "ckpt_path=old.ckpt", "seed=1"]
+    torch.save({"semcolor": {"config": {}, "overrides": stored}, "optimizer_states": []}, ckpt)
+    argv = resume_argv([f"ckpt_path={ckpt}", "data.batch_size=8"])
+    assert argv[:2] == ["+experiment=regsoft", "seed=1"]  # stored, minus repeated/ckpt_path
+    assert argv[2:4] == [f"ckpt_path={ckpt}", "data.batch_size=8"]
+    assert argv[4] == f"hydra.run.dir='{run}'"  # quoted: the path has a space
+    assert resume_argv(["+experiment=soft"]) == ["+experiment=soft"]  # no resume: unchanged
+    assert config_differences({"a": {"b": 1, "c": 2}}, {"a": {"b": 1, "c": 3}, "d": 0}) == [
+        "a.c: 2 -> 3", "d: '<absent>' -> 0"
+    ]  # fmt: skip
