@@ -1,5 +1,6 @@
 """Every ``semcolor-train`` command printed in the README and docs composes, passes the
-head/data check and builds its network, so a documented command cannot silently break."""
+head/data check, builds its network and builds its datamodule on generated data trees, so a
+documented command cannot silently break; the README's "dataset -> heads" table is true."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from semcolor.cli.train import check_heads_fit_data, resolve_scene_classes
+from tests.data.data_helpers import make_data_root
 from tests.lit.helpers import compose_train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,3 +84,117 @@ def test_documented_command_composes_and_builds_its_network(tmp_path, where, arg
     check_heads_fit_data(cfg)
     net = instantiate(cfg.model, _convert_="all")
     assert set(net.heads) == set(cfg.model.heads)
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory) -> Path:
+    return make_data_root(tmp_path_factory.mktemp("data"))
+
+
+def _labels_for(dataset, path: Path, num_classes: int = 365) -> Path:
+    """A labels file (as semcolor-label-scenes writes) covering every image of ``dataset``."""
+    from semcolor.data.scene_labels import save_scene_labels
+
+    names = [dataset.relpath(i) for i in range(len(dataset))]
+    idx = np.tile(np.arange(5), (len(names), 1))
+    prob = np.full((len(names), 5), 0.2, np.float32)
+    save_scene_labels(path, names, idx, prob, num_classes)
+    return path
+
+
+#: Small loader settings appended to every command (the data stays what the command says).
+SMALL = ["data.batch_size=2", "data.num_workers=0", "data.crop_size=16", "data.prior_images=4"]
+
+
+def _datamodule(cfg):
+    from hydra.utils import instantiate
+
+    dm = instantiate(cfg.data, _convert_="all")
+    dm.setup("fit")
+    return dm
+
+
+@pytest.mark.parametrize("where,args", COMMANDS, ids=[w for w, _ in COMMANDS])
+def test_documented_command_builds_its_datamodule_on_generated_trees(
+    tmp_path, data_root, where, args
+):
+    from hydra.utils import instantiate
+
+    overrides, labels = [], None
+    for a in args:
+        key, _, value = a.partition("=")
+        if key.startswith("hydra.") or key == "ckpt_path":
+            continue
+        if key == "paths.data_root":
+            a = f"paths.data_root={data_root}"
+        elif key == "data.root":
+            a = f"data.root={data_root / 'photos'}"
+        elif key == "data.val_root":
+            a = f"data.val_root={data_root / 'photos_val'}"
+        elif key == "data.scene_labels":
+            labels = tmp_path / "labels.npz"
+            continue  # written below, once the training images are known
+        elif key in ("trainer", "trainer.devices", "trainer.strategy", "trainer.num_nodes"):
+            continue  # GPU/cluster settings: this test builds the data, not the trainer
+        overrides.append(a)
+    if not any(o.startswith("paths.data_root=") for o in overrides):
+        overrides.append(f"paths.data_root={data_root}")
+    overrides += [*SMALL, f"paths.output_dir={tmp_path}"]
+    if labels is not None:
+        plain = _datamodule(compose_train(overrides + ["model.heads=[reg,dist]"]))
+        _labels_for(plain.train_set, labels)
+        overrides.append(f"data.scene_labels={labels}")
+    cfg = compose_train(overrides)
+    resolve_scene_classes(cfg)
+    check_heads_fit_data(cfg)
+    dm = _datamodule(cfg)
+    batch = next(iter(dm.train_dataloader()))
+    crop = int(cfg.data.train.get("size") or cfg.data.crop_size)  # synthetic: its own size
+    assert batch["L"].shape[1:] == (1, crop, crop)
+    assert len(dm.val_dataloader()) > 0
+    net = instantiate(cfg.model, _convert_="all")
+    if "scene" in net.heads:
+        assert batch["scene"].shape[1] == net.init_kwargs["num_scene_classes"]
+    if labels is not None:  # the scene head trains on the file's labels
+        assert bool(batch["has_scene"].all())
+
+
+def readme_head_table() -> dict[str, tuple[str, str]]:
+    """data name -> (scene column, seg column) of the README's "which heads" table."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].startswith("`") and "✓" in cells[1]:
+            for name in re.findall(r"`(\w+)`", cells[0]):
+                rows[name] = (cells[2], cells[3])
+    return rows
+
+
+TABLE = readme_head_table()
+
+
+def test_the_head_table_lists_every_data_config():
+    configs = {p.stem for p in (REPO / "conf" / "data").glob("[!_]*.yaml")}
+    assert set(TABLE) == configs
+
+
+def _any(dataset, key: str) -> bool:
+    return any(bool(dataset[i][key]) for i in range(len(dataset)))
+
+
+@pytest.mark.parametrize("name", sorted(TABLE))
+def test_the_head_table_is_true(tmp_path, data_root, name):
+    scene_col, seg_col = TABLE[name]
+    extra = [f"data.root={data_root / 'photos'}"] if name == "folder" else []
+    base = [f"data={name}", f"paths.data_root={data_root}", "model.heads=[reg,dist]", *SMALL,
+            f"paths.output_dir={tmp_path}", *extra]  # fmt: skip
+    dm = _datamodule(compose_train(base))
+    assert _any(dm.train_set, "has_scene") == scene_col.startswith("✓"), scene_col
+    assert _any(dm.train_set, "has_seg") == seg_col.startswith("✓"), seg_col
+    if "scene_labels" in scene_col:
+        labels = _labels_for(dm.train_set, tmp_path / "labels.npz")
+        cfg = compose_train([*base, f"data.scene_labels={labels}", "model.heads=[reg,dist,scene]"])
+        resolve_scene_classes(cfg)
+        check_heads_fit_data(cfg)
+        assert _any(_datamodule(cfg).train_set, "has_scene")

@@ -134,3 +134,37 @@ def make_coco_png(root, split="train", n=2):
         raw[10:20] = 181  # wood
         save_label(root / "stuffthingmaps_trainval2017" / f"{split}2017" / f"{name}.png", raw)
     return root
+
+
+def make_data_root(root: Path) -> Path:
+    """Tiny trees for every ``conf/data`` config under one ``paths.data_root``: COCO-Stuff
+    (PNG maps), CamVid, ImageNet folders, DIV2K, Places365 folders, Tiny ImageNet, the
+    photo folders of ``data=mixed`` (Imagenette, imagen1k with its val split, BSDS500), and
+    a flat folder of photos (``photos``, ``photos_val``) for ``data=folder``."""
+    for split in ("train", "val"):
+        make_coco_png(root / "cocostuff", split=split, n=2)
+    make_camvid(root / "camvid", n=2)
+    for split in ("train", "val"):
+        for k, wnid in enumerate(("n001", "n002")):
+            save_image(root / "imagenet" / split / wnid / f"{split}{k}.JPEG", seed=k)
+    for i in (1, 2):
+        save_image(root / "div2k" / "DIV2K_train_HR" / f"{i:04d}.png", seed=i)
+    save_image(root / "div2k" / "DIV2K_valid_HR" / "0801.png")
+    places = root / "places365"
+    places.mkdir(parents=True, exist_ok=True)
+    (places / "categories_places365.txt").write_text("/a/airfield 0\n/b/bakery/shop 1\n")
+    for split in ("train", "val"):
+        save_image(places / "places365_standard" / split / "airfield" / "1.jpg", seed=1)
+        save_image(places / "places365_standard" / split / "bakery" / "shop" / "1.jpg", seed=2)
+    make_tiny(root / "tiny-imagenet-200")
+    for name, splits in (("imagenette", ("train",)), ("imagen1k", ("train", "val")),
+                         ("bsds500", ("train", "val"))):  # fmt: skip
+        for split in splits:
+            for i in range(2):
+                save_image(root / name / split / f"{split}{i}.jpg", seed=400 + i)
+    # A user's own photos (data=folder): enough for its 5% held-out validation part.
+    for i in range(60):
+        save_image(root / "photos" / f"p{i:02d}.jpg", h=20, w=24, seed=500 + i)
+    for i in range(2):
+        save_image(root / "photos_val" / f"v{i}.jpg", h=20, w=24, seed=600 + i)
+    return root
