@@ -121,7 +121,7 @@ def train_step_s(batch: dict, steps: int) -> float:
     torch.manual_seed(0)
     net = SemColorNet(encoder="mobilenet_v2", decoder_channels=[128, 64, 48, 32, 16],
                       dist_stride=4, num_scene_classes=200, num_seg_classes=11).train()  # fmt: skip
-    loss_fn = MultiTaskLoss(w_soft=1.0, w_clas=0.1, w_seg=0.5, w_reg=1.0)
+    loss_fn = MultiTaskLoss(w_dist=1.0, w_scene=0.1, w_seg=0.5, w_reg=1.0)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
     times = []
     for _ in range(steps + 2):

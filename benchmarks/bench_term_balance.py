@@ -1,9 +1,9 @@
 """Gradient norm of each loss term on the shared trunk (encoder), to balance the weights.
 
 For a composed training config (default: ``+experiment=default_model`` on the shared data),
-draws a few real training batches and, for each term of the multi-task loss (soft, reg,
-clas, seg) with weight 1, measures ||d term / d encoder parameters||; then prints the
-terms' values and norms, and each configured weight times its norm, relative to L_soft
+draws a few real training batches and, for each term of the multi-task loss (dist, reg,
+scene, seg) with weight 1, measures ||d term / d encoder parameters||; then prints the
+terms' values and norms, and each configured weight times its norm, relative to L_dist
 (the named baseline). A head "contributes" when its weighted norm is within a few times the
 others'. Not a test; prints figures only.
 
@@ -40,8 +40,8 @@ def main() -> None:
     dm = instantiate(cfg.data, _convert_="all")
     net = instantiate(cfg.model, _convert_="all").train()
     loss = instantiate(cfg.loss, _convert_="all")
-    loss.rebalance = False  # the prior changes the scale of L_soft by O(1) only
-    weights = {"soft": loss.w_soft, "reg": loss.w_reg, "clas": loss.w_clas, "seg": loss.w_seg}
+    loss.rebalance = False  # the prior changes the scale of L_dist by O(1) only
+    weights = {"dist": loss.w_dist, "reg": loss.w_reg, "scene": loss.w_scene, "seg": loss.w_seg}
     # One term at a time: weight 1, the others 0.
     terms = [t for t, w in weights.items() if w > 0]
     enc = [p for p in net.encoder.parameters() if p.requires_grad]
@@ -64,8 +64,8 @@ def main() -> None:
             sums[t][1] += g
     n = max(1, min(args.batches, len(loader)))
     print(f"{n} batches of {cfg.data.batch_size} crops, encoder {cfg.model.encoder}")
-    print(f"{'term':>5} | {'value':>8} | {'|grad| enc':>10} | {'weight':>6} | w*|grad| | vs soft")
-    base = weights.get("soft", 0) * sums.get("soft", [0, 0])[1] / n if "soft" in sums else None
+    print(f"{'term':>5} | {'value':>8} | {'|grad| enc':>10} | {'weight':>6} | w*|grad| | vs dist")
+    base = weights.get("dist", 0) * sums.get("dist", [0, 0])[1] / n if "dist" in sums else None
     for t in terms:
         v, g = sums[t][0] / n, sums[t][1] / n
         wg = weights[t] * g

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,7 @@ from semcolor.color.fullres import (
     lab_to_rgb_u8,
 )
 from semcolor.inference import (
+    METHOD_ALIASES,
     METHODS,
     LoadedModel,
     load_model,
@@ -332,12 +334,13 @@ class Colorizer:
             there.
         batch_size: images per forward pass.
         size: side of the square the network sees.
-        temperature: annealed-mean temperature of the "soft" head (lower = more vivid);
-            None = the model's own (calibrated, stored in its checkpoint).
-        head: "soft" (annealed mean of the distribution head) or "reg" (regression head).
+        temperature: annealed-mean temperature of the "dist" method (lower = more vivid);
+            None = the model's own (calibrated, stored in its checkpoint). Ignored by "reg".
+        method: "dist" (annealed mean of the distribution head) or "reg" (regression head).
+        head: deprecated spelling of ``method`` (``head="soft"`` means ``method="dist"``).
 
     Raises:
-        ValueError: a bad argument, or a head the model does not have.
+        ValueError: a bad argument, or a method whose head the model does not have.
         FileNotFoundError: model=None but no default model is installed, or a missing path.
         semcolor.inference.CheckpointError: an unusable checkpoint.
 
@@ -356,22 +359,28 @@ class Colorizer:
         *,
         size: int = 256,
         temperature: float | None = None,
-        head: str = "soft",
+        method: str = "dist",
+        head: str | None = None,
     ) -> None:
-        from semcolor.inference import check_temperature, resolve_temperature
+        from semcolor.inference import canonical_method, check_temperature, resolve_temperature
 
         self.batch_size = _check_int(batch_size, "batch_size", 1)
         self.size = _check_int(size, "size", 1)
         if temperature is not None:
             check_temperature(temperature)
-        if head not in METHODS:
-            raise ValueError(f"head must be one of {list(METHODS)}, got {head!r}")
-        self.head = head
+        if head is not None:
+            warnings.warn("Colorizer(head=...) is deprecated; use method=...", FutureWarning,
+                          stacklevel=2)  # fmt: skip
+            method = head
+        if method not in (*METHODS, *METHOD_ALIASES):
+            raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
+        self.method = canonical_method(method)
         self.model = _resolve_model(model, device)
         self.temperature = resolve_temperature(self.model, temperature)
-        if head not in self.model.methods:
+        if self.method not in self.model.methods:
             raise ValueError(
-                f"this model has no {head!r} head (it offers {list(self.model.methods)})"
+                f"this model has no head for method {self.method!r} (it offers "
+                f"{list(self.model.methods)})"
             )
 
     @property
@@ -382,7 +391,7 @@ class Colorizer:
         return (
             f"Colorizer(model={self.model.path or type(self.model.net).__name__!s}, "
             f"device={self.device}, batch_size={self.batch_size}, size={self.size}, "
-            f"temperature={self.temperature}, head={self.head!r})"
+            f"temperature={self.temperature}, method={self.method!r})"
         )
 
     def __call__(self, images: Any) -> Any:
@@ -432,9 +441,9 @@ class Colorizer:
                 small[i : i + self.batch_size].to(dev),
                 size=None,
                 out_size="network",
-                methods=(self.head,),
+                methods=(self.method,),
                 temperature=self.temperature,
-            )[self.head]
+            )[self.method]
             out.append(ab.float().cpu())
         return torch.cat(out)
 
@@ -454,8 +463,9 @@ def colorize(
     model: ModelLike = None,
     size: int = 256,
     temperature: float | None = None,
-    head: str = "soft",
+    method: str = "dist",
     device: str | torch.device = "auto",
+    head: str | None = None,
 ) -> Any:
     """Colorize one image at its original resolution, keeping its luminance.
 
@@ -467,10 +477,11 @@ def colorize(
         model: None (the default model, cached per device), a checkpoint path, a
             ``LoadedModel`` or a ``SemColorNet``.
         size: side of the square the network sees (ab is predicted there, then upsampled).
-        temperature: annealed-mean temperature of the "soft" head (lower = more vivid);
-            None = the model's own (calibrated, stored in its checkpoint).
-        head: "soft" (distribution head, annealed mean) or "reg" (regression head).
+        temperature: annealed-mean temperature of the "dist" method (lower = more vivid);
+            None = the model's own (calibrated, stored in its checkpoint). Ignored by "reg".
+        method: "dist" (distribution head, annealed mean) or "reg" (regression head).
         device: where the network runs: "auto", "cpu", "cuda", "cuda:N".
+        head: deprecated spelling of ``method``.
 
     Returns:
         The input's kind at the input's size: path or PIL -> ``PIL.Image`` (RGB, or RGBA
@@ -485,5 +496,7 @@ def colorize(
         semcolor.data.io.BadImageError: an image file that cannot be decoded.
         semcolor.inference.CheckpointError: an unusable checkpoint.
     """
-    colorizer = Colorizer(model, device=device, size=size, temperature=temperature, head=head)
+    colorizer = Colorizer(
+        model, device=device, size=size, temperature=temperature, method=method, head=head
+    )
     return colorizer.colorize(img)

@@ -222,7 +222,7 @@ def predict_images(
     Args:
         gts: uint8 (H,W,3) ground truths, all of one shape.
         net: a SemColorNet in eval mode (on any device), or None (baselines only).
-        methods: model methods ("soft", "reg").
+        methods: model methods ("dist", "reg").
         size: network input side.
         baselines: any of :data:`BASELINES`.
 
@@ -264,7 +264,7 @@ class BenchResult:
             :func:`semcolor.metrics.evaluate_pair`, ``gt_colorfulness``, ``gt_cni``.
         summary: {method: averages with the keys :data:`METHOD_KEYS`}.
         gt: {"colorfulness": mean M3 of the ground truths, "cni": mean CNI}.
-        temperature: the annealed-mean temperature "soft" was decoded with.
+        temperature: the annealed-mean temperature "dist" was decoded with.
         n_listed, n_images, excluded_gray, skipped: images listed, evaluated, left out as
             colourless (paths), unreadable ((path, reason)).
         speed: model time per image, device, peak memory.
@@ -311,10 +311,11 @@ def evaluate_images(
         size: network input side; also the evaluation side unless ``full_res``.
         full_res: evaluate at each image's own resolution (the network still runs at
             ``size`` x ``size``; ab is upsampled), one image at a time.
-        methods: model methods to score (default: all the model offers, "soft", "reg").
+        methods: model methods to score (default: all the model offers, "dist", "reg";
+            the deprecated "soft" means "dist").
         baselines: any of :data:`BASELINES`.
         exclude_colourless: leave out colourless ground truths (counted).
-        temperature: annealed-mean temperature of "soft"; None = the model's own
+        temperature: annealed-mean temperature of "dist"; None = the model's own
             (:attr:`semcolor.inference.LoadedModel.temperature`). The one used is
             ``result.temperature``.
         batch_size: images per network call (256 protocol).
@@ -344,8 +345,13 @@ def evaluate_images(
         if methods:
             raise BenchError(f"methods {list(methods)} asked for, but there is no model")
     else:
+        from semcolor.inference import canonical_method
+
         offered = list(model.methods)
-        model_methods = offered if methods is None else list(methods)
+        try:
+            model_methods = offered if methods is None else [canonical_method(m) for m in methods]
+        except ValueError as e:
+            raise BenchError(str(e)) from e
         missing = [m for m in model_methods if m not in offered]
         if missing:
             raise BenchError(f"the model offers {offered}, not {missing}")
@@ -512,7 +518,7 @@ def calibrate_temperature(
     from semcolor.inference import decode_outputs, network_outputs
     from semcolor.metrics import colorfulness, evaluate_pair, grayscale_baseline, is_colourless
 
-    if model is None or "soft" not in model.methods:
+    if model is None or "dist" not in model.methods:
         raise BenchError("temperature calibration needs a model with the distribution head")
     temps = [float(t) for t in temperatures]
     keys = ("psnr", "ssim", "l2ab", "colorfulness")
@@ -525,7 +531,7 @@ def calibrate_temperature(
         L = lab_of(gts)[:, :1]
         out = network_outputs(model.net, L.to(device=model.device, dtype=torch.float32), size)
         for t in temps:
-            ab = decode_outputs(out, ("soft",), t, tuple(L.shape[-2:]))["soft"].cpu()
+            ab = decode_outputs(out, ("dist",), t, tuple(L.shape[-2:]))["dist"].cpu()
             for pred, gt in zip(recombine(L, ab), gts, strict=True):
                 per_image[t].append(evaluate_pair(pred, gt, keys=keys))
         for gt in gts:
@@ -691,11 +697,11 @@ def make_sheet(
     titles: dict[str, str] | None = None,
 ) -> Any:
     """Comparison sheet (PIL image): one row per image, one column per key of ``columns``
-    (e.g. gray | soft | reg | gt), each image fitted into a ``cell`` x ``cell`` square,
+    (e.g. gray | dist | reg | gt), each image fitted into a ``cell`` x ``cell`` square,
     with column titles drawn on top (size: :func:`sheet_size`)."""
     from PIL import Image, ImageDraw
 
-    titles = {"gt": "ground truth", "gray": "gray (ab = 0)", "soft": "soft (annealed mean)",
+    titles = {"gt": "ground truth", "gray": "gray (ab = 0)", "dist": "dist (annealed mean)",
               "reg": "reg (regression)", **(titles or {})}  # fmt: skip
     w, h = sheet_size(len(rows), len(columns), cell)
     sheet = Image.new("RGB", (w, h), (255, 255, 255))
@@ -796,10 +802,16 @@ def speed_benchmark(
         "latency_ms", "ms_per_image", "images_per_s", "iters", "peak_memory_mb",
         "peak_memory_kind"}, ...], plus context (model, method, size, threads, ...)}.
     """
-    from semcolor.inference import colorize_lab, predict_ab, resolve_device, resolve_temperature
+    from semcolor.inference import (
+        canonical_method,
+        colorize_lab,
+        predict_ab,
+        resolve_device,
+        resolve_temperature,
+    )
 
     temperature = resolve_temperature(model, temperature)
-    method = method or (model.methods[0] if model.methods else None)
+    method = canonical_method(method) if method else (model.methods[0] if model.methods else None)
     if method is None:
         raise BenchError("the model has no colour head (neither 'dist' nor 'reg')")
     home = model.device

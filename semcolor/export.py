@@ -5,10 +5,10 @@ network's resolution, as plain tensors:
 
 - input ``L``: (B,1,S,S) float32, **normalised** luminance ``(L - 50) / 100`` (L in [0,100],
   i.e. values in [-0.5, 0.5]); B is dynamic, S is fixed at export time.
-- output ``ab_soft`` (if the model has the distribution head): (B,2,S,S) float32 ab in Lab
+- output ``ab_dist`` (if the model has the distribution head): (B,2,S,S) float32 ab in Lab
   units, the annealed mean at the export temperature (the model's own, calibrated, by
   default) upsampled bilinearly from the head's stride to S, exactly as
-  ``predict_ab(..., methods=("soft",))``.
+  ``predict_ab(..., methods=("dist",))``.
 - output ``ab_reg`` (if the model has the regression head): (B,2,S,S) float32 ab in Lab units.
 
 A runtime then does what :mod:`semcolor.api` does around it: L from the image, resized to
@@ -39,15 +39,15 @@ MIN_OPSET = 17
 
 
 class OnnxColorNet(nn.Module):
-    """Wraps a SemColorNet: normalised L (B,1,S,S) -> (ab_soft, ab_reg) plain tensors.
+    """Wraps a SemColorNet: normalised L (B,1,S,S) -> (ab_dist, ab_reg) plain tensors.
 
     Args:
         net: the SemColorNet (its "dist" and/or "reg" heads are exported).
         size: S, the side of the square input.
-        temperature: annealed-mean temperature baked into ``ab_soft``.
+        temperature: annealed-mean temperature baked into ``ab_dist``.
 
     Attributes:
-        output_names: names of the returned tensors, in order ("ab_soft", "ab_reg").
+        output_names: names of the returned tensors, in order ("ab_dist", "ab_reg").
     """
 
     def __init__(self, net: nn.Module, size: int = 256, temperature: float = C.ANNEALED_MEAN_T):
@@ -59,7 +59,7 @@ class OnnxColorNet(nn.Module):
         self.size = int(size)
         self.temperature = float(temperature)
         self.output_names: tuple[str, ...] = tuple(
-            name for name, head in (("ab_soft", "dist"), ("ab_reg", "reg")) if head in heads
+            name for name, head in (("ab_dist", "dist"), ("ab_reg", "reg")) if head in heads
         )
         if not self.output_names:
             raise ValueError(
@@ -73,7 +73,7 @@ class OnnxColorNet(nn.Module):
     def forward(self, L: torch.Tensor) -> tuple[torch.Tensor, ...]:
         out = self.net(L)
         results = []
-        if "ab_soft" in self.output_names:
+        if "ab_dist" in self.output_names:
             probs = torch.softmax(out.ab_logits.float() / self.temperature, dim=1)
             ab = F.conv2d(probs, self.bins)
             if ab.shape[-1] != self.size or ab.shape[-2] != self.size:
@@ -102,7 +102,7 @@ def export_onnx(
             CPU copy; the caller's model is not moved.
         path: the .onnx file to write (parent folders are created).
         size: S, the fixed side of the input (the batch axis is dynamic).
-        temperature: annealed-mean temperature baked into ``ab_soft`` (> 0); None = the
+        temperature: annealed-mean temperature baked into ``ab_dist`` (> 0); None = the
             model's own (its calibrated value; 0.38 for a bare module).
         opset: ONNX opset, >= 17.
 

@@ -22,9 +22,30 @@ import torch.nn.functional as F
 import semcolor
 from semcolor import constants as C
 
-#: Decoding methods: "soft" = annealed mean of the distribution head, "reg" = regression.
-METHODS = ("soft", "reg")
-_HEAD_OF = {"soft": "dist", "reg": "reg"}
+#: Decoding methods, named after the head they read: "dist" = annealed mean of the
+#: distribution head (Zhang et al.), "reg" = the regression head.
+METHODS = ("dist", "reg")
+_HEAD_OF = {"dist": "dist", "reg": "reg"}
+#: Deprecated spellings still accepted (semcolor < 0.3 called the annealed mean "soft").
+METHOD_ALIASES = {"soft": "dist"}
+
+
+def canonical_method(name: str) -> str:
+    """A decoding method's name, old spellings mapped (with a FutureWarning).
+
+    Raises:
+        ValueError: an unknown name (the message lists the valid ones).
+    """
+    import warnings
+
+    if name in METHOD_ALIASES:
+        new = METHOD_ALIASES[name]
+        warnings.warn(f"method {name!r} is deprecated; call it {new!r}", FutureWarning,
+                      stacklevel=3)  # fmt: skip
+        return new
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; valid: {list(METHODS)}")
+    return name
 #: Where the shipped default model lives inside the package.
 DEFAULT_MODEL = Path(__file__).resolve().parent / "assets" / "semcolor_default.ckpt"
 
@@ -57,7 +78,7 @@ class LoadedModel:
 
     @property
     def methods(self) -> tuple[str, ...]:
-        """Decoding methods this model offers ("soft", "reg")."""
+        """Decoding methods this model offers ("dist", "reg")."""
         heads = getattr(self.net, "heads", ())
         return tuple(m for m in METHODS if _HEAD_OF[m] in heads)
 
@@ -241,7 +262,7 @@ def predict_ab(
     *,
     size: int | None = 256,
     out_size: tuple[int, int] | Literal["network"] | None = None,
-    methods: tuple[str, ...] = ("soft",),
+    methods: tuple[str, ...] = ("dist",),
     temperature: float = C.ANNEALED_MEAN_T,
 ) -> dict[str, torch.Tensor]:
     """Predict ab for a batch of luminance images.
@@ -253,19 +274,19 @@ def predict_ab(
             at the input resolution.
         out_size: where the ab comes back: None = the input's (H, W) (the default); an
             explicit (H', W'); or "network" = each head's own output resolution (e.g.
-            size / dist_stride for "soft"; heads may differ), for callers that upsample
+            size / dist_stride for "dist"; heads may differ), for callers that upsample
             later with :func:`upsample_ab`. Upsampling is always the single bilinear step
             of :func:`upsample_ab`, from the head's resolution.
-        methods: any of "soft" (annealed mean, distribution head) and "reg" (regression).
+        methods: any of "dist" (annealed mean of the distribution head) and "reg"
+            (regression head); the deprecated "soft" means "dist".
         temperature: annealed-mean temperature T > 0 (lower = more vivid).
 
     Returns:
         {method: (B,2,H,W) float32 ab in Lab units at ``out_size``}, on L's device.
     """
     _check_L(L)
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise ValueError(f"unknown method(s) {unknown}; valid: {list(METHODS)}")
+    asked = tuple(methods)
+    methods = tuple(canonical_method(m) for m in asked)
     heads = getattr(net, "heads", ())
     missing = [m for m in methods if _HEAD_OF[m] not in heads]
     if missing:
@@ -288,7 +309,8 @@ def predict_ab(
         raise ValueError(
             f"out_size must be None (the input's size), 'network' or (H, W), got {out_size!r}"
         )
-    return decode_outputs(network_outputs(net, L, size), methods, temperature, target)
+    ab = decode_outputs(network_outputs(net, L, size), methods, temperature, target)
+    return {a: ab[m] for a, m in zip(asked, methods, strict=True)}  # keyed as asked
 
 
 @torch.no_grad()
@@ -309,7 +331,7 @@ def network_outputs(net: torch.nn.Module, L: torch.Tensor, size: int | None = 25
 
 def decode_outputs(
     out: Any,
-    methods: tuple[str, ...] = ("soft",),
+    methods: tuple[str, ...] = ("dist",),
     temperature: float = C.ANNEALED_MEAN_T,
     size_hw: tuple[int, int] | None = None,
 ) -> dict[str, torch.Tensor]:
@@ -317,7 +339,7 @@ def decode_outputs(
 
     Args:
         out: a :class:`semcolor.models.ColorizerOutput`.
-        methods: "soft" (annealed mean of ``ab_logits``) and/or "reg" (``ab_reg``).
+        methods: "dist" (annealed mean of ``ab_logits``) and/or "reg" (``ab_reg``).
         temperature: annealed-mean temperature T > 0.
         size_hw: upsample each result to (H, W) with :func:`upsample_ab`; None = leave it at
             the head's resolution.
@@ -329,7 +351,7 @@ def decode_outputs(
 
     result = {}
     for m in methods:
-        if m == "soft":
+        if canonical_method(m) == "dist":
             ab = annealed_mean(out.ab_logits.float(), temperature)
         else:
             ab = out.ab_reg.float()
@@ -342,7 +364,7 @@ def colorize_lab(
     L: torch.Tensor,
     *,
     size: int | None = 256,
-    method: str = "soft",
+    method: str = "dist",
     temperature: float = C.ANNEALED_MEAN_T,
 ) -> torch.Tensor:
     """(B,1,H,W) L in [0,100] -> (B,3,H,W) sRGB in [0,1], L kept exactly (before gamut

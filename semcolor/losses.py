@@ -1,6 +1,6 @@
 """The weighted multi-task loss of Nguyen-Quynh, Kim & Do (IEEE Access 2020).
 
-    L = w_soft * L_soft + w_clas * L_clas + w_seg * L_seg + w_reg * L_reg
+    L = w_dist * L_dist + w_scene * L_scene + w_seg * L_seg + w_reg * L_reg
 
 Per-sample masks make datasets with different labels mixable in one batch: a sample without
 scene (segmentation) labels adds nothing to L_clas (L_seg); a colourless sample adds nothing
@@ -14,6 +14,7 @@ Plain torch: usable without Lightning. Batches follow the sample contract of
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -130,25 +131,32 @@ def dice_loss(
 
 
 class MultiTaskLoss(nn.Module):
-    """L = w_soft L_soft + w_clas L_clas + w_seg L_seg + w_reg L_reg, with per-sample masks.
+    """L = w_dist L_dist + w_scene L_scene + w_seg L_seg + w_reg L_reg, with per-sample masks.
+
+    Each term is named after the head it trains (``LossOutput.terms`` keys "dist", "scene",
+    "seg", "reg"): L_dist the class-rebalanced cross-entropy against soft-encoded ab (Zhang et
+    al.), L_scene the cross-entropy against top-5 smoothed scene labels, L_seg the Dice loss,
+    L_reg the ab regression.
 
     Args:
-        w_soft, w_clas, w_seg, w_reg: term weights (0 switches a term off).
+        w_dist, w_scene, w_seg, w_reg: term weights (0 switches a term off).
         reg_loss: "mse" (the paper) or "smooth_l1", on normalised ab (ab / 110).
         seg_ce_weight: weight of an extra pixel cross-entropy added to the Dice loss (0: Dice
             only, as the paper).
-        rebalance: weight L_soft by the class-rebalancing weights (``set_prior``).
+        rebalance: weight L_dist by the class-rebalancing weights (``set_prior``).
         k, sigma: soft-encoding parameters (Zhang et al.: 5 and 5).
         dist_targets: targets of a strided distribution head, one of
             :data:`semcolor.color.targets.DIST_TARGET_MODES` (see :func:`soft_ce_loss`).
+        w_soft, w_clas: deprecated spellings of ``w_dist`` and ``w_scene`` (semcolor < 0.3
+            configs); when given they win, with a FutureWarning.
 
     The (313,) rebalancing weights are a buffer, so they travel with ``state_dict``.
     """
 
     def __init__(
         self,
-        w_soft: float = 1.0,
-        w_clas: float = 0.1,
+        w_dist: float = 1.0,
+        w_scene: float = 0.1,
         w_seg: float = 0.5,
         w_reg: float = 1.0,
         reg_loss: str = "mse",
@@ -157,8 +165,16 @@ class MultiTaskLoss(nn.Module):
         k: int = C.SOFT_ENCODE_K,
         sigma: float = C.SOFT_ENCODE_SIGMA,
         dist_targets: str = "cell",
+        w_soft: float | None = None,
+        w_clas: float | None = None,
     ):
         super().__init__()
+        for old, new, value in (("w_soft", "w_dist", w_soft), ("w_clas", "w_scene", w_clas)):
+            if value is not None:
+                warnings.warn(f"loss.{old} is deprecated; write loss.{new}={value}",
+                              FutureWarning, stacklevel=2)  # fmt: skip
+        w_dist = w_dist if w_soft is None else w_soft
+        w_scene = w_scene if w_clas is None else w_clas
         if dist_targets not in DIST_TARGET_MODES:
             raise ValueError(
                 f"dist_targets must be one of {list(DIST_TARGET_MODES)}, got {dist_targets!r}"
@@ -166,10 +182,11 @@ class MultiTaskLoss(nn.Module):
         self.dist_targets = dist_targets
         if reg_loss not in REG_LOSSES:
             raise ValueError(f"reg_loss must be one of {list(REG_LOSSES)}, got {reg_loss!r}")
-        for name, w in (("w_soft", w_soft), ("w_clas", w_clas), ("w_seg", w_seg), ("w_reg", w_reg)):
+        weights = (("w_dist", w_dist), ("w_scene", w_scene), ("w_seg", w_seg), ("w_reg", w_reg))
+        for name, w in weights:
             if not w >= 0:
                 raise ValueError(f"{name} must be >= 0, got {w!r}")
-        self.w_soft, self.w_clas, self.w_seg, self.w_reg = w_soft, w_clas, w_seg, w_reg
+        self.w_dist, self.w_scene, self.w_seg, self.w_reg = w_dist, w_scene, w_seg, w_reg
         self.reg_loss, self.seg_ce_weight = reg_loss, seg_ce_weight
         self.rebalance, self.k, self.sigma = rebalance, k, sigma
         self.register_buffer("class_weights", torch.ones(C.NUM_AB_BINS))
@@ -195,13 +212,13 @@ class MultiTaskLoss(nn.Module):
         terms: dict[str, torch.Tensor] = {}
         total = _zero_touching(*out.as_dict().values())
         colorful = batch["colorful"].bool()
-        if out.ab_logits is not None and self.w_soft > 0:
+        if out.ab_logits is not None and self.w_dist > 0:
             cw = self.class_weights if self.rebalance else None
             t = soft_ce_loss(
                 out.ab_logits, batch["ab"], colorful, cw, self.k, self.sigma, self.dist_targets
             )
-            terms["soft"] = t
-            total = total + self.w_soft * t
+            terms["dist"] = t
+            total = total + self.w_dist * t
         if out.ab_reg is not None and self.w_reg > 0:
             diff = normalize_ab(out.ab_reg.float()) - normalize_ab(batch["ab"])
             per = diff.square() if self.reg_loss == "mse" else F.smooth_l1_loss(
@@ -210,11 +227,11 @@ class MultiTaskLoss(nn.Module):
             t = _masked_mean(per, colorful)
             terms["reg"] = t
             total = total + self.w_reg * t
-        if out.scene_logits is not None and self.w_clas > 0:
+        if out.scene_logits is not None and self.w_scene > 0:
             has = batch["has_scene"].bool()
             t = scene_ce_loss(out.scene_logits, batch["scene"], has)
-            terms["clas"] = t
-            total = total + self.w_clas * t
+            terms["scene"] = t
+            total = total + self.w_scene * t
         if out.seg_logits is not None and self.w_seg > 0:
             has = batch["has_seg"].bool()
             if bool(has.any()):

@@ -222,9 +222,9 @@ def test_odd_sizes(model, shape):
 # --------------------------------------------------------------------------------------
 # luminance, alpha and the shared inference path
 # --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("head", ["soft", "reg"])
+@pytest.mark.parametrize("head", ["dist", "reg"])
 def test_luminance_kept_at_full_resolution(model, photo, head):
-    out = semcolor.colorize(photo, model=model, size=SIZE, head=head)
+    out = semcolor.colorize(photo, model=model, size=SIZE, method=head)
     assert np.abs(out.astype(int) - out[..., :1]).max() > 0  # it did add colour
     assert_luminance_kept(out, lab_L(photo))
 
@@ -232,8 +232,8 @@ def test_luminance_kept_at_full_resolution(model, photo, head):
 def test_gray_comes_back_unchanged_when_ab_is_zero():
     model = inf.LoadedModel(zero_ab_net())
     gray = np.arange(256, dtype=np.uint8).reshape(16, 16)
-    for head in ("soft", "reg"):
-        out = semcolor.colorize(gray, model=model, size=SIZE, head=head)
+    for head in ("dist", "reg"):
+        out = semcolor.colorize(gray, model=model, size=SIZE, method=head)
         assert np.array_equal(out, np.repeat(gray[..., None], 3, axis=2)), head
     rgb = semcolor.colorize(Image.fromarray(gray), model=model, size=SIZE)
     assert np.array_equal(np.asarray(rgb), np.repeat(gray[..., None], 3, axis=2))
@@ -246,7 +246,7 @@ def test_result_is_the_shared_predict_ab_path(model, photo):
     the full one) recombined with the full L by lab_to_rgb."""
     x = torch.from_numpy(photo).permute(2, 0, 1).double()[None] / 255
     L = rgb_to_lab(x)[:, :1].float()
-    ab = inf.predict_ab(model.net, L, size=SIZE, temperature=0.2)["soft"]
+    ab = inf.predict_ab(model.net, L, size=SIZE, temperature=0.2)["dist"]
     ref = lab_to_rgb(torch.cat([L, ab], 1))[0]
     out = semcolor.colorize(x[0].float(), model=model, size=SIZE, temperature=0.2)
     assert (out - ref).abs().max() < 1e-5  # only the fast L's float32 rounding differs
@@ -412,7 +412,7 @@ def test_bad_arguments_and_files(model, tmp_path):
         ({"size": 2.5}, "size"),
         ({"temperature": 0}, "temperature"),
         ({"temperature": float("nan")}, "temperature"),
-        ({"head": "mode"}, "head must be"),
+        ({"method": "mode"}, "method must be"),
         ({"device": "tpu"}, "device"),
     ]:
         with pytest.raises(ValueError, match=match):
@@ -420,8 +420,8 @@ def test_bad_arguments_and_files(model, tmp_path):
     with pytest.raises(ValueError, match="batch_size"):
         semcolor.Colorizer(model, batch_size=0)
     only_soft = inf.LoadedModel(tiny_net(heads=("dist",)))
-    with pytest.raises(ValueError, match="no 'reg' head"):
-        semcolor.colorize(img, model=only_soft, head="reg")
+    with pytest.raises(ValueError, match="no head for method .reg."):
+        semcolor.colorize(img, model=only_soft, method="reg")
     with pytest.raises(FileNotFoundError):
         semcolor.colorize(tmp_path / "missing.png", model=model)
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")

@@ -157,7 +157,7 @@ def test_end_to_end_random_checkpoint(tmp_path, capsys):
     assert CONTRACT_TOP <= set(s)
     assert s["dataset"] == "folder" and s["size"] == 64
     assert s["n_images"] == 4 and s["n_excluded_gray"] == 0 and s["skipped"] == []
-    assert list(s["methods"]) == ["gray", "soft", "reg"]
+    assert list(s["methods"]) == ["gray", "dist", "reg"]
     for m, d in s["methods"].items():
         assert CONTRACT_METHOD <= set(d), m
         assert all(isinstance(d[k], float) for k in CONTRACT_METHOD), m
@@ -165,19 +165,19 @@ def test_end_to_end_random_checkpoint(tmp_path, capsys):
     assert set(s["gt"]) >= {"colorfulness", "cni"} and s["gt"]["colorfulness"] > 10
     assert s["speed"]["device"] == "cpu" and s["speed"]["ms_per_image"] > 0
     assert s["speed"]["peak_memory_mb"] > 0
-    assert s["checkpoint"]["path"] == str(ckpt) and s["checkpoint"]["methods"] == ["soft", "reg"]
+    assert s["checkpoint"]["path"] == str(ckpt) and s["checkpoint"]["methods"] == ["dist", "reg"]
     # random weights: the colorizations differ from the gray baseline
-    assert s["methods"]["soft"]["l2ab"] != s["methods"]["gray"]["l2ab"]
+    assert s["methods"]["dist"]["l2ab"] != s["methods"]["gray"]["l2ab"]
 
     rows = read_csv(out / "per_image.csv")
     assert len(rows) == 4 * 3
     assert list(rows[0]) == list(CSV_COLUMNS)
     assert {(Path(r["image"]).name, r["method"]) for r in rows} == {
-        (p.name, m) for p in paths for m in ("gray", "soft", "reg")
+        (p.name, m) for p in paths for m in ("gray", "dist", "reg")
     }
     first = next(r for r in rows if Path(r["image"]).name == "img00.png")
     assert (int(first["width"]), int(first["height"])) == (56, 40)  # the original size
-    for m in ("gray", "soft", "reg"):  # summary = mean of the CSV rows
+    for m in ("gray", "dist", "reg"):  # summary = mean of the CSV rows
         vals = [float(r["psnr"]) for r in rows if r["method"] == m]
         assert abs(np.mean(vals) - s["methods"][m]["psnr"]) < 1e-9
 
@@ -186,7 +186,7 @@ def test_end_to_end_random_checkpoint(tmp_path, capsys):
         sheet = np.asarray(im.convert("RGB"))
     assert (sheet[:22] < 128).any()  # column titles were drawn
     text = capsys.readouterr().out
-    for m in ("gray", "soft", "reg", "ground truth"):
+    for m in ("gray", "dist", "reg", "ground truth"):
         assert f"| {m} | 4 |" in text
 
 
@@ -200,7 +200,7 @@ def test_full_res_evaluates_at_original_size(tmp_path):
     assert rc == 0
     s = read_json(out / "summary.json")
     assert s["size"] is None and s["full_res"] is True
-    assert list(s["methods"]) == ["gray", "soft"] and s["n_images"] == 3
+    assert list(s["methods"]) == ["gray", "dist"] and s["n_images"] == 3
     with Image.open(out / "sheet.png") as im:
         assert im.size == sheet_size(2, 3, 24)
 
@@ -233,7 +233,7 @@ def test_unreadable_files_skipped_and_listed(tmp_path, capsys):
     out = tmp_path / "out"
     rc = main(["--dataset", "folder", "--root", str(d), "--no-model", "--size", "32",
                "--out", str(out), "--no-progress"])  # fmt: skip
-    assert rc == 0
+    assert rc == 1  # scored the rest, listed the bad files, and says so in the exit status
     s = read_json(out / "summary.json")
     assert s["n_images"] == 2 and s["n_skipped"] == 2
     skipped = {Path(p).name: reason for p, reason in s["skipped"]}
@@ -338,7 +338,7 @@ def test_speed_mode_writes_speed_json(tmp_path, capsys):
     for r in rows:
         assert r["latency_ms"] > 0 and r["iters"] == 2
         assert abs(r["images_per_s"] * r["latency_ms"] / 1000 - r["batch"]) < 1e-6
-    assert sp["method"] == "soft" and sp["model"]["path"] == str(ckpt)
+    assert sp["method"] == "dist" and sp["model"]["path"] == str(ckpt)
     assert "| cpu | fullres | 1x64x96 |" in capsys.readouterr().out
 
 

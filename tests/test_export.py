@@ -43,12 +43,12 @@ def test_onnx_matches_pytorch_with_dynamic_batch(tmp_path):
     assert meta["size"] == str(S) and meta["semcolor_version"] == semcolor.__version__
     L = torch.rand(3, 1, S, S, generator=torch.Generator().manual_seed(1)) * 100  # batch 3
     got = _run(path, L)
-    ref = predict_ab(model.net, L, size=None, methods=("soft", "reg"), temperature=0.3)
-    assert set(got) == {"ab_soft", "ab_reg"}
-    for name, method in (("ab_soft", "soft"), ("ab_reg", "reg")):
+    ref = predict_ab(model.net, L, size=None, methods=("dist", "reg"), temperature=0.3)
+    assert set(got) == {"ab_dist", "ab_reg"}
+    for name, method in (("ab_dist", "dist"), ("ab_reg", "reg")):
         assert got[name].shape == (3, 2, S, S)
         assert np.abs(got[name] - ref[method].numpy()).max() <= 1e-3, name
-    assert np.abs(got["ab_soft"]).max() > 1.0  # non-trivial output
+    assert np.abs(got["ab_dist"]).max() > 1.0  # non-trivial output
 
 
 def test_single_head_models(tmp_path):
@@ -56,9 +56,9 @@ def test_single_head_models(tmp_path):
     path = export_onnx(net, tmp_path / "soft.onnx", size=32)
     L = torch.rand(1, 1, 32, 32) * 100
     got = _run(path, L)
-    assert list(got) == ["ab_soft"]
-    ref = predict_ab(net, L, size=None)["soft"].numpy()
-    assert np.abs(got["ab_soft"] - ref).max() <= 1e-3
+    assert list(got) == ["ab_dist"]
+    ref = predict_ab(net, L, size=None)["dist"].numpy()
+    assert np.abs(got["ab_dist"] - ref).max() <= 1e-3
     with pytest.raises(ValueError, match="neither"):
         export_onnx(tiny_net(heads=("scene",)), tmp_path / "x.onnx", size=32)
     with pytest.raises(ValueError, match="opset"):

@@ -38,27 +38,27 @@ def write_ckpt(path, net, version=None, **extra):
 def test_load_model_round_trip_and_slim_export(tmp_path):
     net = tiny_net()
     model = load_model(write_ckpt(tmp_path / "a.ckpt", net))
-    assert model.methods == ("soft", "reg") and model.version == semcolor.__version__
+    assert model.methods == ("dist", "reg") and model.version == semcolor.__version__
     L = torch.rand(2, 1, 40, 50) * 100
-    a = predict_ab(net, L, size=64, methods=("soft", "reg"))
-    b = predict_ab(model.net, L, size=64, methods=("soft", "reg"))
-    assert torch.equal(a["soft"], b["soft"]) and torch.equal(a["reg"], b["reg"])
+    a = predict_ab(net, L, size=64, methods=("dist", "reg"))
+    b = predict_ab(model.net, L, size=64, methods=("dist", "reg"))
+    assert torch.equal(a["dist"], b["dist"]) and torch.equal(a["reg"], b["reg"])
     slim = save_slim_checkpoint(tmp_path / "a.ckpt", tmp_path / "slim.ckpt")
     assert slim.stat().st_size < (tmp_path / "a.ckpt").stat().st_size
-    c = predict_ab(load_model(slim).net, L, size=64, methods=("soft",))
-    assert (c["soft"] - a["soft"]).abs().max() < 1.0  # fp16 weights: close, not equal
+    c = predict_ab(load_model(slim).net, L, size=64, methods=("dist",))
+    assert (c["dist"] - a["dist"]).abs().max() < 1.0  # fp16 weights: close, not equal
 
 
 def test_predict_ab_shapes_and_luminance_kept():
     net = tiny_net()
     L = torch.rand(1, 1, 37, 91) * 100
-    out = predict_ab(net, L, size=64, methods=("soft", "reg"))
-    assert out["soft"].shape == out["reg"].shape == (1, 2, 37, 91)
+    out = predict_ab(net, L, size=64, methods=("dist", "reg"))
+    assert out["dist"].shape == out["reg"].shape == (1, 2, 37, 91)
     rgb = colorize_lab(net, L, size=64)
     assert rgb.shape == (1, 3, 37, 91) and 0 <= rgb.min() and rgb.max() <= 1
     # Lower temperature: more vivid (larger mean chroma) on the same logits.
-    cold = predict_ab(net, L, size=64, temperature=0.1)["soft"].norm(dim=1).mean()
-    warm = predict_ab(net, L, size=64, temperature=1.0)["soft"].norm(dim=1).mean()
+    cold = predict_ab(net, L, size=64, temperature=0.1)["dist"].norm(dim=1).mean()
+    warm = predict_ab(net, L, size=64, temperature=1.0)["dist"].norm(dim=1).mean()
     assert cold > warm
 
 
@@ -115,10 +115,10 @@ def test_truncated_checkpoint(tmp_path):
 def test_network_resolution_output_and_single_upsampling_step():
     net = tiny_net()
     L = torch.rand(2, 1, 45, 70) * 100
-    full = predict_ab(net, L, size=64, methods=("soft", "reg"))
-    raw = predict_ab(net, L, size=64, methods=("soft", "reg"), out_size="network")
-    assert raw["soft"].shape[-2:] == (16, 16) and raw["reg"].shape[-2:] == (64, 64)
-    for m in ("soft", "reg"):
+    full = predict_ab(net, L, size=64, methods=("dist", "reg"))
+    raw = predict_ab(net, L, size=64, methods=("dist", "reg"), out_size="network")
+    assert raw["dist"].shape[-2:] == (16, 16) and raw["reg"].shape[-2:] == (64, 64)
+    for m in ("dist", "reg"):
         assert torch.equal(upsample_ab(raw[m], (45, 70)), full[m])
     assert upsample_ab(full["reg"], (45, 70)) is full["reg"]
     with pytest.raises(ValueError):

@@ -60,16 +60,16 @@ def test_soft_ce_area_mode_uses_area_downsampled_targets():
 
 
 def test_total_is_weighted_sum_of_terms():
-    loss = MultiTaskLoss(w_soft=0.3, w_clas=0.2, w_seg=0.7, w_reg=1.5)
+    loss = MultiTaskLoss(w_dist=0.3, w_scene=0.2, w_seg=0.7, w_reg=1.5)
     res = loss(_outputs(), _batch())
     t = res.terms
-    assert set(t) == {"soft", "reg", "clas", "seg"}
-    expect = 0.3 * t["soft"] + 0.2 * t["clas"] + 0.7 * t["seg"] + 1.5 * t["reg"]
+    assert set(t) == {"dist", "reg", "scene", "seg"}
+    expect = 0.3 * t["dist"] + 0.2 * t["scene"] + 0.7 * t["seg"] + 1.5 * t["reg"]
     assert torch.allclose(res.total, expect, atol=1e-5)
     # Scene term: soft-target cross-entropy by hand.
     out, batch = _outputs(), _batch()
     ref = -(batch["scene"] * torch.log_softmax(out.scene_logits, 1)).sum(1).mean()
-    assert torch.allclose(loss(out, batch).terms["clas"], ref, atol=1e-6)
+    assert torch.allclose(loss(out, batch).terms["scene"], ref, atol=1e-6)
 
 
 def test_batch_without_seg_labels_gives_zero_seg_gradients():
@@ -97,17 +97,17 @@ def test_masks_are_per_sample():
     assert torch.count_nonzero(out.ab_logits.grad[0]) > 0
     assert torch.count_nonzero(out.seg_logits.grad[3]) == 0
     # The masked sample's value does not change the loss.
-    before = loss(out, batch).terms["clas"]
+    before = loss(out, batch).terms["scene"]
     batch["scene"][1] = torch.tensor([1.0, 0, 0, 0, 0])
-    assert torch.equal(loss(out, batch).terms["clas"], before)
+    assert torch.equal(loss(out, batch).terms["scene"], before)
 
 
 def test_disabled_heads_and_zero_weights():
-    loss = MultiTaskLoss(w_clas=0.0)
+    loss = MultiTaskLoss(w_scene=0.0)
     out = ColorizerOutput(ab_reg=_outputs().ab_reg)
     res = loss(out, _batch())
     assert set(res.terms) == {"reg"}
-    assert set(loss(_outputs(), _batch()).terms) == {"soft", "reg", "seg"}
+    assert set(loss(_outputs(), _batch()).terms) == {"dist", "reg", "seg"}
 
 
 def test_dice_ignores_unlabeled_pixels():

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from semcolor import constants as C
+from semcolor.cli._help import parser as help_parser
 
 PROG = "semcolor-bench"
 
@@ -23,21 +24,25 @@ PROG = "semcolor-bench"
 def _parser() -> argparse.ArgumentParser:
     from semcolor.bench import DATASETS, DEFAULT_SIZE
 
-    ap = argparse.ArgumentParser(
-        prog=PROG,
-        description="Benchmark colorization: PSNR, SSIM, L2ab, AuC, colourfulness, CNI/CCI "
-        "of a checkpoint's methods (soft, reg) and the gray baseline on a dataset, per image "
-        "at 256x256 (docs/metrics.md); or inference speed with --speed.",
+    ap = help_parser(
+        PROG,
+        "Benchmark colorization: PSNR, SSIM, L2ab, AuC, colourfulness, CNI/CCI of a "
+        "checkpoint's methods (dist, reg) and the gray baseline on a dataset, per image at "
+        "256x256 (docs/metrics.md); or inference speed with --speed.",
+        "Exit status: 0 done; 1 some images were unreadable (skipped and listed, the rest "
+        "scored) or none could be evaluated; 2 bad arguments or model.",
     )
-    ap.add_argument("--dataset", choices=sorted(DATASETS), help="dataset layout (data/README.md)")
-    ap.add_argument("--root", type=Path, help="dataset root folder")
+    ap.add_argument("--dataset", choices=sorted(DATASETS),
+                    help="dataset layout (data/README.md); required unless --speed")  # fmt: skip
+    ap.add_argument("--root", type=Path, help="dataset root folder; required unless --speed")
     ap.add_argument("--split", default=None,
                     help="split (default: div2k valid, camvid test, folder: the root itself, "
                     "others val)")  # fmt: skip
     ap.add_argument(
         "--image-list",
         default=None,
-        help="imagenet: image list file (e.g. ctest10k); places365: list file",
+        help="imagenet: image list file (e.g. ctest10k); places365: list file (default: "
+        "the split's folder listing); an error with the other datasets",
     )
     ap.add_argument(
         "--ckpt",
@@ -54,14 +59,15 @@ def _parser() -> argparse.ArgumentParser:
         "--size",
         type=int,
         default=DEFAULT_SIZE,
-        help="network input side and evaluation side (default 256)",
+        help="network input side and evaluation side",
     )
     ap.add_argument(
         "--full-res",
         action="store_true",
         help="evaluate at each image's original size (network still at --size)",
     )
-    ap.add_argument("--limit", type=int, default=None, help="first N images in sorted order")
+    ap.add_argument("--limit", type=int, default=None,
+                    help="first N images in sorted order (default: all)")  # fmt: skip
     ap.add_argument(
         "--out",
         type=Path,
@@ -71,24 +77,24 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--baselines",
         default="gray",
-        help="comma-separated baselines ('gray'), or 'none' (default gray)",
+        help="comma-separated baselines ('gray'), or 'none'",
     )
     ap.add_argument(
         "--methods",
         default=None,
-        help="comma-separated model methods (default: all the model offers)",
+        help="comma-separated model methods, dist and/or reg (default: all the model offers)",
     )
     ap.add_argument(
         "--keep-gray", action="store_true", help="do not exclude colourless ground-truth images"
     )
-    ap.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    ap.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
     ap.add_argument("--batch-size", type=int, default=16, help="images per network call")
     ap.add_argument(
         "--temperature",
         type=float,
         default=None,
-        help="annealed-mean temperature of 'soft' (default: the model's own, calibrated; "
-        f"{C.ANNEALED_MEAN_T} for a model never calibrated)",
+        help="annealed-mean temperature of the dist method (default: the model's own, "
+        f"calibrated; {C.ANNEALED_MEAN_T} for a model never calibrated); ignored by reg",
     )
     ap.add_argument("--sheet-rows", type=int, default=6, help="images in sheet.png")
     ap.add_argument("--sheet-cell", type=int, default=192, help="cell side in sheet.png")
@@ -99,11 +105,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="measure latency/throughput instead of metrics (writes speed.json)",
     )
-    sp.add_argument("--speed-batches", default="1,8,32", help="batch sizes at --size (1,8,32)")
+    sp.add_argument("--speed-batches", default="1,8,32", help="batch sizes at --size")
     sp.add_argument(
         "--speed-fullres",
         default="4000x3000",
-        help="WxH of the full-resolution case, or 'none' (default 4000x3000)",
+        help="WxH of the full-resolution case, or 'none'",
     )
     sp.add_argument(
         "--speed-iters",
@@ -279,7 +285,7 @@ def _bench(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
             f"({summary['n_skipped']} unreadable, {summary['n_excluded_gray']} colourless)"
         )
         return 1
-    return 0
+    return 1 if result.skipped else 0  # the bad files are listed above
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,24 +19,39 @@ import argparse
 import sys
 from pathlib import Path
 
+from semcolor.cli._help import parser as help_parser
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="semcolor-calibrate", description=__doc__.splitlines()[0])
-    ap.add_argument("--ckpt", type=Path, required=True, help="checkpoint to calibrate")
-    ap.add_argument("--out", type=Path, required=True, help="calibrated copy (never --ckpt)")
-    ap.add_argument("--dataset", default="folder", help="bench dataset name (folder)")
-    ap.add_argument("--root", type=Path, required=True, help="dataset root / folder")
+
+def _parser() -> argparse.ArgumentParser:
+    from semcolor.bench import CALIBRATION_BAND, DATASETS
+
+    ap = help_parser("semcolor-calibrate", __doc__.split("\n\n")[0])
+    ap.add_argument("--ckpt", type=Path, required=True, help="checkpoint to calibrate (required)")
+    ap.add_argument("--out", type=Path, required=True,
+                    help="where the calibrated copy goes (required; never --ckpt)")  # fmt: skip
+    ap.add_argument("--dataset", default="folder", choices=sorted(DATASETS),
+                    help="bench dataset layout of the validation images")  # fmt: skip
+    ap.add_argument("--root", type=Path, required=True,
+                    help="validation dataset root / folder (required; a split for choosing, "
+                    "never a report split)")  # fmt: skip
     ap.add_argument("--split", default=None, help="split (default: the dataset's)")
     ap.add_argument(
         "--temperatures", default=None,
         help="comma-separated temperatures (default: 0.1 ... 1.0, ten values)",
     )  # fmt: skip
-    ap.add_argument("--band", type=float, default=None, help="colourfulness band (0.2)")
+    ap.add_argument("--band", type=float, default=None,
+                    help="allowed relative colourfulness gap to the ground truth (default: "
+                    f"{CALIBRATION_BAND})")  # fmt: skip
     ap.add_argument("--size", type=int, default=256, help="network and evaluation side")
-    ap.add_argument("--limit", type=int, default=None, help="first N images only")
-    ap.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    ap.add_argument("--limit", type=int, default=None, help="first N images only (default: all)")
+    ap.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
     ap.add_argument("--force", action="store_true", help="overwrite an existing --out")
-    ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = _parser()
     args = ap.parse_args(argv)
 
     import torch

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from semcolor.cli._help import parser as help_parser
+
 #: Extensions picked up when scanning folders (explicit files and glob matches are always
 #: tried, whatever their extension).
 FOLDER_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
@@ -57,21 +59,30 @@ class UsageError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="semcolor-colorize",
-        description="Colorize grayscale (or colour) images with a semcolor model.",
-        epilog="Exit status: 0 all done, 1 some files failed, 2 bad arguments or model.",
+    ap = help_parser(
+        "semcolor-colorize",
+        "Colorize grayscale (or colour) images with a semcolor model. Outputs keep the "
+        "input's resolution and luminance; inputs are never overwritten.",
+        "Exit status: 0 all done, 1 some files failed, 2 bad arguments or model.",
     )
     ap.add_argument("inputs", nargs="*", metavar="INPUT", help="image files, folders, globs")
-    ap.add_argument("-o", "--outdir", type=Path, required=True, help="output folder")
-    ap.add_argument("--size", type=int, default=256, help="network input side (256)")
+    ap.add_argument("-o", "--outdir", type=Path, required=True, help="output folder (required)")
+    ap.add_argument("--size", type=int, default=256, help="side of the square the network sees")
     ap.add_argument(
         "--temperature", type=float, default=None,
-        help="annealed-mean T; lower = more vivid (default: the model's own, calibrated)"
+        help="annealed-mean temperature T of --method dist; lower = more vivid (default: the "
+        "model's own, calibrated); ignored with --method reg",
     )
-    ap.add_argument("--head", choices=("soft", "reg"), default="soft", help="ab head")
-    ap.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (auto)")
-    ap.add_argument("--batch-size", type=int, default=8, help="images per forward pass (8)")
+    ap.add_argument(
+        "--method", choices=("dist", "reg"), default="dist",
+        help="how ab is read out: dist = annealed mean of the distribution head (Zhang et "
+        "al.), reg = the regression head",
+    )
+    # Deprecated spelling of --method (``--head soft`` = ``--method dist``); hidden from help.
+    ap.add_argument("--head", choices=("soft", "dist", "reg"), default=None,
+                    help=argparse.SUPPRESS)  # fmt: skip
+    ap.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
+    ap.add_argument("--batch-size", type=int, default=8, help="images per forward pass")
     ap.add_argument(
         "--ckpt", type=Path, default=None, help="checkpoint file (default: the packaged model)"
     )
@@ -83,7 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--suffix",
         default="",
-        help="appended to output file names (e.g. _color); needed to write into an input folder",
+        help="appended to output file names (e.g. _color; default: none); needed to write "
+        "into an input folder",
     )
     ap.add_argument(
         "--demo",
@@ -246,7 +258,7 @@ def _make_colorizer(args: argparse.Namespace):
         batch_size=args.batch_size,
         size=args.size,
         temperature=args.temperature,
-        head=args.head,
+        method=args.method,
     )
 
 
@@ -336,6 +348,10 @@ def run_demo(args: argparse.Namespace, colorizer: Any) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = _parser()
     args = ap.parse_args(argv)
+    if args.head is not None:  # the deprecated spelling
+        print("semcolor-colorize: warning: --head is deprecated; use --method "
+              f"{'dist' if args.head in ('soft', 'dist') else 'reg'}", file=sys.stderr)  # fmt: skip
+        args.method = "dist" if args.head in ("soft", "dist") else "reg"
     if args.demo and args.inputs:
         ap.error("--demo takes no INPUT")
     if not args.demo and not args.inputs:

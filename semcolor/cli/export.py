@@ -3,7 +3,7 @@
     semcolor-export --onnx semcolor.onnx [--ckpt last.ckpt] [--size 256] [--temperature T]
 
 The graph takes normalised L ``(L - 50) / 100`` of shape (B,1,S,S) (B dynamic) and returns
-``ab_soft`` (annealed mean, upsampled to S) and/or ``ab_reg``, (B,2,S,S) ab in Lab units; see
+``ab_dist`` (annealed mean, upsampled to S) and/or ``ab_reg``, (B,2,S,S) ab in Lab units; see
 :mod:`semcolor.export`. When onnxruntime is installed the file is checked against PyTorch
 (max abs difference on ab) unless ``--no-check``.
 
@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+from semcolor.cli._help import parser as help_parser
 
 #: Largest max-abs ab difference (Lab units) accepted between ONNX Runtime and PyTorch.
 CHECK_TOLERANCE = 1e-3
@@ -45,21 +47,25 @@ def check_onnx(model, path: Path, size: int, temperature: float) -> dict[str, fl
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="semcolor-export", description="Export the semcolor inference network to ONNX."
-    )
-    ap.add_argument("--onnx", type=Path, required=True, metavar="FILE", help="output .onnx")
+def _parser() -> argparse.ArgumentParser:
+    ap = help_parser("semcolor-export", "Export the semcolor inference network to ONNX.")
+    ap.add_argument("--onnx", type=Path, required=True, metavar="FILE",
+                    help="output .onnx (required)")  # fmt: skip
     ap.add_argument(
         "--ckpt", type=Path, default=None, help="checkpoint (default: the packaged model)"
     )
-    ap.add_argument("--size", type=int, default=256, help="input side S (256)")
+    ap.add_argument("--size", type=int, default=256, help="input side S")
     ap.add_argument(
         "--temperature", type=float, default=None,
         help="annealed-mean T baked in (default: the model's own, calibrated)"
     )
     ap.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17)")
     ap.add_argument("--no-check", action="store_true", help="skip the ONNX Runtime check")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = _parser()
     args = ap.parse_args(argv)
 
     from semcolor.export import export_onnx

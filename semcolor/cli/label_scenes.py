@@ -26,24 +26,24 @@ import sys
 from pathlib import Path
 
 from semcolor import constants as C
+from semcolor.cli._help import parser as help_parser
 
 log = logging.getLogger("semcolor.label_scenes")
 PROG = "semcolor-label-scenes"
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog=PROG,
-        description="Label images with a Places365 classifier: per image the top-5 class "
-        "probabilities renormalised to sum 1, saved as labels.npz for the datasets' "
-        "scene_labels=.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    ap = help_parser(
+        PROG,
+        "Label images with a Places365 classifier: per image the top-5 class probabilities "
+        "renormalised to sum 1, saved as labels.npz for semcolor-train's "
+        "data.scene_labels=FILE.",
     )
     ap.add_argument(
         "--images",
         required=True,
         type=Path,
-        help="folder of images (recursive) or a text file with one path per line",
+        help="folder of images (recursive) or a text file with one path per line (required)",
     )
     ap.add_argument(
         "--root",
@@ -62,23 +62,24 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--weights",
         type=Path,
-        default=None,
-        help="local weights file, e.g. resnet18_places365.pth.tar from "
-        "http://places2.csail.mit.edu/models_places365/ (never downloaded)",
+        required=True,
+        help="local Places365 classifier weights (required; never downloaded), e.g. "
+        "resnet18_places365.pth.tar from http://places2.csail.mit.edu/models_places365/",
     )
-    ap.add_argument("--out", required=True, type=Path, help="output labels .npz")
-    ap.add_argument("--num-classes", type=int, default=C.NUM_PLACES365_CLASSES)
+    ap.add_argument("--out", required=True, type=Path, help="output labels .npz (required)")
+    ap.add_argument("--num-classes", type=int, default=C.NUM_PLACES365_CLASSES,
+                    help="the classifier's output classes")  # fmt: skip
     ap.add_argument(
         "--topk", type=int, default=C.SCENE_PSEUDO_LABEL_TOPK, help="classes kept per image"
     )
-    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--batch-size", type=int, default=32, help="images per forward pass")
     ap.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda:1...")
     ap.add_argument("--num-workers", type=int, default=2, help="image decoding processes")
     ap.add_argument(
         "--limit",
         type=int,
         default=None,
-        help="label only the first N images (sorted / list order)",
+        help="label only the first N images (sorted / list order; default: all)",
     )
     ap.add_argument(
         "--save-every",
@@ -127,8 +128,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from semcolor.data import pseudo_labels as pl
 
-    if args.weights is None:
-        return _error("--weights is required. " + pl.missing_weights_message("<none given>"))
     if args.out.exists() and not (args.force or args.update):
         ap.error(
             f"--out {args.out} exists; pass --update to label only images missing from it, "

@@ -16,6 +16,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from semcolor import constants as C
+from semcolor.cli._help import parser as help_parser
 from semcolor.color import PriorEstimator, RebalancePrior, rgb_to_lab
 
 log = logging.getLogger("semcolor.prior")
@@ -65,19 +66,28 @@ def estimate_prior(
     return est.finalize(sigma=sigma, lam=lam), skipped, colourless
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="semcolor-prior",
-        description="Estimate the class-rebalancing prior (Zhang et al. 2016, section 3.1) "
-        "from a folder of colour images and save it as .npy.",
+def _parser() -> argparse.ArgumentParser:
+    ap = help_parser(
+        "semcolor-prior",
+        "Estimate the class-rebalancing prior (Zhang et al. 2016, section 3.1) from a folder "
+        "of colour images and save it as .npy (for semcolor-train module.prior=FILE).",
     )
-    ap.add_argument("--images", required=True, type=Path, help="folder of images (recursive)")
-    ap.add_argument("--out", required=True, type=Path, help="output .npy file")
-    ap.add_argument("--limit", type=int, default=None, help="use at most N images (sorted order)")
+    ap.add_argument("--images", required=True, type=Path,
+                    help="folder of images (recursive; required)")  # fmt: skip
+    ap.add_argument("--out", required=True, type=Path, help="output .npy file (required)")
+    ap.add_argument("--limit", type=int, default=None,
+                    help="use at most N images (sorted order; default: all)")  # fmt: skip
     ap.add_argument("--max-side", type=int, default=256, help="downscale longer side to this")
-    ap.add_argument("--sigma", type=float, default=C.REBALANCE_SIGMA)
-    ap.add_argument("--lam", type=float, default=C.REBALANCE_LAMBDA)
+    ap.add_argument("--sigma", type=float, default=C.REBALANCE_SIGMA,
+                    help="Gaussian smoothing of the empirical distribution, in bins")  # fmt: skip
+    ap.add_argument("--lam", type=float, default=C.REBALANCE_LAMBDA,
+                    help="mixing weight of the uniform distribution (Zhang et al.'s lambda)")
     ap.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = _parser()
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 

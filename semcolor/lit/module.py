@@ -108,7 +108,7 @@ class SemColorModule(pl.LightningModule):
         self.nan_in_a_row = 0
         self.nan_skipped = 0
         self._val_images: list[torch.Tensor] = []
-        methods = [m for m, h in (("soft", "dist"), ("reg", "reg")) if h in net.heads]
+        methods = [m for m in ("dist", "reg") if m in net.heads]  # methods read their head
         #: Validation columns: the gray baseline and the model's decodings, as the bench.
         self.val_columns: tuple[str, ...] = ("gray", *methods)
         self.val_metrics = nn.ModuleDict(
@@ -249,7 +249,7 @@ class SemColorModule(pl.LightningModule):
                 self.val_metrics[m][key].update(torch.tensor([r[key] for r in per]))
         if batch_idx == 0 and self.num_log_images > 0:
             n = min(self.num_log_images, len(gts))
-            order = ["gray"] + [m for m in ("reg", "soft") if m in preds]
+            order = ["gray"] + [m for m in ("reg", "dist") if m in preds]
             rows = [
                 np.concatenate([preds[m][i] for m in order] + [gts[i]], axis=1) for i in range(n)
             ]
@@ -297,7 +297,7 @@ class SemColorModule(pl.LightningModule):
         from torchvision.utils import make_grid, save_image
 
         grid = make_grid(rows, nrow=1, padding=2)
-        tag = "val/gray_reg_soft_truth"
+        tag = "val/gray_reg_dist_truth"
         for logger in self.loggers:
             exp = getattr(logger, "experiment", None)
             if hasattr(exp, "add_image"):

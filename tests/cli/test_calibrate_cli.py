@@ -67,9 +67,9 @@ def test_calibration_scores_equal_the_bench_at_each_temperature(tmp_path):
     paths = list_dataset_images("folder", tmp_path)
     _, rows = calibrate_temperature(paths, model, (0.2, 0.9), size=32, progress=False)
     for row in rows:
-        ref = evaluate_images(paths, model, size=32, methods=["soft"], progress=False,
+        ref = evaluate_images(paths, model, size=32, methods=["dist"], progress=False,
                               temperature=row["temperature"])  # fmt: skip
         for k in ("psnr", "ssim", "l2ab", "colorfulness"):
-            assert row[k] == pytest.approx(ref.summary["soft"][k], rel=1e-6), k
+            assert row[k] == pytest.approx(ref.summary["dist"][k], rel=1e-6), k
         assert row["gray_psnr"] == pytest.approx(ref.summary["gray"]["psnr"], rel=1e-6)
         assert row["gt_colorfulness"] == pytest.approx(ref.gt["colorfulness"], rel=1e-6)

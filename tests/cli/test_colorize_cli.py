@@ -117,7 +117,7 @@ def test_globs_files_side_by_side_and_missing(folder, ckpt, tmp_path, capsys):
             "--ckpt",
             str(ckpt),
             "--side-by-side",
-            "--head",
+            "--method",
             "reg",
             *SIZE,
         ]
@@ -182,3 +182,18 @@ def test_demo_writes_sheet(tmp_path, ckpt, capsys):
     sheet = Image.open(out / "demo_sheet.png")
     assert sheet.mode == "RGB" and sheet.height == 256 * len(cli.DEMO_PHOTOS)
     assert "demo_sheet.png" in capsys.readouterr().out
+
+
+def test_deprecated_head_option_still_works(tmp_path, capsys):
+    from tests.test_bench import make_ckpt
+
+    ckpt = make_ckpt(tmp_path / "m.ckpt")
+    src = tmp_path / "in.png"
+    Image.fromarray(np.full((12, 16), 90, np.uint8)).save(src)
+    outs = {}
+    for flag in (["--method", "dist"], ["--head", "soft"]):
+        out = tmp_path / flag[1]
+        assert cli.main([str(src), "-o", str(out), "--ckpt", str(ckpt), *flag, *SIZE]) == 0
+        outs[flag[1]] = np.asarray(Image.open(out / "in.png"))
+    assert "--head is deprecated; use --method dist" in capsys.readouterr().err
+    assert np.array_equal(outs["dist"], outs["soft"])

@@ -65,7 +65,7 @@ def test_training_on_own_photos_runs_and_validates(tmp_path):
                                    "+trainer.fast_dev_run=true"))  # fmt: skip
     trainer = train(cfg)
     assert trainer.global_step == 1
-    assert torch.isfinite(trainer.callback_metrics["val/soft_psnr"])
+    assert torch.isfinite(trainer.callback_metrics["val/dist_psnr"])
 
 
 def test_no_validation_part_and_no_validation_folder_is_refused(tmp_path):

@@ -143,7 +143,7 @@ def test_validation_reports_the_bench_numbers(tmp_path):
 
     ref = evaluate_images(ds.paths, LoadedModel(net), size=64, progress=False)
     assert got["val/excluded_colourless"] == 1 == len(ref.excluded_gray)
-    for m in ("gray", "soft", "reg"):
+    for m in ("gray", "dist", "reg"):
         for key in ("psnr", "ssim", "l2ab", "auc", "colorfulness"):
             assert got[f"val/{m}_{key}"] == pytest.approx(ref.summary[m][key], rel=1e-5), (m, key)
 
@@ -155,7 +155,7 @@ def test_validation_on_sample_contract_batches_runs(tmp_path):
     cfg = compose_train(["+experiment=regsoft", "+trainer.fast_dev_run=true",
                          *tiny_overrides(tmp_path)])  # fmt: skip
     trainer = train(cfg)
-    assert "val/soft_psnr" in trainer.callback_metrics
+    assert "val/dist_psnr" in trainer.callback_metrics
     assert "val/gray_psnr" in trainer.callback_metrics
 
 

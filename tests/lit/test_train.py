@@ -19,7 +19,7 @@ def test_every_experiment_composes_and_instantiates(tmp_path, experiment):
     assert module.net.heads == heads
     batch = next(iter(dm.train_dataloader()))
     res = module.criterion(module(batch["L"]), batch)
-    expected_terms = {"dist": "soft", "reg": "reg", "scene": "clas", "seg": "seg"}
+    expected_terms = {"dist": "dist", "reg": "reg", "scene": "scene", "seg": "seg"}
     assert set(res.terms) == {expected_terms[h] for h in heads}
 
 
@@ -192,7 +192,7 @@ def test_thesis_recipe_cocostuff_with_scene_pseudo_labels_trains_all_four_heads(
     assert module.net.init_kwargs["num_scene_classes"] == 7 and dm.num_scene_classes == 7
     assert bool(dm.train_set[0]["has_scene"])
     trainer = train(cfg)
-    for term in ("soft", "reg", "clas", "seg"):
+    for term in ("dist", "reg", "scene", "seg"):
         assert torch.isfinite(trainer.callback_metrics[f"train/{term}"]), term
 
 

@@ -64,9 +64,9 @@ def test_three_steps_on_the_real_mix(shared_dir, tmp_path):
     # Every loss term was logged and finite; validation ran on imagen1k val (bench metrics).
     metrics = trainer.callback_metrics
     assert torch.isfinite(metrics["train/loss"])
-    for term in ("soft", "reg", "clas", "seg"):
+    for term in ("dist", "reg", "scene", "seg"):
         assert torch.isfinite(metrics[f"train/{term}"]), term
     assert "val/loss" in metrics and torch.isfinite(metrics["val/loss"])
-    assert metrics["val/gray_psnr"] > 15 and torch.isfinite(metrics["val/soft_psnr"])
+    assert metrics["val/gray_psnr"] > 15 and torch.isfinite(metrics["val/dist_psnr"])
     rows = list(csv.DictReader(open(tmp_path / "csv" / "metrics.csv")))
     assert any(r.get("train/loss") for r in rows)
