@@ -460,7 +460,7 @@ CALIBRATION_TEMPERATURES: tuple[float, ...] = (
     0.1, 0.15, 0.2, 0.26, 0.32, 0.38, 0.45, 0.55, 0.7, 1.0,
 )  # fmt: skip
 #: Colourfulness band of the calibration: M3 within +-20% of the ground truth's (the
-#: default model's target, issue 9).
+#: default model was calibrated with; docs/default_model.md).
 CALIBRATION_BAND = 0.2
 
 

@@ -69,7 +69,7 @@ SCENE_HIDDEN: int = 1024
 NUM_COCOSTUFF_CLASSES: int = 183
 #: Value meaning "no label here" in segmentation maps handed to the losses.
 IGNORE_INDEX: int = -1
-#: Training crop size used by the thesis (224) [NKD20].
+#: Training crop size used by Nguyen-Quynh et al. (224) [NKD20].
 TRAIN_CROP: int = 224
 
 # --- Data ------------------------------------------------------------------------------

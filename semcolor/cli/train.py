@@ -42,6 +42,19 @@ def _module_kwargs(cfg: DictConfig) -> dict[str, Any]:
     return kwargs
 
 
+def resolve_sync_batchnorm(trainer_cfg: DictConfig) -> bool:
+    """``trainer.sync_batchnorm``: null (the default) = on exactly when DDP runs on GPUs;
+    true on CPU is turned off with a warning (gloo cannot sync batch norm)."""
+    want = trainer_cfg.get("sync_batchnorm")
+    gpu = _uses_gpu(str(trainer_cfg.get("accelerator", "auto")))
+    if want is None:
+        return gpu and "ddp" in str(trainer_cfg.get("strategy", ""))
+    if want and not gpu:
+        log.warning("trainer.sync_batchnorm needs GPUs; turned off for this CPU run")
+        return False
+    return bool(want)
+
+
 def _uses_gpu(accelerator: str) -> bool:
     import torch
 
@@ -236,13 +249,10 @@ def build(cfg: DictConfig):
     )
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
-    trainer_kwargs = {}
-    if cfg.trainer.get("sync_batchnorm") and not _uses_gpu(cfg.trainer.accelerator):
-        log.warning("trainer.sync_batchnorm needs GPUs; turned off for this CPU run")
-        trainer_kwargs["sync_batchnorm"] = False
     trainer = instantiate(
-        cfg.trainer, callbacks=callbacks, logger=loggers or False, **trainer_kwargs
-    )
+        cfg.trainer, callbacks=callbacks, logger=loggers or False,
+        sync_batchnorm=resolve_sync_batchnorm(cfg.trainer),
+    )  # fmt: skip
     return datamodule, module, trainer
 
 

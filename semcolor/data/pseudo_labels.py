@@ -1,6 +1,6 @@
 """Soft scene pseudo-labels from a Places365 classifier (what ``semcolor-label-scenes`` runs).
 
-The thesis labels every training image with a Places365 classifier (a VGG16 there) and keeps
+Nguyen-Quynh et al. (2020) label every training image with a Places365 classifier (a VGG16 there) and keeps
 the top-5 class probabilities, renormalised to sum 1, as a soft (label-smoothed) scene
 target. This module does that for any classifier that timm or torchvision can build, with a
 local weights file; results go to the ``labels.npz`` format of

@@ -1,5 +1,5 @@
 """Encoders: any segmentation-models-pytorch / timm backbone with a 1-channel input, or the
-thesis's plain U-Net encoder, plus strict loading of *local* pretrained weights.
+Nguyen-Quynh et al.'s plain U-Net encoder, plus strict loading of *local* pretrained weights.
 
 Every encoder built here is an ``nn.Module`` whose ``forward(x)`` returns a list of feature
 maps ``[f_0, f_1, ..., f_D]`` where ``f_i`` has stride ``2**i`` (``f_0`` is at the input
@@ -30,7 +30,7 @@ from semcolor.models.decoder import ConvBNReLU
 
 log = logging.getLogger(__name__)
 
-#: Name of the thesis's plain U-Net encoder (no pretrained weights).
+#: Name of Nguyen-Quynh et al.'s plain U-Net encoder (no pretrained weights).
 UNET_PLAIN = "unet_plain"
 #: Channels of the plain U-Net encoder: four blocks and the bottleneck.
 UNET_PLAIN_CHANNELS: tuple[int, ...] = (64, 128, 256, 512, 1024)
@@ -144,7 +144,7 @@ def input_normalization(
 
 
 class PlainUNetEncoder(nn.Module):
-    """The thesis's plain U-Net encoder (Ronneberger et al. layout, with BatchNorm).
+    """Nguyen-Quynh et al.'s plain U-Net encoder (Ronneberger et al. layout, with BatchNorm).
 
     Four blocks of two 3x3 conv+BN+ReLU with ``channels[:4]`` (64-128-256-512) channels and a
     bottleneck block with ``channels[4]`` (1024), separated by 2x2 max-pooling. Random

@@ -131,7 +131,7 @@ class SemColorNet(nn.Module):
     """Multi-task colorization U-Net: encoder -> shared decoder -> reg/dist/scene/seg heads.
 
     Args:
-        encoder: ``"unet_plain"`` (the thesis's plain U-Net: 64-128-256-512 + 1024
+        encoder: ``"unet_plain"`` (Nguyen-Quynh et al.'s plain U-Net: 64-128-256-512 + 1024
             bottleneck, total stride 16), any segmentation-models-pytorch encoder name
             (``"resnet18"``, ``"resnet34"``, ``"mobilenet_v2"``, ``"efficientnet-b0"``...,
             total stride 32) or ``"tu-<timm model name>"``. Always built with a 1-channel

@@ -215,3 +215,20 @@ def test_checkpoint_retention_is_bounded(tmp_path):
     kept = sorted(p.name for p in (tmp_path / "checkpoints").glob("step*.ckpt"))
     assert kept == ["step0000003.ckpt", "step0000004.ckpt", "step0000005.ckpt"]
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_sync_batchnorm_is_on_exactly_for_ddp_on_gpus(monkeypatch):
+    from omegaconf import OmegaConf
+
+    from semcolor.cli import train as train_cli
+
+    def cfg(**kw):
+        return OmegaConf.create({"accelerator": "gpu", "strategy": "auto",
+                                 "sync_batchnorm": None, **kw})  # fmt: skip
+
+    monkeypatch.setattr(train_cli, "_uses_gpu", lambda acc: acc == "gpu")
+    assert train_cli.resolve_sync_batchnorm(cfg(strategy="ddp")) is True
+    assert train_cli.resolve_sync_batchnorm(cfg()) is False  # one process
+    assert train_cli.resolve_sync_batchnorm(cfg(accelerator="cpu", strategy="ddp")) is False
+    assert train_cli.resolve_sync_batchnorm(cfg(accelerator="cpu", sync_batchnorm=True)) is False
+    assert train_cli.resolve_sync_batchnorm(cfg(sync_batchnorm=False, strategy="ddp")) is False
