@@ -26,7 +26,7 @@ from semcolor import constants as C
 #: distribution head (Zhang et al.), "reg" = the regression head.
 METHODS = ("dist", "reg")
 _HEAD_OF = {"dist": "dist", "reg": "reg"}
-#: Deprecated spellings still accepted (semcolor < 0.3 called the annealed mean "soft").
+#: Deprecated spellings still accepted (semcolor 0.1 called the annealed mean "soft").
 METHOD_ALIASES = {"soft": "dist"}
 
 

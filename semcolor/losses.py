@@ -147,7 +147,7 @@ class MultiTaskLoss(nn.Module):
         k, sigma: soft-encoding parameters (Zhang et al.: 5 and 5).
         dist_targets: targets of a strided distribution head, one of
             :data:`semcolor.color.targets.DIST_TARGET_MODES` (see :func:`soft_ce_loss`).
-        w_soft, w_clas: deprecated spellings of ``w_dist`` and ``w_scene`` (semcolor < 0.3
+        w_soft, w_clas: deprecated spellings of ``w_dist`` and ``w_scene`` (semcolor 0.1
             configs); when given they win, with a FutureWarning.
 
     The (313,) rebalancing weights are a buffer, so they travel with ``state_dict``.

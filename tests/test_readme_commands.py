@@ -69,11 +69,16 @@ def test_documented_command_composes_and_builds_its_network(tmp_path, where, arg
 
     from semcolor.data.scene_labels import save_scene_labels
 
-    overrides = []
+    from semcolor.lit.module import checkpoint_meta, init_weights_from
+
+    overrides, init_from = [], None
     for a in args:
         key = a.split("=")[0].lstrip("+")
         if key.startswith("hydra.") or key == "ckpt_path":
             continue  # Hydra's own run settings; a resume needs a real checkpoint
+        if key == "module.init_from":
+            init_from = a.split("=", 1)[1]
+            continue
         if key == "data.scene_labels":
             labels = tmp_path / "labels.npz"
             save_scene_labels(labels, ["a.jpg"], np.array([[3]]), np.ones((1, 1), np.float32), 365)
@@ -84,6 +89,15 @@ def test_documented_command_composes_and_builds_its_network(tmp_path, where, arg
     check_heads_fit_data(cfg)
     net = instantiate(cfg.model, _convert_="all")
     assert set(net.heads) == set(cfg.model.heads)
+    if init_from == "default":  # the documented network must fit the shipped model
+        init_weights_from(net, "default")
+    elif init_from is not None:  # a run of the same command: its own checkpoint fits
+        import torch
+
+        ckpt = tmp_path / "last.ckpt"
+        state = {"net." + k: v for k, v in net.state_dict().items()}
+        torch.save({"semcolor": checkpoint_meta(net, None, {}), "state_dict": state}, ckpt)
+        assert init_weights_from(net, str(ckpt))["fresh"] == []
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """``semcolor-calibrate``: choose a model's annealed-mean temperature on a validation split
 and store it in a copy of its checkpoint, as that model's default.
 
-    semcolor-calibrate --ckpt last.ckpt --dataset folder --root ../shared/data/imagen1k/val \
+    semcolor-calibrate --ckpt last.ckpt --dataset folder --root $DATA/imagen1k/val \
         --out calibrated.ckpt [--temperatures 0.2,0.3,0.38,0.5,0.7,1.0] [--band 0.2] \
         [--size 256] [--limit N] [--device auto]
 

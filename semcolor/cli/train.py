@@ -3,7 +3,7 @@
     semcolor-train +experiment=segclassregsoft
     semcolor-train +experiment=segclassregsoft data=mixed trainer=gpu trainer.devices=4 \
         trainer.strategy=ddp data.batch_size=32 model.encoder=resnet50 loss.w_seg=0.5
-    semcolor-train ckpt_path=outputs/<run>/checkpoints/last.ckpt      # resume that run
+    semcolor-train ckpt_path=outputs/2026-12-01/10-00-00/checkpoints/last.ckpt   # resume it
     semcolor-train ckpt_path=.../last.ckpt trainer.max_steps=20000   # ... and train longer
 
 A resume reuses the run's own configuration: the command-line overrides stored in the
