@@ -99,7 +99,7 @@ def dice_loss(
     ignore_index: int = C.IGNORE_INDEX,
     eps: float = DICE_EPS,
 ) -> torch.Tensor:
-    """1 - soft Dice, averaged over the classes present in the target (Nguyen-Quynh et al.: 1 - Dice).
+    """1 - soft Dice over the classes present in the target (Nguyen-Quynh et al.: 1 - Dice).
 
     Per class c over the whole batch: Dice_c = 2 sum(p_c y_c) / (sum p_c + sum y_c), with
     p the softmax and y the one-hot target, ignored pixels left out. Hand-written because

@@ -68,7 +68,6 @@ def test_documented_command_composes_and_builds_its_network(tmp_path, where, arg
     from hydra.utils import instantiate
 
     from semcolor.data.scene_labels import save_scene_labels
-
     from semcolor.lit.module import checkpoint_meta, init_weights_from
 
     overrides, init_from = [], None

@@ -1,9 +1,9 @@
 """Soft scene pseudo-labels from a Places365 classifier (what ``semcolor-label-scenes`` runs).
 
-Nguyen-Quynh et al. (2020) label every training image with a Places365 classifier (a VGG16 there) and keeps
-the top-5 class probabilities, renormalised to sum 1, as a soft (label-smoothed) scene
-target. This module does that for any classifier that timm or torchvision can build, with a
-local weights file; results go to the ``labels.npz`` format of
+Nguyen-Quynh et al. (2020) label every training image with a Places365 classifier (a VGG16
+there) and keep the top-5 class probabilities, renormalised to sum 1, as a soft
+(label-smoothed) scene target. This module does that for any classifier that timm or
+torchvision can build, with a local weights file; results go to the ``labels.npz`` format of
 :mod:`semcolor.data.scene_labels`, which the datasets read with ``scene_labels=``.
 
 Pieces (usable without the CLI):
