@@ -124,8 +124,6 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str = "cpu") 
         CheckpointError: unreadable, not a semcolor checkpoint, or written by an
             incompatible semcolor version.
     """
-    from semcolor.models import SemColorNet
-
     if path is None:
         path = DEFAULT_MODEL
         if not path.is_file():
@@ -155,8 +153,13 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str = "cpu") 
             f"{path} was written by semcolor {version}, incompatible with this semcolor "
             f"{semcolor.__version__} (major versions differ)"
         )
-    if meta.get("arch") != "SemColorNet":
-        raise CheckpointError(f"{path}: unknown architecture {meta.get('arch')!r}")
+    from semcolor.models import ARCHITECTURES
+
+    arch = ARCHITECTURES.get(str(meta.get("arch")))
+    if arch is None:
+        raise CheckpointError(
+            f"{path}: unknown architecture {meta.get('arch')!r}; known: {sorted(ARCHITECTURES)}"
+        )
     bins = meta.get("ab_bins")
     if bins is not None:
         from semcolor.color import AB_BINS
@@ -164,7 +167,7 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str = "cpu") 
         if tuple(bins.shape) != AB_BINS.shape or not np.array_equal(bins.numpy(), AB_BINS):
             raise CheckpointError(f"{path} was trained on different ab bins than this semcolor")
     try:
-        net = SemColorNet(**meta["model"])
+        net = arch(**meta["model"])
         state = ckpt["state_dict"]
         if any(k.startswith("net.") for k in state):  # a Lightning checkpoint
             state = {k[4:]: v for k, v in state.items() if k.startswith("net.")}

@@ -391,6 +391,11 @@ def init_weights_from(net: SemColorNet, source: str) -> dict[str, list[str]]:
     from semcolor.inference import load_model
 
     src = load_model(None if source == "default" else source)
+    if type(src.net) is not type(net):
+        raise ValueError(
+            f"module.init_from={source} holds a {type(src.net).__name__}, this run builds a "
+            f"{type(net).__name__}; pick the matching model= config"
+        )
     have, want = src.net.init_kwargs, net.init_kwargs
     differ = [k for k in _BODY_KWARGS if have.get(k) != want.get(k)]
     if differ:

@@ -13,6 +13,7 @@ Quick start::
     out.seg_logits   # (B,183,H,W)
 """
 
+from semcolor.models.baselines import ECCV16Net, IizukaNet
 from semcolor.models.decoder import ConvBNReLU, DecoderBlock, UNetDecoder
 from semcolor.models.encoders import (
     UNET_PLAIN,
@@ -32,7 +33,13 @@ from semcolor.models.semcolornet import (
     build_model,
 )
 
+#: Architectures a checkpoint may name (its ``semcolor.arch``): class name -> class.
+ARCHITECTURES: dict[str, type] = {
+    "SemColorNet": SemColorNet, "ECCV16Net": ECCV16Net, "IizukaNet": IizukaNet,
+}  # fmt: skip
+
 __all__ = [
+    "ARCHITECTURES",
     "DEFAULT_DECODER_CHANNELS",
     "DEFAULT_PLAIN_DECODER_CHANNELS",
     "HEAD_NAMES",
@@ -41,6 +48,8 @@ __all__ = [
     "ConvBNReLU",
     "DecoderBlock",
     "DistributionHead",
+    "ECCV16Net",
+    "IizukaNet",
     "PlainUNetEncoder",
     "RegressionHead",
     "SceneHead",
