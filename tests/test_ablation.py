@@ -1,0 +1,128 @@
+"""semcolor-ablate on synthetic data: two experiments x two seeds, a few steps each; the
+aggregation is checked against a hand computation from the runs' own bench files, and a
+rerun skips what is done."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+from semcolor import ablation
+from semcolor.cli import ablate as cli
+from tests.test_bench import write_folder
+
+#: t(0.975, 1): the 95% two-sided quantile of Student's t with one degree of freedom.
+T_975_DF1 = 12.706204736174707
+
+TINY = [
+    "trainer.accelerator=cpu", "trainer.enable_progress_bar=false", "logger=csv",
+    "model.decoder_channels=[32,16,16,8,8]", "data.train.size=32", "data.val.size=32",
+    "data.train.num_samples=8", "data.val.num_samples=2", "data.batch_size=4",
+    "data.prior_images=8", "trainer.limit_val_batches=0",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def study_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ablate")
+    write_folder(root / "photos", n=3)
+    os.environ["SEMCOLOR_CACHE"] = str(root / "cache")
+    train = "[" + ",".join(f"'{o}'" for o in TINY) + "]"  # quoted: items hold lists
+    rc = cli.main([
+        "experiments=[regsoft,reg]", "seeds=[0,1]", "budget.steps=2", f"train={train}",
+        f"splits=[{{name: photos, dataset: folder, root: '{root / 'photos'}'}}]", "size=32",
+        f"out={root / 'study'}",
+    ])  # fmt: skip
+    assert rc == 0
+    return root / "study"
+
+
+def _per_image(path):
+    with open(path, newline="") as fh:
+        return {(r["image"], r["method"]): r for r in csv.DictReader(fh)}
+
+
+def test_outputs_exist(study_dir):
+    for name in ("ablation.csv", "ablation.json", "ablation.md", "ablation.png"):
+        assert (study_dir / name).is_file(), name
+    assert (study_dir / "sheets" / "regsoft_photos.png").is_file()
+    md = (study_dir / "ablation.md").read_text()
+    assert "| regsoft | dist |" in md and "reg − ref" in md
+
+
+def test_aggregation_matches_a_hand_computation(study_dir):
+    res = json.loads((study_dir / "ablation.json").read_text())
+    rows = {(r["experiment"], r["method"], r["metric"]): r for r in res["rows"]}
+    # Per run: the bench mean over images of the per-image PSNR; then over the two seeds.
+    for exp, method in (("regsoft", "dist"), ("regsoft", "reg"), ("reg", "reg")):
+        per_run = []
+        for seed in (0, 1):
+            pi = _per_image(study_dir / "runs" / exp / f"seed{seed}" / "bench" / "photos" /
+                            "per_image.csv")  # fmt: skip
+            per_run.append(np.mean([float(r["psnr"]) for (i, m), r in pi.items() if m == method]))
+        mean, std = (per_run[0] + per_run[1]) / 2, abs(per_run[0] - per_run[1]) / math.sqrt(2)
+        r = rows[(exp, method, "psnr")]
+        assert r["n"] == 2
+        assert r["mean"] == pytest.approx(mean, abs=1e-4)
+        assert r["std"] == pytest.approx(std, abs=1e-4)
+        half = T_975_DF1 * std / math.sqrt(2)
+        assert r["ci_low"] == pytest.approx(mean - half, abs=1e-3)
+        assert r["ci_high"] == pytest.approx(mean + half, abs=1e-3)
+
+    # Paired difference reg - regsoft on the reg method: per seed the mean over the same
+    # images of the per-image difference, then mean/std over seeds.
+    per_seed = []
+    for seed in (0, 1):
+        a = _per_image(study_dir / "runs" / "reg" / f"seed{seed}" / "bench" / "photos" /
+                       "per_image.csv")  # fmt: skip
+        b = _per_image(study_dir / "runs" / "regsoft" / f"seed{seed}" / "bench" / "photos" /
+                       "per_image.csv")  # fmt: skip
+        imgs = sorted(i for (i, m) in a if m == "reg")
+        per_seed.append(np.mean([float(a[(i, "reg")]["l2ab"]) - float(b[(i, "reg")]["l2ab"])
+                                 for i in imgs]))  # fmt: skip
+    (d,) = [d for d in res["differences"]
+            if (d["experiment"], d["method"], d["metric"]) == ("reg", "reg", "l2ab")]  # fmt: skip
+    assert d["reference"] == "regsoft" and d["n"] == 2
+    assert d["mean"] == pytest.approx(np.mean(per_seed), abs=1e-4)
+    assert d["std"] == pytest.approx(np.std(per_seed, ddof=1), abs=1e-4)
+    # reg has no dist head: no dist difference for it
+    assert not [d for d in res["differences"] if d["method"] == "dist"]
+
+
+def test_rerun_skips_finished_runs_and_resumes_an_interrupted_one(study_dir, capsys):
+    import shutil
+
+    study, out = cli.load_study(None, [
+        "experiments=[regsoft,reg]", "seeds=[0,1]", "budget.steps=2",
+        "splits=[{name: photos, dataset: folder, root: x}]", f"out={study_dir}",
+    ])  # fmt: skip
+    logs: list[str] = []
+    ablation.run_study(study, out, log=logs.append)
+    assert logs == ["4 runs, 4 already done, 0 to go"]
+
+    # Interrupted after training began: no done.json, no bench; the rerun resumes it from
+    # last.ckpt (the command replays the stored overrides) instead of starting afresh.
+    d = ablation.run_dir(study_dir, "reg", 1)
+    (d / "done.json").unlink()
+    bench = d / "bench"
+    saved = bench.with_name("bench_saved")
+    shutil.move(bench, saved)
+    cmd = ablation.train_command(study, out, "reg", 1)
+    assert any(c.startswith("ckpt_path=") for c in cmd) and not any("+experiment" in c for c in cmd)
+    study.splits[0].root = json.loads((saved / "photos" / "summary.json").read_text())["root"]
+    ablation.run_study(study, out, log=logs.append)
+    assert "[run 1/1] reg seed 1" in logs[-1]
+    assert (d / "done.json").is_file() and (d / "bench" / "photos" / "summary.json").is_file()
+
+
+def test_bad_study_is_a_clean_error(capsys):
+    assert cli.main(["experiments=[regsoft]", "seeds=[0]"]) == 2
+    assert "budget.steps" in capsys.readouterr().err
+    assert cli.main(["experiments=[a]", "seeds=[0]", "budget.steps=1", "splits=[]"]) == 2
+    assert cli.main(["bogus=1"]) == 2
+    assert "valid:" in capsys.readouterr().err
