@@ -107,7 +107,7 @@ def run_dir(out: Path, experiment: str, seed: int) -> Path:
 
 def train_command(study: Study, out: Path, experiment: str, seed: int) -> list[str]:
     """The ``semcolor-train`` command line of one run (also what a cluster job runs)."""
-    d = run_dir(out, experiment, seed)
+    d = run_dir(out, experiment, seed).resolve()  # the run's cwd is its own folder
     cmd = [sys.executable, "-m", "semcolor.cli.train"]
     last = d / "checkpoints" / "last.ckpt"
     if last.is_file():  # an interrupted run: resume it (its stored command line is replayed)
