@@ -52,6 +52,8 @@ def documented_train_commands() -> list[tuple[str, list[str]]]:
                 if start is None:  # mentioned, not run (e.g. inside a python -c string)
                     continue
                 args = [w for w in words[start + 1 :] if "=" in w and not w.startswith("-")]
+                if any(a.startswith("+experiment=VAR_") for a in args):
+                    continue  # a job-array template (the experiment is a shell variable)
                 found.append((f"{doc.name}: {line[:80]}", args))
     return found
 
