@@ -1,18 +1,7 @@
 """Forward latency on CPU: semcolor's network vs Zhang et al.'s ECCV16 colorization network.
 
-The reference is rebuilt from the paper (R. Zhang, P. Isola, A. A. Efros, "Colorful Image
-Colorization", ECCV 2016, Fig. 2 / their released prototxt), with random weights: 8 conv
-blocks of 3x3 convs + ReLU, BatchNorm after each of blocks 1-7,
-
-    conv1  64 ch, 2 convs, the last with stride 2        -> 1/2
-    conv2 128 ch, 2 convs, stride 2 at the end           -> 1/4
-    conv3 256 ch, 3 convs, stride 2 at the end           -> 1/8
-    conv4 512 ch, 3 convs
-    conv5 512 ch, 3 convs, dilation 2
-    conv6 512 ch, 3 convs, dilation 2
-    conv7 512 ch, 3 convs
-    conv8 4x4 transposed conv 256 ch (x2 up) + 2 convs  -> 1/4
-    1x1 conv to 313 ab-bin logits at 1/4 resolution.
+The reference is :class:`semcolor.models.ECCV16Net` (Zhang, Isola & Efros, "Colorful Image
+Colorization", ECCV 2016, Fig. 2 / their released prototxt), with random weights.
 
 Both networks take a (B,1,256,256) float32 L input; times are the best (and median) of
 ``--repeats`` forward passes under ``torch.inference_mode()`` after one warm-up, in eval mode,
@@ -31,41 +20,7 @@ import time
 import torch
 from torch import nn
 
-from semcolor import constants as C
-from semcolor.models import build_model
-
-
-def _convs(cin: int, cout: int, n: int, stride_last: int = 1, dilation: int = 1) -> list:
-    layers: list[nn.Module] = []
-    for i in range(n):
-        stride = stride_last if i == n - 1 else 1
-        layers += [
-            nn.Conv2d(cin if i == 0 else cout, cout, 3, stride, dilation, dilation),
-            nn.ReLU(inplace=True),
-        ]
-    return layers
-
-
-class ECCV16Net(nn.Module):
-    """Zhang et al. ECCV16 network: (B,1,H,W) L -> (B,313,H/4,W/4) ab-bin logits."""
-
-    def __init__(self, num_bins: int = C.NUM_AB_BINS):
-        super().__init__()
-        self.model = nn.Sequential(
-            *_convs(1, 64, 2, stride_last=2), nn.BatchNorm2d(64),
-            *_convs(64, 128, 2, stride_last=2), nn.BatchNorm2d(128),
-            *_convs(128, 256, 3, stride_last=2), nn.BatchNorm2d(256),
-            *_convs(256, 512, 3), nn.BatchNorm2d(512),
-            *_convs(512, 512, 3, dilation=2), nn.BatchNorm2d(512),
-            *_convs(512, 512, 3, dilation=2), nn.BatchNorm2d(512),
-            *_convs(512, 512, 3), nn.BatchNorm2d(512),
-            nn.ConvTranspose2d(512, 256, 4, stride=2, padding=1), nn.ReLU(inplace=True),
-            *_convs(256, 256, 2),
-            nn.Conv2d(256, num_bins, 1),
-        )  # fmt: skip
-
-    def forward(self, L: torch.Tensor) -> torch.Tensor:
-        return self.model(L)
+from semcolor.models import ECCV16Net, build_model
 
 
 def latencies(models: dict[str, nn.Module], x: torch.Tensor, repeats: int) -> dict:

@@ -14,17 +14,13 @@ import pytest
 
 from semcolor import ablation
 from semcolor.cli import ablate as cli
+from tests.lit.helpers import TINY_CLI
 from tests.test_bench import write_folder
 
 #: t(0.975, 1): the 95% two-sided quantile of Student's t with one degree of freedom.
 T_975_DF1 = 12.706204736174707
 
-TINY = [
-    "trainer.accelerator=cpu", "trainer.enable_progress_bar=false", "logger=csv",
-    "model.decoder_channels=[32,16,16,8,8]", "data.train.size=32", "data.val.size=32",
-    "data.train.num_samples=8", "data.val.num_samples=2", "data.batch_size=4",
-    "data.prior_images=8", "trainer.limit_val_batches=0",
-]  # fmt: skip
+TINY = TINY_CLI
 
 
 @pytest.fixture(scope="module")

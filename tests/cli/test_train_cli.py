@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+from tests.lit.helpers import TINY_CLI
+
 
 def _run(tmp_path, *args):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "SEMCOLOR_CACHE": str(tmp_path / "cache")}
@@ -29,12 +31,7 @@ def test_head_without_labels_is_one_clean_message(tmp_path):
     assert "the 'scene' head is enabled but data=folder" in r.stderr
 
 
-TINY = [
-    "trainer.accelerator=cpu", "trainer.enable_progress_bar=false", "logger=csv",
-    "model.decoder_channels=[32,16,16,8,8]", "data.train.size=32", "data.val.size=32",
-    "data.train.num_samples=8", "data.val.num_samples=2", "data.batch_size=4",
-    "data.prior_images=8", "trainer.limit_val_batches=0",
-]  # fmt: skip
+TINY = TINY_CLI
 
 
 def test_resume_with_ckpt_path_alone_continues_the_same_run(tmp_path):

@@ -29,6 +29,16 @@ def tiny_overrides(tmp_path: Path) -> list[str]:
     ]
 
 
+#: The same small setup as command-line overrides of a semcolor-train subprocess
+#: (synthetic data, narrow decoder, no validation).
+TINY_CLI = [
+    "trainer.accelerator=cpu", "trainer.enable_progress_bar=false", "logger=csv",
+    "model.decoder_channels=[32,16,16,8,8]", "data.train.size=32", "data.val.size=32",
+    "data.train.num_samples=8", "data.val.num_samples=2", "data.batch_size=4",
+    "data.prior_images=8", "trainer.limit_val_batches=0",
+]  # fmt: skip
+
+
 def compose_train(overrides: list[str]) -> DictConfig:
     with initialize_config_module("semcolor.conf", version_base="1.3"):
         cfg = compose("train", overrides=overrides)
