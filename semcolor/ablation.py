@@ -344,8 +344,11 @@ def format_markdown(result: dict[str, Any]) -> str:
                   "|---|---|" + "---:|" * len(metrics)]  # fmt: skip
         rows = [r for r in result["rows"] if r["split"] == split]
         for e, m in dict.fromkeys((r["experiment"], r["method"]) for r in rows):
+            if m == "gray" and e != study["reference"]:
+                continue  # the same baseline in every run: shown once
             cells = {r["metric"]: r for r in rows if (r["experiment"], r["method"]) == (e, m)}
-            lines.append(f"| {e} | {m} | " + " | ".join(
+            label = "(baseline)" if m == "gray" else e
+            lines.append(f"| {label} | {m} | " + " | ".join(
                 _fmt(cells[k], 4 if k in ("ssim", "auc", "l2ab_norm") else 2) for k in metrics
             ) + " |")  # fmt: skip
         diffs = [d for d in result["differences"] if d["split"] == split]
@@ -405,8 +408,10 @@ def plot(result: dict[str, Any], path: Path) -> None:
 
     split = result["study"]["splits"][0]["name"]
     fig, ax = plt.subplots(figsize=(7, 5), dpi=110)
+    ref = result["study"]["reference"]
     groups = dict.fromkeys((r["experiment"], r["method"]) for r in result["runs"]
-                           if r["split"] == split)  # fmt: skip
+                           if r["split"] == split and (r["method"] != "gray" or
+                                                       r["experiment"] == ref))  # fmt: skip
     for i, (e, m) in enumerate(groups):
         color = f"C{i % 10}"
         sel = [r for r in result["runs"] if (r["split"], r["experiment"], r["method"]) ==
@@ -423,7 +428,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
             return [[c["mean"] - c["ci_low"]], [c["ci_high"] - c["mean"]]]
 
         ax.errorbar([px["mean"]], [py["mean"]], xerr=err(px), yerr=err(py), fmt="o",
-                    color=color, capsize=3, label=f"{e} / {m}")  # fmt: skip
+                    color=color, capsize=3,
+                    label="gray (baseline)" if m == "gray" else f"{e} / {m}")  # fmt: skip
     ax.set_xlabel("colourfulness M3 (Hasler & Süsstrunk)")
     ax.set_ylabel("PSNR (dB)")
     ax.set_title(f"{split}: one dot per run, mean ± 95% interval per experiment")

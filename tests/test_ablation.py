@@ -49,6 +49,7 @@ def test_outputs_exist(study_dir):
     assert (study_dir / "sheets" / "regsoft_photos.png").is_file()
     md = (study_dir / "ablation.md").read_text()
     assert "| regsoft | dist |" in md and "reg − ref" in md
+    assert md.count("| gray |") == 1  # the baseline once per split (one split here)
 
 
 def test_aggregation_matches_a_hand_computation(study_dir):
