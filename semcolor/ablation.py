@@ -124,6 +124,18 @@ def is_trained(d: Path) -> bool:
     return (d / "done.json").is_file()
 
 
+def reached_budget(d: Path, study: Study) -> bool:
+    """Whether the run's ``last.ckpt`` got to the study's step budget (how runs trained
+    elsewhere, e.g. as cluster jobs, which write no done.json, are told finished)."""
+    import torch
+
+    last = d / "checkpoints" / "last.ckpt"
+    if not last.is_file():
+        return False
+    ckpt = torch.load(last, map_location="cpu", weights_only=True)
+    return int(ckpt.get("global_step", 0)) >= study.steps
+
+
 def is_benched(d: Path, study: Study) -> bool:
     return all((d / "bench" / s.name / "summary.json").is_file() for s in study.splits)
 

@@ -109,6 +109,10 @@ def test_rerun_skips_finished_runs_and_resumes_an_interrupted_one(study_dir, cap
     bench = d / "bench"
     saved = bench.with_name("bench_saved")
     shutil.move(bench, saved)
+    assert ablation.reached_budget(d, study)  # how --aggregate-only tells it is finished
+    study.steps = 3
+    assert not ablation.reached_budget(d, study)
+    study.steps = 2
     cmd = ablation.train_command(study, out, "reg", 1)
     assert any(c.startswith("ckpt_path=") for c in cmd) and not any("+experiment" in c for c in cmd)
     study.splits[0].root = json.loads((saved / "photos" / "summary.json").read_text())["root"]

@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--study", type=Path, default=None,
                     help="YAML study file (default: none, the keys come from the command line)")
     ap.add_argument("--aggregate-only", action="store_true",
-                    help="train nothing: bench the trained runs not benched yet, then aggregate")
+                    help="train nothing: bench the runs that reached the budget and are not benched "
+                    "yet, then aggregate")
     return ap
 
 
@@ -111,8 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         for e in study.experiments:
             for s in study.seeds:
                 d = ablation.run_dir(out, e, s)
-                if (d / "checkpoints" / "last.ckpt").is_file():
+                if ablation.is_trained(d) or ablation.reached_budget(d, study):
                     ablation.bench_run(study, out, e, s)
+                elif (d / "checkpoints" / "last.ckpt").is_file():
+                    print(f"{PROG}: note: {e} seed {s} has not reached {study.steps} steps; "
+                          "left out (rerun without --aggregate-only to finish it)")  # fmt: skip
     else:
         try:
             ablation.run_study(study, out, log=lambda m: print(m, flush=True))
