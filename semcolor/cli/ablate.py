@@ -40,8 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--study", type=Path, default=None,
                     help="YAML study file (default: none, the keys come from the command line)")
     ap.add_argument("--aggregate-only", action="store_true",
-                    help="train nothing: bench the runs that reached the budget and are not benched "
-                    "yet, then aggregate")
+                    help="train nothing: bench the runs that reached the budget and are not "
+                    "benched yet, then aggregate")
     return ap
 
 
