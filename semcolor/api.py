@@ -336,7 +336,9 @@ class Colorizer:
         size: side of the square the network sees.
         temperature: annealed-mean temperature of the "dist" method (lower = more vivid);
             None = the model's own (calibrated, stored in its checkpoint). Ignored by "reg".
-        method: "dist" (annealed mean of the distribution head) or "reg" (regression head).
+        method: "dist" (annealed mean of the distribution head) or "reg" (regression head);
+            None = the model's first (``dist`` when it has that head, else ``reg``: the
+            SCGAN and SpyncoGAN generators).
         head: deprecated spelling of ``method`` (``head="soft"`` means ``method="dist"``).
 
     Raises:
@@ -359,7 +361,7 @@ class Colorizer:
         *,
         size: int = 256,
         temperature: float | None = None,
-        method: str = "dist",
+        method: str | None = None,
         head: str | None = None,
     ) -> None:
         from semcolor.inference import canonical_method, check_temperature, resolve_temperature
@@ -372,10 +374,14 @@ class Colorizer:
             warnings.warn("Colorizer(head=...) is deprecated; use method=...", FutureWarning,
                           stacklevel=2)  # fmt: skip
             method = head
-        if method not in (*METHODS, *METHOD_ALIASES):
-            raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
-        self.method = canonical_method(method)
+        if method is not None and method not in (*METHODS, *METHOD_ALIASES):
+            raise ValueError(f"method must be one of {list(METHODS)} or None, got {method!r}")
         self.model = _resolve_model(model, device)
+        if method is None:
+            if not self.model.methods:
+                raise ValueError(f"{type(self.model.net).__name__} has no colour head")
+            method = self.model.methods[0]
+        self.method = canonical_method(method)
         self.temperature = resolve_temperature(self.model, temperature)
         if self.method not in self.model.methods:
             raise ValueError(
@@ -463,7 +469,7 @@ def colorize(
     model: ModelLike = None,
     size: int = 256,
     temperature: float | None = None,
-    method: str = "dist",
+    method: str | None = None,
     device: str | torch.device = "auto",
     head: str | None = None,
 ) -> Any:
@@ -479,7 +485,8 @@ def colorize(
         size: side of the square the network sees (ab is predicted there, then upsampled).
         temperature: annealed-mean temperature of the "dist" method (lower = more vivid);
             None = the model's own (calibrated, stored in its checkpoint). Ignored by "reg".
-        method: "dist" (distribution head, annealed mean) or "reg" (regression head).
+        method: "dist" (distribution head, annealed mean) or "reg" (regression head); None =
+            the model's first (dist when it has that head).
         device: where the network runs: "auto", "cpu", "cuda", "cuda:N".
         head: deprecated spelling of ``method``.
 

@@ -5,6 +5,12 @@ References
 [Zhang16]  R. Zhang, P. Isola, A. A. Efros, "Colorful Image Colorization", ECCV 2016.
 [NKD20]    T. T. Nguyen-Quynh, S.-H. Kim, N.-T. Do, "Image colorization using the global
            scene-context style and pixel-wise semantic segmentation", IEEE Access 2020.
+[SCGAN20]  Y. Zhao, L.-M. Po, K.-W. Cheung, W.-Y. Yu, Y. Abbas Ur Rehman, "SCGAN: Saliency
+           Map-guided Colorization with Generative Adversarial Network", IEEE TCSVT 2020,
+           and its released training code (zhaoyuzhi/Semantic-Colorization-GAN, train/*.sh).
+[Spynco]   T. Ratajczak, C. Crispim-Junior, B. Fervers, E. Faure, L. Tougne, "Pseudo-cyclic
+           network for unsupervised colorization".
+[BT601]    ITU-R Recommendation BT.601, luma Y' = 0.299 R' + 0.587 G' + 0.114 B'.
 [skimage]  scikit-image ``skimage.color`` (sRGB, D65, 2-degree observer).
 """
 
@@ -77,3 +83,20 @@ TRAIN_CROP: int = 224
 #: and must not train the colour heads (grayscale JPEGs in ImageNet; a sepia scan's chroma is
 #: well above it, so sepia is not colourless by this test).
 COLOURLESS_CHROMA: float = 2.0
+
+# --- Adversarial systems [SCGAN20; Spynco] ---------------------------------------------
+#: Width of the global feature fused into the bottleneck (``global_fusion``; Iizuka et al.'s
+#: fusion layer uses 256).
+GLOBAL_FUSION_WIDTH: int = 256
+#: SCGAN's loss weights (train/second.sh): L1 1, attention 0.5, perceptual 5, GAN 0.05,
+#: gradient penalty 10; Adam lr 1e-4, betas (0.5, 0.999) for G and D.
+SCGAN_W_L1: float = 1.0
+SCGAN_W_ATTENTION: float = 0.5
+SCGAN_W_PERCEPTUAL: float = 5.0
+SCGAN_W_GAN: float = 0.05
+WGAN_GP_WEIGHT: float = 10.0
+#: ImageNet RGB mean / std the torchvision VGG16 expects (torchvision model docs).
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
+#: H_t of SpyncoGAN: the handcrafted colour -> gray translation, BT.601 luma weights [BT601].
+BT601_LUMA: tuple[float, float, float] = (0.299, 0.587, 0.114)

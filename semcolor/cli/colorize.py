@@ -74,9 +74,10 @@ def _parser() -> argparse.ArgumentParser:
         "model's own, calibrated); ignored with --method reg",
     )
     ap.add_argument(
-        "--method", choices=("dist", "reg"), default="dist",
+        "--method", choices=("dist", "reg"), default=None,
         help="how ab is read out: dist = annealed mean of the distribution head (Zhang et "
-        "al.), reg = the regression head",
+        "al.), reg = the regression head (default: dist when the model has that head, else "
+        "reg, e.g. for SCGAN and SpyncoGAN generators)",
     )
     # Deprecated spelling of --method (``--head soft`` = ``--method dist``); hidden from help.
     ap.add_argument("--head", choices=("soft", "dist", "reg"), default=None,

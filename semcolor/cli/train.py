@@ -29,13 +29,41 @@ from omegaconf import DictConfig, OmegaConf
 log = logging.getLogger("semcolor.train")
 
 
-def _module_kwargs(cfg: DictConfig) -> dict[str, Any]:
-    from semcolor.lit.module import SemColorModule
+#: LightningModule classes ``module._target_`` may name (default: the multi-task one).
+MODULE_CLASSES: dict[str, str] = {
+    "semcolor.lit.SemColorModule": "semcolor.lit.module:SemColorModule",
+    "semcolor.lit.module.SemColorModule": "semcolor.lit.module:SemColorModule",
+    "semcolor.lit.GANModule": "semcolor.lit.gan:GANModule",
+    "semcolor.lit.gan.GANModule": "semcolor.lit.gan:GANModule",
+}
+#: Module arguments built from their own config groups, not from ``module.*``.
+_BUILT_ARGS = ("net", "loss", "optimizer", "optimizer_d", "discriminator", "scheduler",
+               "run_config", "run_overrides", "base")  # fmt: skip
 
+
+def module_class(cfg: DictConfig) -> type:
+    """The LightningModule class of ``module._target_`` (absent: SemColorModule)."""
+    import importlib
+
+    target = str(cfg.module.get("_target_") or "semcolor.lit.module.SemColorModule")
+    if target not in MODULE_CLASSES:
+        raise ValueError(
+            f"module._target_={target} is not a semcolor training module; valid: "
+            f"{sorted(MODULE_CLASSES)}"
+        )
+    mod, name = MODULE_CLASSES[target].split(":")
+    return getattr(importlib.import_module(mod), name)
+
+
+def _module_kwargs(cfg: DictConfig) -> dict[str, Any]:
+    cls = module_class(cfg)
     kwargs = OmegaConf.to_container(cfg.module, resolve=True)
-    valid = set(inspect.signature(SemColorModule).parameters) - {
-        "net", "loss", "optimizer", "scheduler", "run_config", "run_overrides"
-    }  # fmt: skip
+    kwargs.pop("_target_", None)
+    valid: set[str] = set()
+    for klass in cls.__mro__:  # a subclass's **base passes the base's options on
+        if "__init__" in vars(klass) and klass.__module__.startswith("semcolor."):
+            valid |= set(inspect.signature(klass).parameters)
+    valid -= set(_BUILT_ARGS)
     unknown = sorted(set(kwargs) - valid)
     if unknown:
         raise ValueError(f"unknown module option(s) {unknown}; valid: {sorted(valid)}")
@@ -116,6 +144,15 @@ def check_heads_fit_data(cfg: DictConfig) -> None:
     """
     heads = list(cfg.model.get("heads") or [])
     name = cfg.data.get("name", "?")
+    if "sal" in heads and not cfg.data.get("saliency_dir"):
+        kept = [h for h in heads if h != "sal"]
+        raise ValueError(
+            f"the 'sal' (saliency) head is enabled but data={name} has no saliency maps "
+            "(data.saliency_dir=null). Fix one of: make them with semcolor-label-saliency "
+            "IMAGES --out MAPS and pass data.saliency_dir=MAPS (IMAGES = the training "
+            f"folder, data.root); or drop the head (model.heads=[{','.join(kept)}], e.g. "
+            "+experiment=scgan_no_attention)"
+        )
     for head, (key, what, fix) in LABELLED_HEADS.items():
         if head in heads and not int(cfg.data.get(key) or 0) > 0:
             kept = [h for h in heads if h != head]
@@ -238,13 +275,25 @@ def build(cfg: DictConfig):
     loss = instantiate(cfg.loss, _convert_="all")
     optimizer = instantiate(cfg.optimizer, _convert_="all")
     scheduler = instantiate(cfg.scheduler, _convert_="all") if cfg.scheduler else None
-    module = SemColorModule(
+    cls = module_class(cfg)
+    extra: dict[str, Any] = {}
+    if cls is not SemColorModule:  # an adversarial system: its discriminator and D optimizer
+        if not cfg.get("discriminator"):
+            raise ValueError(
+                f"module._target_={cfg.module.get('_target_')} needs a discriminator config "
+                "(e.g. +experiment=scgan or +experiment=spyncogan, which set one)"
+            )
+        extra["discriminator"] = instantiate(cfg.discriminator, _convert_="all")
+        if cfg.get("optimizer_d"):
+            extra["optimizer_d"] = instantiate(cfg.optimizer_d, _convert_="all")
+    module = cls(
         net=net,
         loss=loss,
         optimizer=optimizer,
         scheduler=scheduler,
         run_config=resolved,
         run_overrides=_hydra_task_overrides(),
+        **extra,
         **_module_kwargs(cfg),
     )
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]

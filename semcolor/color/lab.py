@@ -143,3 +143,15 @@ def normalize_ab(ab: torch.Tensor) -> torch.Tensor:
 def denormalize_ab(ab_norm: torch.Tensor) -> torch.Tensor:
     """Inverse of :func:`normalize_ab`: ab / 110 -> (B,2,H,W) Lab units."""
     return ab_norm * C.AB_SCALE
+
+
+def luma_bt601(rgb: torch.Tensor) -> torch.Tensor:
+    """H_t of SpyncoGAN: the weighted sum of the sRGB channels with the ITU-R BT.601 luma
+    weights (0.299, 0.587, 0.114), which sum to 1, so a gray pixel R = G = B = g maps to g.
+
+    (B,3,H,W) sRGB in [0,1] -> (B,1,H,W) in [0,1]; differentiable; dtype/device of ``rgb``.
+    """
+    if rgb.ndim != 4 or rgb.shape[1] != 3:
+        raise ValueError(f"rgb must be (B,3,H,W), got {tuple(rgb.shape)}")
+    w = torch.tensor(C.BT601_LUMA, dtype=rgb.dtype, device=rgb.device).view(1, 3, 1, 1)
+    return (rgb * w).sum(1, keepdim=True)

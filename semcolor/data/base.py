@@ -46,7 +46,7 @@ logger = logging.getLogger("semcolor.data")
 
 #: Keys of every sample, in order.
 SAMPLE_KEYS: tuple[str, ...] = ("L", "ab", "colorful", "scene", "has_scene", "seg", "has_seg",
-                                "index")
+                                "saliency", "has_saliency", "index")
 #: Longest side of the thumbnail on which colourfulness is measured (whole image, cheap).
 _CHROMA_THUMB = 128
 
@@ -189,6 +189,9 @@ class ColorizationDataset(Dataset):
     * ``"seg"``: int64 (H,W) in [0, num_seg_classes) or ``IGNORE_INDEX`` (all ignore when
       absent);
     * ``"has_seg"``: bool ();
+    * ``"saliency"``: float32 (1,H,W) in [0, 1], the image's saliency map (``saliency_dir``)
+      after the same geometry as the image (zeros when absent);
+    * ``"has_saliency"``: bool () — True when a map was found;
     * ``"index"``: int64 () index of the sample actually returned (see ``paths``).
 
     Label spaces: ``num_scene_classes`` / ``num_seg_classes`` fix the vector sizes. ``None``
@@ -212,6 +215,14 @@ class ColorizationDataset(Dataset):
         skip_log: file to which every process appends skipped files (see
             :class:`SkipTracker`), or None.
         max_retries: consecutive bad samples tolerated before ``RuntimeError``.
+        saliency_dir: folder of per-image saliency maps (``semcolor-label-saliency IMAGES
+            --out DIR``): the map of image :meth:`relpath` ``REL.ext`` is ``DIR/REL.png``
+            (8-bit grayscale, the image's size; :func:`semcolor.data.saliency.saliency_path`).
+            Images without a map get ``has_saliency`` False; an unreadable map, or one whose
+            size differs from its image, makes the sample skipped (a bad label). None: no
+            maps. Maps are made from EXIF-transposed images, like the images training reads
+            (datasets with segmentation maps read images untransposed: a rotated photo's map
+            is then skipped for its size).
 
     Attributes:
         paths: absolute image path of each index. ``records``: the full :class:`Record` s.
@@ -250,6 +261,7 @@ class ColorizationDataset(Dataset):
         scene_labels: str | None = None,
         skip_log: str | None = None,
         max_retries: int = 50,
+        saliency_dir: str | None = None,
     ) -> None:
         if self.SPLITS is not None and split not in self.SPLITS:
             raise ValueError(
@@ -300,6 +312,10 @@ class ColorizationDataset(Dataset):
         self._soft_ok: np.ndarray | None = None
         if scene_labels is not None:
             self._attach_scene_labels(scene_labels)
+        self.saliency_dir: Path | None = None
+        self._saliency_ok: np.ndarray | None = None
+        if saliency_dir is not None:
+            self._attach_saliency(saliency_dir)
         self.provides_scene = self.num_scene_classes > 0 and (
             scene_labels is not None or native_scene > 0
         )
@@ -375,6 +391,61 @@ class ColorizationDataset(Dataset):
             )
         self._soft_idx, self._soft_prob, self._soft_ok = idx, prob, ok
 
+    def _attach_saliency(self, saliency_dir: str | os.PathLike[str]) -> None:
+        from semcolor.data.saliency import MAP_SUFFIX, saliency_path
+
+        d = Path(saliency_dir).expanduser()
+        if not d.is_dir():
+            raise FileNotFoundError(
+                f"{type(self).__name__}: saliency_dir {str(d)!r} is not a folder (make the "
+                "maps with semcolor-label-saliency IMAGES --out DIR)"
+            )
+        # One walk of the folder instead of a stat per image.
+        have: set[str] = set()
+        for dirpath, _dirnames, filenames in os.walk(d, followlinks=True):
+            rel_dir = os.path.relpath(dirpath, d)
+            for f in filenames:
+                if f.lower().endswith(MAP_SUFFIX) and not f.startswith("."):
+                    have.add(normalize_name(os.path.join(rel_dir, f)))
+        n = len(self.records)
+        ok = np.zeros(n, dtype=bool)
+        for i in range(n):
+            rel = saliency_path(".", self.relpath(i)).as_posix()
+            ok[i] = normalize_name(rel) in have
+        if not ok.any():
+            raise ValueError(
+                f"{type(self).__name__}: none of the {n} images under {str(self.root)!r} has a "
+                f"saliency map in {str(d)!r} (the map of {self.relpath(0)!r} would be "
+                f"{str(saliency_path(d, self.relpath(0)))!r}: run semcolor-label-saliency "
+                "with --root set to the dataset root)"
+            )
+        if not ok.all():
+            logger.warning(
+                "%s: %d of %d images have no saliency map in %s (has_saliency=False for them)",
+                type(self).__name__, int((~ok).sum()), n, d,
+            )
+        self.saliency_dir, self._saliency_ok = d, ok
+
+    def load_saliency_map(self, index: int, image_hw: tuple[int, int]) -> np.ndarray | None:
+        """The saliency map of ``index`` as uint8 (H,W), untransformed, or None without one.
+
+        Raises :class:`BadLabelError` for an unreadable map or one whose size is not
+        ``image_hw``.
+        """
+        if self._saliency_ok is None or not self._saliency_ok[index]:
+            return None
+        from semcolor.data.saliency import read_saliency_u8, saliency_path
+
+        path = str(saliency_path(self.saliency_dir, self.relpath(index)))
+        sal = read_saliency_u8(path)
+        if sal.shape != tuple(image_hw):
+            raise BadLabelError(
+                path,
+                f"saliency map size {sal.shape[1]}x{sal.shape[0]} differs from image size "
+                f"{image_hw[1]}x{image_hw[0]} ({self.records[index].image})",
+            )
+        return sal
+
     def _scene(self, index: int) -> tuple[torch.Tensor, bool]:
         vec = torch.zeros(self.num_scene_classes, dtype=torch.float32)
         if self.num_scene_classes == 0:
@@ -435,10 +506,18 @@ class ColorizationDataset(Dataset):
 
     def _load_sample(self, index: int) -> dict[str, torch.Tensor]:
         rgb, seg = self.load_arrays(index)
+        sal = self.load_saliency_map(index, rgb.shape[:2])
         colorful = chroma_mean(rgb) >= C.COLOURLESS_CHROMA
         image = torch.from_numpy(rgb).permute(2, 0, 1)
+        if sal is not None:  # a 4th channel: the map follows the image's geometry exactly
+            image = torch.cat([image, torch.from_numpy(sal)[None]], dim=0)
         seg_t = torch.from_numpy(seg) if seg is not None else None
         image, seg_t = self.transform(image, seg_t)
+        if sal is not None:
+            saliency = image[3:].float().div_(255.0)
+            image = image[:3]
+        else:
+            saliency = torch.zeros(1, *image.shape[-2:], dtype=torch.float32)
         lab = rgb_to_lab(image[None].float().div_(255.0))[0]
         if seg_t is None:
             seg_t = torch.full(image.shape[-2:], C.IGNORE_INDEX, dtype=torch.int64)
@@ -451,6 +530,8 @@ class ColorizationDataset(Dataset):
             "has_scene": torch.tensor(has_scene),
             "seg": seg_t.to(torch.int64).contiguous(),
             "has_seg": torch.tensor(seg is not None),
+            "saliency": saliency.contiguous(),
+            "has_saliency": torch.tensor(sal is not None),
             "index": torch.tensor(index, dtype=torch.int64),
         }
 
@@ -480,14 +561,16 @@ class ColorizationDataset(Dataset):
         )
 
     def verify(self, indices: Sequence[int] | None = None) -> list[tuple[str, str]]:
-        """Decode every (or the given) sample's image and labels; return and record bad ones.
+        """Decode every (or the given) sample's image, labels and saliency map; return and
+        record bad ones.
 
         Runs in the calling process (slow on big datasets: it decodes every file).
         """
         bad: list[tuple[str, str]] = []
         for i in range(len(self)) if indices is None else indices:
             try:
-                self.load_arrays(i)
+                rgb, _ = self.load_arrays(i)
+                self.load_saliency_map(i, rgb.shape[:2])
             except BadImageError as e:
                 self._record_skip(i, e)
                 bad.append((e.path, e.reason))

@@ -37,8 +37,13 @@ class SemColorDataModule(pl.LightningDataModule):
             it to each dataset; None: ``crop_size``).
         scene_labels: soft scene pseudo-labels of the training set (the configs pass it to
             the training dataset; ``semcolor-train`` sizes the scene head from it).
+        saliency_dir: per-image saliency maps of the training set (``semcolor-label-saliency
+            IMAGES --out DIR``; the configs pass it to the training dataset, whose samples
+            then carry ``saliency`` / ``has_saliency``), or None.
         root, val_root, val_fraction: ``data=folder``'s photo folder, optional validation
             folder and held-out fraction (the config passes them to its datasets).
+        gray_root, colour_root: ``data=unpaired``'s two domains (the config passes them to
+            :func:`semcolor.data.unpaired.unpaired_folders`).
     """
 
     def __init__(
@@ -60,6 +65,9 @@ class SemColorDataModule(pl.LightningDataModule):
         root: str | None = None,
         val_root: str | None = None,
         val_fraction: float = 0.0,
+        saliency_dir: str | None = None,
+        gray_root: str | None = None,
+        colour_root: str | None = None,
     ):
         super().__init__()
         if batch_size < 1:
@@ -73,6 +81,8 @@ class SemColorDataModule(pl.LightningDataModule):
         self.prior_images, self.skip_log, self.crop_size = prior_images, skip_log, crop_size
         self.prior_seed = int(prior_seed)
         self.resize, self.scene_labels = resize, scene_labels
+        self.saliency_dir = saliency_dir
+        self.gray_root, self.colour_root = gray_root, colour_root
         self.root, self.val_root, self.val_fraction = root, val_root, float(val_fraction)
         for name, ds in (("train", train), ("val", val)):
             for attr in ("num_scene_classes", "num_seg_classes"):

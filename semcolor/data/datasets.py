@@ -194,6 +194,7 @@ class CocoStuff(ColorizationDataset):
         scene_labels: str | None = None,
         skip_log: str | None = None,
         max_retries: int = 50,
+        saliency_dir: str | None = None,
     ) -> None:
         if labels not in ("auto", "png", "json", "none"):
             raise ValueError(f"labels must be auto/png/json/none, got {labels!r}")
@@ -202,6 +203,7 @@ class CocoStuff(ColorizationDataset):
         super().__init__(
             root, split, crop_size, train, resize, hflip, rotate_degrees, scale_min, scale_max,
             num_scene_classes, num_seg_classes, scene_labels, skip_log, max_retries,
+            saliency_dir=saliency_dir,
         )
         if self.labels == "none":
             self.provides_seg = False
@@ -335,6 +337,7 @@ lists:   <root>/places365_train_standard.txt, <root>/places365_val.txt ('path la
         scene_labels: str | None = None,
         skip_log: str | None = None,
         max_retries: int = 50,
+        saliency_dir: str | None = None,
     ) -> None:
         self.list_file = list_file
         self.image_dir = image_dir
@@ -342,6 +345,7 @@ lists:   <root>/places365_train_standard.txt, <root>/places365_val.txt ('path la
         super().__init__(
             root, split, crop_size, train, resize, hflip, rotate_degrees, scale_min, scale_max,
             num_scene_classes, num_seg_classes, scene_labels, skip_log, max_retries,
+            saliency_dir=saliency_dir,
         )
 
     def _categories(self) -> list[str] | None:
@@ -475,6 +479,7 @@ optional <root>/LOC_synset_mapping.txt (class order)
         scene_labels: str | None = None,
         skip_log: str | None = None,
         max_retries: int = 50,
+        saliency_dir: str | None = None,
     ) -> None:
         self.image_list = image_list
         self.image_dir = image_dir
@@ -482,6 +487,7 @@ optional <root>/LOC_synset_mapping.txt (class order)
         super().__init__(
             root, split, crop_size, train, resize, hflip, rotate_degrees, scale_min, scale_max,
             num_scene_classes, num_seg_classes, scene_labels, skip_log, max_retries,
+            saliency_dir=saliency_dir,
         )
 
     def _wnids(self) -> list[str]:
@@ -716,6 +722,7 @@ class ImageFolder(ColorizationDataset):
         max_retries: int = 50,
         holdout_fraction: float = 0.0,
         holdout: str = "exclude",
+        saliency_dir: str | None = None,
     ) -> None:
         if holdout not in HOLDOUT_MODES:
             raise ValueError(f"holdout must be one of {list(HOLDOUT_MODES)}, got {holdout!r}")
@@ -723,6 +730,7 @@ class ImageFolder(ColorizationDataset):
         super().__init__(
             root, split, crop_size, train, resize, hflip, rotate_degrees, scale_min, scale_max,
             num_scene_classes, num_seg_classes, scene_labels, skip_log, max_retries,
+            saliency_dir=saliency_dir,
         )
 
     def _scan(self) -> list[Record]:

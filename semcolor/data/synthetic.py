@@ -94,5 +94,7 @@ class SyntheticDataset(Dataset):
             "has_scene": torch.tensor(has_scene),
             "seg": seg_t,
             "has_seg": torch.tensor(has_seg),
+            "saliency": torch.zeros(1, s, s),
+            "has_saliency": torch.tensor(False),
             "index": torch.tensor(index, dtype=torch.int64),
         }

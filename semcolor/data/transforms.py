@@ -4,7 +4,9 @@ Train: optional random scale, resize the shorter side to ``resize`` (default ``c
 optional random rotation, random crop ``crop_size`` x ``crop_size``, random horizontal flip.
 Eval: resize the shorter side to ``resize`` (default ``crop_size``) and center-crop.
 
-The image (``uint8`` (3,H,W)) is resized bilinearly with antialiasing; the label map
+The image (``uint8`` (3,H,W), or (4,H,W) whose optional 4th channel, e.g. a saliency map,
+follows the image's geometry exactly: same bilinear resampling, crop, flip and rotation, 0
+where rotation uncovers corners) is resized bilinearly with antialiasing; the label map
 (``int64`` (H,W)) goes through the same geometry with nearest-neighbour sampling
 (``NEAREST_EXACT``: the pixel-centre-aligned nearest neighbour, so labels stay aligned with
 the bilinearly resampled image; torch's legacy ``NEAREST`` is shifted by up to a pixel).
@@ -78,7 +80,9 @@ class PairTransform:
             The resized shorter side never drops below ``crop_size``.
 
     Call with ``image`` uint8 (3,H,W) and ``seg`` int64 (H,W) or ``None``; returns
-    ``(image uint8 (3,crop,crop), seg int64 (crop,crop) or None)``.
+    ``(image uint8 (3,crop,crop), seg int64 (crop,crop) or None)``. ``image`` may carry an
+    optional 4th uint8 channel (4,H,W), e.g. a saliency map: it goes through the image's
+    geometry (bilinear) and comes back as the 4th channel of the result.
     """
 
     def __init__(
@@ -120,8 +124,8 @@ class PairTransform:
         seg: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        if image.ndim != 3 or image.shape[0] != 3:
-            raise ValueError(f"image must be (3,H,W), got {tuple(image.shape)}")
+        if image.ndim != 3 or image.shape[0] not in (3, 4):
+            raise ValueError(f"image must be (3,H,W) or (4,H,W), got {tuple(image.shape)}")
         if seg is not None and tuple(seg.shape) != tuple(image.shape[-2:]):
             raise ValueError(
                 f"seg shape {tuple(seg.shape)} differs from image {tuple(image.shape[-2:])}"

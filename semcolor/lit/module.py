@@ -183,11 +183,22 @@ class SemColorModule(pl.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
         out = self(batch["L"])
         loss = self.criterion(out, batch)
-        bad = not bool(torch.isfinite(loss.total))
+        bs = batch["L"].shape[0]
+        if self.skip_non_finite(loss.total, bs):
+            return None
+        self.log("train/loss", loss.total, prog_bar=True, batch_size=bs)
+        for name, value in loss.terms.items():
+            self.log(f"train/{name}", value, batch_size=bs)
+        return loss.total
+
+    def skip_non_finite(self, total: torch.Tensor, batch_size: int) -> bool:
+        """True when ``total`` is not finite on any rank: the step must be skipped (counted,
+        logged, and :class:`NonFiniteLossError` after ``max_nan_in_a_row`` in a row)."""
+        bad = not bool(torch.isfinite(total))
         if self.trainer.world_size > 1:
             # Every rank must agree, or the ranks that step would wait for the others forever.
             bad = self.trainer.strategy.reduce_boolean_decision(bad, all=False)
-        bs = batch["L"].shape[0]
+        bs = batch_size
         if bad:
             self.nan_in_a_row += 1
             self.nan_skipped += 1
@@ -203,12 +214,9 @@ class SemColorModule(pl.LightningModule):
                     "Checkpoints written so far are intact; resume from the last good one "
                     "with a lower optimizer.lr or trainer.gradient_clip_val set."
                 )
-            return None
+            return True
         self.nan_in_a_row = 0
-        self.log("train/loss", loss.total, prog_bar=True, batch_size=bs)
-        for name, value in loss.terms.items():
-            self.log(f"train/{name}", value, batch_size=bs)
-        return loss.total
+        return False
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         """Score the batch with the bench's code (:func:`semcolor.bench.predict_images`,
@@ -362,7 +370,7 @@ class SemColorModule(pl.LightningModule):
 #: Architecture arguments a fine-tuning source must share with the run (the heads may differ).
 _BODY_KWARGS = ("encoder", "input_norm", "decoder_channels", "dist_stride")
 #: State-dict prefixes of the heads: these may start fresh when fine-tuning.
-_HEAD_PREFIXES = ("reg_head.", "dist_head.", "scene_head.", "seg_head.")
+_HEAD_PREFIXES = ("reg_head.", "dist_head.", "scene_head.", "seg_head.", "sal_head.")
 
 
 def _override_value(v: Any) -> str:

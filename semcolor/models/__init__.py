@@ -23,9 +23,18 @@ from semcolor.models.encoders import (
     load_encoder_weights,
     read_state_dict,
 )
-from semcolor.models.heads import DistributionHead, RegressionHead, SceneHead, SegmentationHead
+from semcolor.models.gan import PatchDiscriminator, PyramidColorizer, VGG16Features
+from semcolor.models.heads import (
+    DistributionHead,
+    GlobalFusion,
+    RegressionHead,
+    SaliencyHead,
+    SceneHead,
+    SegmentationHead,
+)
 from semcolor.models.semcolornet import (
     DEFAULT_DECODER_CHANNELS,
+    DEFAULT_HEADS,
     DEFAULT_PLAIN_DECODER_CHANNELS,
     HEAD_NAMES,
     ColorizerOutput,
@@ -36,11 +45,13 @@ from semcolor.models.semcolornet import (
 #: Architectures a checkpoint may name (its ``semcolor.arch``): class name -> class.
 ARCHITECTURES: dict[str, type] = {
     "SemColorNet": SemColorNet, "ECCV16Net": ECCV16Net, "IizukaNet": IizukaNet,
+    "PyramidColorizer": PyramidColorizer,
 }  # fmt: skip
 
 __all__ = [
     "ARCHITECTURES",
     "DEFAULT_DECODER_CHANNELS",
+    "DEFAULT_HEADS",
     "DEFAULT_PLAIN_DECODER_CHANNELS",
     "HEAD_NAMES",
     "UNET_PLAIN",
@@ -49,6 +60,11 @@ __all__ = [
     "DecoderBlock",
     "DistributionHead",
     "ECCV16Net",
+    "GlobalFusion",
+    "PatchDiscriminator",
+    "PyramidColorizer",
+    "SaliencyHead",
+    "VGG16Features",
     "IizukaNet",
     "PlainUNetEncoder",
     "RegressionHead",

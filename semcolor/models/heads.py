@@ -1,4 +1,4 @@
-"""The four task heads. Each is a small module mapping one feature map to raw outputs; none
+"""The task heads (the paper's four, and SCGAN's saliency head). Each is a small module mapping one feature map to raw outputs; none
 knows anything about losses, targets or decoding.
 """
 
@@ -84,3 +84,42 @@ class SegmentationHead(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x)
+
+
+class SaliencyHead(nn.Module):
+    """Saliency (attention) map: 1x1 conv -> 1 logit per pixel (SCGAN, Zhao et al. 2020: the
+    generator's second output; the sigmoid gives the map in [0, 1]).
+
+    ``forward(x)``: (B,in_channels,H,W) float -> (B,1,H,W) logits.
+    """
+
+    def __init__(self, in_channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, 1, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class GlobalFusion(nn.Module):
+    """Fuses a global feature of the bottleneck into every bottleneck position: global average
+    pool -> FC -> ReLU, broadcast, concatenated with the map, 1x1 conv -> BN -> ReLU back to
+    the map's width (Iizuka et al. 2016's fusion layer; SCGAN fuses a classification
+    network's global feature the same way, here it is taken from the shared encoder).
+
+    ``forward(x)``: (B,C,h,w) float -> (B,C,h,w) float.
+    """
+
+    def __init__(self, channels: int, hidden: int = C.GLOBAL_FUSION_WIDTH):
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(inplace=True))
+        self.fuse = nn.Sequential(
+            nn.Conv2d(channels + hidden, channels, kernel_size=1, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(inplace=True),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        g = self.fc(self.pool(x).flatten(1))[:, :, None, None].expand(-1, -1, *x.shape[-2:])
+        return self.fuse(torch.cat([x, g], dim=1))

@@ -1,4 +1,4 @@
-"""SemColorNet: encoder -> shared U-Net decoder -> up to four heads.
+"""SemColorNet: encoder -> shared U-Net decoder -> up to five heads.
 
 Input: ``L`` (B,1,H,W) float, ``semcolor.color.normalize_l(L)`` i.e. (L - 50) / 100 in
 [-0.5, 0.5]. Any H, W >= 1: the input is padded (replicate, bottom/right) to a multiple of the
@@ -16,6 +16,11 @@ Heads (``heads=`` selects them; a disabled head builds no parameters and outputs
   ``semcolor.color.AB_BINS``; from the stride-s decoder map.
 - ``scene`` -> ``scene_logits`` (B,num_scene_classes): from the encoder bottleneck.
 - ``seg`` -> ``seg_logits`` (B,num_seg_classes,H,W): from the stride-1 decoder map.
+- ``sal`` -> ``saliency_logits`` (B,1,H,W): SCGAN's saliency (attention) map, from the
+  stride-1 decoder map; off by default.
+
+``global_fusion=True`` fuses a global feature of the bottleneck into every bottleneck position
+before decoding (:class:`semcolor.models.heads.GlobalFusion`; SCGAN, Iizuka et al.).
 """
 
 from __future__ import annotations
@@ -37,10 +42,19 @@ from semcolor.models.encoders import (
     encoder_output_stride,
     input_normalization,
 )
-from semcolor.models.heads import DistributionHead, RegressionHead, SceneHead, SegmentationHead
+from semcolor.models.heads import (
+    DistributionHead,
+    GlobalFusion,
+    RegressionHead,
+    SaliencyHead,
+    SceneHead,
+    SegmentationHead,
+)
 
 #: Head names accepted by ``heads=``, in output order.
-HEAD_NAMES: tuple[str, ...] = ("reg", "dist", "scene", "seg")
+HEAD_NAMES: tuple[str, ...] = ("reg", "dist", "scene", "seg", "sal")
+#: The heads of Nguyen-Quynh et al.'s full method: the default of ``heads=``.
+DEFAULT_HEADS: tuple[str, ...] = ("reg", "dist", "scene", "seg")
 #: Default decoder widths (coarsest first) for the 5-stage smp/timm encoders (as smp's Unet).
 DEFAULT_DECODER_CHANNELS: tuple[int, ...] = (256, 128, 64, 32, 16)
 #: Default decoder widths for the 4-stage ``unet_plain`` encoder (mirror of its encoder).
@@ -61,18 +75,30 @@ class ColorizerOutput:
             (j+1)*s) (clipped at the border).
         scene_logits: (B,num_scene_classes) scene-classification logits.
         seg_logits: (B,num_seg_classes,H,W) segmentation logits.
+        saliency_logits: (B,1,H,W) saliency-map logits (sigmoid: the map in [0, 1]).
+        rgb_pyramid: generators that draw RGB (SpyncoGAN's): sRGB in [0, 1] at full, 1/2,
+            1/4... resolution, finest first, (B,3,ceil(H/2^i),ceil(W/2^i)); ``ab_reg`` is then
+            the ab of the full-resolution image.
     """
 
     ab_reg: torch.Tensor | None = None
     ab_logits: torch.Tensor | None = None
     scene_logits: torch.Tensor | None = None
     seg_logits: torch.Tensor | None = None
+    saliency_logits: torch.Tensor | None = None
+    rgb_pyramid: tuple[torch.Tensor, ...] | None = None
 
     def as_dict(self) -> dict[str, torch.Tensor]:
-        """The present (non-None) outputs by field name."""
-        return {
-            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
-        }
+        """The present (non-None) tensor outputs by field name (``rgb_pyramid`` levels as
+        ``rgb_pyramid.0``, ``rgb_pyramid.1``...)."""
+        out: dict[str, torch.Tensor] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, tuple):
+                out.update({f"{f.name}.{i}": t for i, t in enumerate(v)})
+            elif v is not None:
+                out[f.name] = v
+        return out
 
 
 # torch.export / the dynamo ONNX exporter flatten outputs as pytrees: teach them this one.
@@ -155,11 +181,13 @@ class SemColorNet(nn.Module):
             (5 for smp/timm encoders, 4 for unet_plain). None: (256, 128, 64, 32, 16), or
             (512, 256, 128, 64) for unet_plain. Blocks finer than any enabled head needs are
             not built.
-        heads: enabled heads, any non-empty subset of ("reg", "dist", "scene", "seg"). A
-            disabled head creates no parameters and its output is None; with only "scene"
-            no decoder is built.
+        heads: enabled heads, any non-empty subset of ("reg", "dist", "scene", "seg",
+            "sal"); default the first four (the paper's). A disabled head creates no
+            parameters and its output is None; with only "scene" no decoder is built.
         scene_hidden: width of the scene head's hidden layer (1024).
         scene_dropout: dropout before the scene head's last layer (0 = none).
+        global_fusion: fuse a global bottleneck feature into the bottleneck before decoding
+            (:class:`semcolor.models.heads.GlobalFusion`, SCGAN's global feature).
 
     Attributes:
         heads: enabled head names, in the order of :data:`HEAD_NAMES`.
@@ -182,9 +210,10 @@ class SemColorNet(nn.Module):
         num_seg_classes: int = C.NUM_COCOSTUFF_CLASSES,
         dist_stride: int = 1,
         decoder_channels: Sequence[int] | None = None,
-        heads: Sequence[str] = HEAD_NAMES,
+        heads: Sequence[str] = DEFAULT_HEADS,
         scene_hidden: int = C.SCENE_HIDDEN,
         scene_dropout: float = 0.0,
+        global_fusion: bool = False,
     ):
         super().__init__()
         self.heads: tuple[str, ...] = _parse_heads(heads)
@@ -212,6 +241,7 @@ class SemColorNet(nn.Module):
             "heads": list(self.heads),
             "scene_hidden": int(scene_hidden),
             "scene_dropout": float(scene_dropout),
+            "global_fusion": bool(global_fusion),
         }
         enabled = set(self.heads)
         for head, n, arg in (
@@ -257,6 +287,8 @@ class SemColorNet(nn.Module):
         self.dist_head: DistributionHead | None = None
         self.scene_head: SceneHead | None = None
         self.seg_head: SegmentationHead | None = None
+        self.sal_head: SaliencyHead | None = None
+        self.fusion = GlobalFusion(enc_channels[-1]) if global_fusion else None
         if self.output_strides:
             self.decoder = UNetDecoder(
                 enc_channels, decoder_channels, min_stride=min(self.output_strides.values())
@@ -268,6 +300,8 @@ class SemColorNet(nn.Module):
                 self.dist_head = DistributionHead(width[self.dist_stride], C.NUM_AB_BINS)
             if "seg" in enabled:
                 self.seg_head = SegmentationHead(width[1], num_seg_classes)
+            if "sal" in enabled:
+                self.sal_head = SaliencyHead(width[1])
         elif len(decoder_channels) != depth:  # same check as the decoder would make
             raise ValueError(
                 f"decoder_channels must have {depth} widths for encoder {encoder!r}, got "
@@ -294,7 +328,8 @@ class SemColorNet(nn.Module):
         Returns:
             :class:`ColorizerOutput` with ``ab_reg`` (B,2,H,W) in [-110, 110] Lab units,
             ``ab_logits`` (B,313,ceil(H/s),ceil(W/s)), ``scene_logits`` (B,num_scene_classes),
-            ``seg_logits`` (B,num_seg_classes,H,W); disabled heads give None.
+            ``seg_logits`` (B,num_seg_classes,H,W), ``saliency_logits`` (B,1,H,W); disabled
+            heads give None.
 
         Raises:
             ValueError: L is not a floating (B,1,H,W) tensor with H, W >= 1.
@@ -317,8 +352,10 @@ class SemColorNet(nn.Module):
         pad_h, pad_w = -h % m, -w % m
         x = F.pad(L, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else L
         features = self.encoder(self.encoder_input(x))
+        if self.fusion is not None:
+            features = [*features[:-1], self.fusion(features[-1])]
 
-        ab_reg = ab_logits = scene_logits = seg_logits = None
+        ab_reg = ab_logits = scene_logits = seg_logits = sal_logits = None
         if self.scene_head is not None:
             scene_logits = self.scene_head(features[-1])
         if self.decoder is not None:
@@ -327,10 +364,12 @@ class SemColorNet(nn.Module):
                 ab_reg = self.reg_head(maps[1])[..., :h, :w]
             if self.seg_head is not None:
                 seg_logits = self.seg_head(maps[1])[..., :h, :w]
+            if self.sal_head is not None:
+                sal_logits = self.sal_head(maps[1])[..., :h, :w]
             if self.dist_head is not None:
                 dh, dw = self.dist_output_size(h, w)
                 ab_logits = self.dist_head(maps[self.dist_stride])[..., :dh, :dw]
-        return ColorizerOutput(ab_reg, ab_logits, scene_logits, seg_logits)
+        return ColorizerOutput(ab_reg, ab_logits, scene_logits, seg_logits, sal_logits)
 
 
 #: timm-style factory name: ``build_model("resnet18", dist_stride=4)`` builds a SemColorNet

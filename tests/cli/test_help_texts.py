@@ -7,13 +7,23 @@ import argparse
 
 import pytest
 
-from semcolor.cli import ablate, bench, calibrate, colorize, export, label_scenes, prior
+from semcolor.cli import (
+    ablate,
+    bench,
+    calibrate,
+    colorize,
+    export,
+    label_saliency,
+    label_scenes,
+    prior,
+)
 
 PARSERS = {
     "semcolor-ablate": ablate._parser, "semcolor-bench": bench._parser,
     "semcolor-calibrate": calibrate._parser,
     "semcolor-colorize": colorize._parser, "semcolor-export": export._parser,
     "semcolor-label-scenes": label_scenes._parser, "semcolor-prior": prior._parser,
+    "semcolor-label-saliency": label_saliency._parser,
 }  # fmt: skip
 
 

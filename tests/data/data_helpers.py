@@ -51,7 +51,8 @@ def save_label(path: Path, arr: np.ndarray) -> Path:
 
 def check_sample(s: dict, crop: int, num_scene: int, index: int | None = None) -> None:
     """Assert the sample contract."""
-    assert list(s) == ["L", "ab", "colorful", "scene", "has_scene", "seg", "has_seg", "index"]
+    assert list(s) == ["L", "ab", "colorful", "scene", "has_scene", "seg", "has_seg",
+                       "saliency", "has_saliency", "index"]
     assert s["L"].shape == (1, crop, crop) and s["L"].dtype == torch.float32
     assert s["ab"].shape == (2, crop, crop) and s["ab"].dtype == torch.float32
     assert 0.0 <= float(s["L"].min()) and float(s["L"].max()) <= 100.0
@@ -67,6 +68,11 @@ def check_sample(s: dict, crop: int, num_scene: int, index: int | None = None) -
     assert s["has_seg"].shape == () and s["has_seg"].dtype == torch.bool
     if not bool(s["has_seg"]):
         assert bool((s["seg"] == C.IGNORE_INDEX).all())
+    assert s["saliency"].shape == (1, crop, crop) and s["saliency"].dtype == torch.float32
+    assert 0.0 <= float(s["saliency"].min()) and float(s["saliency"].max()) <= 1.0
+    assert s["has_saliency"].shape == () and s["has_saliency"].dtype == torch.bool
+    if not bool(s["has_saliency"]):
+        assert float(s["saliency"].abs().sum()) == 0.0
     assert s["index"].shape == () and s["index"].dtype == torch.int64
     if index is not None:
         assert int(s["index"]) == index

@@ -1,0 +1,125 @@
+"""Unpaired data for SpyncoGAN: a gray domain and a colour domain that are never paired.
+
+The generator's input comes only from the gray domain: a gray-domain sample keeps its L and
+drops its ab, so no colour of the image the generator sees is in the batch at all. The
+discriminator's real images come from the colour domain, drawn at random, independently of
+the gray sample.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+
+from semcolor import constants as C
+
+log = logging.getLogger("semcolor.data")
+
+#: Keys of an unpaired sample.
+UNPAIRED_KEYS: tuple[str, ...] = ("L", "colorful", "index", "real_rgb", "real_index")
+#: Fraction of a shared folder that goes to the colour domain when both domains are one
+#: folder (chosen by path hash, :func:`semcolor.data.base.in_holdout`).
+HALF: float = 0.5
+
+
+class UnpairedDataset(Dataset):
+    """Pairs each gray-domain sample with a random colour-domain image.
+
+    Args:
+        gray: a dataset of the sample contract; only its ``L`` (and ``colorful``, ``index``)
+            are kept.
+        colour: a dataset of the sample contract; its images become ``real_rgb``.
+
+    Each item:
+
+    * ``"L"``: float32 (1,H,W), Lab L in [0, 100] of the gray-domain image;
+    * ``"colorful"``: bool () of the gray-domain image (its own colour is never returned);
+    * ``"index"``: int64 () gray-domain index;
+    * ``"real_rgb"``: float32 (3,H,W) sRGB in [0, 1] of a colour-domain image drawn at random
+      (torch's RNG, which DataLoader seeds per worker);
+    * ``"real_index"``: int64 () its colour-domain index.
+
+    Attributes ``num_scene_classes`` and ``num_seg_classes`` are 0 (no labels).
+    """
+
+    num_scene_classes = 0
+    num_seg_classes = 0
+
+    def __init__(self, gray: Dataset, colour: Dataset):
+        if len(gray) == 0 or len(colour) == 0:
+            raise ValueError(
+                f"both domains need images: gray has {len(gray)}, colour has {len(colour)}"
+            )
+        self.gray, self.colour = gray, colour
+
+    @property
+    def paths(self) -> list[str]:
+        """Gray-domain image paths (what ``index`` refers to)."""
+        return list(getattr(self.gray, "paths", []))
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        return [*getattr(self.gray, "skipped", []), *getattr(self.colour, "skipped", [])]
+
+    def __len__(self) -> int:
+        return len(self.gray)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        from semcolor.color import lab_to_rgb
+
+        g = self.gray[index]
+        j = int(torch.randint(len(self.colour), ()))
+        c = self.colour[j]
+        real = lab_to_rgb(torch.cat([c["L"], c["ab"]], 0)[None])[0]
+        return {
+            "L": g["L"],
+            "colorful": g["colorful"],
+            "index": g["index"],
+            "real_rgb": real.float().contiguous(),
+            "real_index": c["index"],
+        }
+
+    def __repr__(self) -> str:
+        return f"UnpairedDataset(gray={self.gray!r}, colour={self.colour!r})"
+
+
+def unpaired_folders(
+    gray_root: str,
+    colour_root: str | None = None,
+    crop_size: int = C.TRAIN_CROP,
+    resize: int | None = None,
+    skip_log: str | None = None,
+) -> UnpairedDataset:
+    """Two photo folders as the gray and the colour domain (:class:`UnpairedDataset`).
+
+    ``colour_root`` None or the same folder as ``gray_root``: one folder split in two
+    disjoint halves by path hash (:func:`semcolor.data.base.in_holdout`, fraction 1/2): the
+    colour domain is the held-out half, the gray domain the rest; no image is in both.
+    """
+    from semcolor.data.datasets import ImageFolder
+
+    same = colour_root is None or Path(colour_root).resolve() == Path(gray_root).resolve()
+    kw = {"split": None, "crop_size": crop_size, "resize": resize, "skip_log": skip_log,
+          "train": True, "num_scene_classes": 0, "num_seg_classes": 0}  # fmt: skip
+    if same:
+        gray = ImageFolder(gray_root, holdout_fraction=HALF, holdout="exclude", **kw)
+        colour = ImageFolder(gray_root, holdout_fraction=HALF, holdout="only", **kw)
+        log.info("unpaired: %s split by path hash: %d gray-domain, %d colour-domain images",
+                 gray_root, len(gray), len(colour))  # fmt: skip
+    else:
+        gray = ImageFolder(gray_root, **kw)
+        colour = ImageFolder(colour_root, **kw)
+    return UnpairedDataset(gray, colour)
+
+
+def optional_bench_images(root: str | None, size: int = 256, limit: int | None = None):
+    """Validation for unpaired training: :class:`BenchImages` of a paired photo folder
+    (scoring only; never trained on), or None without one."""
+    if not root:
+        return None
+    from semcolor.data.bench_images import BenchImages
+
+    return BenchImages(root=root, dataset="folder", split=None, size=size, limit=limit)
