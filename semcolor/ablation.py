@@ -68,6 +68,10 @@ class Study:
         size: bench side (the 256 protocol).
         max_minutes: optional wall-time cap per run (``trainer.max_time``); a run stopped by it
             is still benched, and its step count is recorded.
+        experiment_overrides: extra overrides of single experiments, given after
+            ``train_overrides``: data a system needs (SCGAN's saliency maps, SpyncoGAN's
+            unpaired domains) or its own ``trainer.max_steps`` (an adversarial run counts the
+            discriminator's optimizer steps too; see :func:`steps_of`).
     """
 
     experiments: list[str]
@@ -78,6 +82,7 @@ class Study:
     train_overrides: list[str] = field(default_factory=list)
     size: int = 256
     max_minutes: float | None = None
+    experiment_overrides: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.experiments:
@@ -96,9 +101,26 @@ class Study:
                 f"reference {self.reference!r} is not among experiments {self.experiments}"
             )
         self.splits = [s if isinstance(s, ReportSplit) else ReportSplit(**s) for s in self.splits]
+        unknown = sorted(set(self.experiment_overrides) - set(self.experiments))
+        if unknown:
+            raise ValueError(
+                f"experiment_overrides names {unknown}, which are not among experiments "
+                f"{self.experiments}"
+            )
+        self.experiment_overrides = {
+            str(k): [str(o) for o in v] for k, v in self.experiment_overrides.items()
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def steps_of(study: Study, experiment: str) -> int:
+    """The ``trainer.max_steps`` of an experiment's runs: its own override, else the budget."""
+    for o in study.experiment_overrides.get(experiment, []):
+        if o.startswith("trainer.max_steps="):
+            return int(o.split("=", 1)[1])
+    return study.steps
 
 
 def run_dir(out: Path, experiment: str, seed: int) -> Path:
@@ -112,8 +134,10 @@ def train_command(study: Study, out: Path, experiment: str, seed: int) -> list[s
     last = d / "checkpoints" / "last.ckpt"
     if last.is_file():  # an interrupted run: resume it (its stored command line is replayed)
         return [*cmd, f"ckpt_path={last}", f"hydra.run.dir={d}"]
-    args = [f"+experiment={experiment}", f"seed={seed}", *study.train_overrides,
-            f"trainer.max_steps={study.steps}", f"hydra.run.dir={d}"]  # fmt: skip
+    own = [o for o in study.experiment_overrides.get(experiment, [])
+           if not o.startswith("trainer.max_steps=")]  # fmt: skip
+    args = [f"+experiment={experiment}", f"seed={seed}", *study.train_overrides, *own,
+            f"trainer.max_steps={steps_of(study, experiment)}", f"hydra.run.dir={d}"]  # fmt: skip
     if study.max_minutes:
         minutes = int(math.ceil(study.max_minutes))
         args.append(f"trainer.max_time=00:{minutes // 60:02d}:{minutes % 60:02d}:00")
@@ -124,7 +148,7 @@ def is_trained(d: Path) -> bool:
     return (d / "done.json").is_file()
 
 
-def reached_budget(d: Path, study: Study) -> bool:
+def reached_budget(d: Path, study: Study, experiment: str | None = None) -> bool:
     """Whether the run's ``last.ckpt`` got to the study's step budget (how runs trained
     elsewhere, e.g. as cluster jobs, which write no done.json, are told finished)."""
     import torch
@@ -133,7 +157,8 @@ def reached_budget(d: Path, study: Study) -> bool:
     if not last.is_file():
         return False
     ckpt = torch.load(last, map_location="cpu", weights_only=True)
-    return int(ckpt.get("global_step", 0)) >= study.steps
+    steps = study.steps if experiment is None else steps_of(study, experiment)
+    return int(ckpt.get("global_step", 0)) >= steps
 
 
 def is_benched(d: Path, study: Study) -> bool:

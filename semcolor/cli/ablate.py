@@ -21,7 +21,8 @@ from semcolor.cli._help import parser as help_parser
 
 PROG = "semcolor-ablate"
 #: Keys of a study file / the command line (values are OmegaConf syntax).
-STUDY_KEYS = ("experiments", "seeds", "budget", "reference", "train", "splits", "size", "out")
+STUDY_KEYS = ("experiments", "seeds", "budget", "reference", "train", "experiment_train",
+              "splits", "size", "out")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         "Keys (key=value, OmegaConf syntax, after or instead of --study): experiments=[...] "
         "(+experiment names), seeds=[...], budget.steps=N, budget.minutes=M (optional cap), "
         "reference=NAME (default: the first experiment), train=[overrides for every run], "
-        "splits=[{name,dataset,root,split,limit}], size=256, out=DIR. Exit status: 0 done, "
+        "experiment_train={NAME: [overrides of that experiment's runs]}, splits=[{name,dataset,root,split,limit}], size=256, out=DIR. Exit status: 0 done, "
         "1 a run failed (the others are kept; rerun to retry), 2 bad study.",
     )
     ap.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="study keys (see below)")
@@ -92,6 +93,7 @@ def load_study(study_file: Path | None, overrides: list[str]):
         splits=list(d["splits"]),
         reference=d.get("reference"),
         train_overrides=[str(o) for o in d.get("train") or []],
+        experiment_overrides=dict(d.get("experiment_train") or {}),
         size=int(d.get("size", 256)),
     )
     return study, Path(d.get("out") or "ablation")
@@ -112,10 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         for e in study.experiments:
             for s in study.seeds:
                 d = ablation.run_dir(out, e, s)
-                if ablation.is_trained(d) or ablation.reached_budget(d, study):
+                if ablation.is_trained(d) or ablation.reached_budget(d, study, e):
                     ablation.bench_run(study, out, e, s)
                 elif (d / "checkpoints" / "last.ckpt").is_file():
-                    print(f"{PROG}: note: {e} seed {s} has not reached {study.steps} steps; "
+                    print(f"{PROG}: note: {e} seed {s} has not reached "
+                          f"{ablation.steps_of(study, e)} steps; "
                           "left out (rerun without --aggregate-only to finish it)")  # fmt: skip
     else:
         try:
