@@ -307,11 +307,9 @@ class SpyncoGANLoss(nn.Module):
         self.adversarial = AdversarialLoss(gan, gp_weight)
 
     def real_for_d(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """(B,3,H,W) a colour-domain image in [-1, 1]. Validation batches (paired, no colour
-        domain) fall back to their own image."""
-        if "real_rgb" in batch:
-            return batch["real_rgb"].float() * 2 - 1
-        return lab_to_rgb(torch.cat([batch["L"], batch["ab"]], 1)) * 2 - 1
+        """(B,3,H,W) a colour-domain image (``batch["real_rgb"]``, from ``data=unpaired``)
+        in [-1, 1]. KeyError without one: SpyncoGAN never takes the gray image's own colours."""
+        return batch["real_rgb"].float() * 2 - 1
 
     def fake_for_d(self, out: ColorizerOutput, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """(B,3,H,W) the generator's full-resolution image in [-1, 1]."""

@@ -127,3 +127,21 @@ def test_bad_study_is_a_clean_error(capsys):
     assert cli.main(["experiments=[a]", "seeds=[0]", "budget.steps=1", "splits=[]"]) == 2
     assert cli.main(["bogus=1"]) == 2
     assert "valid:" in capsys.readouterr().err
+
+
+def test_experiment_train_adds_overrides_and_budgets_per_experiment(tmp_path):
+    study, _ = cli.load_study(None, [
+        "experiments=[regsoft,scgan]", "seeds=[0]", "budget.steps=300", "train=[logger=csv]",
+        "experiment_train={scgan: [data.saliency_dir=/m, trainer.max_steps=450]}",
+        f"splits=[{{name: t, dataset: folder, root: '{tmp_path}'}}]",
+    ])  # fmt: skip
+    assert ablation.steps_of(study, "regsoft") == 300 and ablation.steps_of(study, "scgan") == 450
+    cmd = ablation.train_command(study, tmp_path, "scgan", 0)
+    assert "data.saliency_dir=/m" in cmd and "trainer.max_steps=450" in cmd
+    assert cmd.index("logger=csv") < cmd.index("data.saliency_dir=/m")  # own ones come after
+    assert sum(a.startswith("trainer.max_steps=") for a in cmd) == 1
+    ref = ablation.train_command(study, tmp_path, "regsoft", 0)
+    assert "trainer.max_steps=300" in ref and "data.saliency_dir=/m" not in ref
+    with pytest.raises(ValueError, match="not among experiments"):
+        ablation.Study(experiments=["a"], seeds=[0], steps=1, splits=[{"name": "t",
+                       "dataset": "folder", "root": "."}], experiment_overrides={"b": []})

@@ -100,10 +100,30 @@ def rgb_to_hls(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return hue, light, sat
 
 
+def _scgan_hue(rgb: np.ndarray) -> np.ndarray:
+    """Hue in degrees with SCGAN's order of operations (``evaluation/indexes_CCI.py``
+    ``rgb2hsl``: 60·(b - r)/d + 120, not colorsys's 60·((b - r)/d + 2)). The two agree
+    mathematically but round differently at class edges: e.g. (0, 99, 108) is 185° here and
+    184.99999999999997° by colorsys, which would drop it from the sky class. This classifies
+    all 2^24 colours as SCGAN's code does (docs/metrics.md)."""
+    x = check_rgb_uint8(rgb).astype(np.float64) / 255.0
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    mx = x.max(axis=-1)
+    d = mx - x.min(axis=-1)
+    safe_d = np.where(d > 0, d, 1.0)
+    h = np.where(
+        mx == r,
+        np.mod(60.0 * ((g - b) / safe_d) + 360.0, 360.0),
+        np.where(mx == g, np.mod(60.0 * ((b - r) / safe_d) + 120.0, 360.0),
+                 np.mod(60.0 * ((r - g) / safe_d) + 240.0, 360.0)),
+    )  # fmt: skip
+    return np.where(d > 0, h, 0.0)
+
+
 def cni(rgb: np.ndarray, empty_value: float = CNI_EMPTY) -> float:
     """Colour naturalness index of Huang et al. (2006), as evaluated by SCGAN, in [0, 1].
 
-    In HSL (:func:`rgb_to_hls`) keep the pixels with S > 0.1 and 0.2 < L < 0.8; of those,
+    In HSL (:func:`rgb_to_hls`; the hue as SCGAN's code rounds it) keep the pixels with S > 0.1 and 0.2 < L < 0.8; of those,
     class k collects the pixels with hue in skin [25, 70]°, grass [95, 135]° or sky
     [185, 260]° (inclusive). With n_k pixels of mean saturation S̄_k in class k,
     N_k = exp(-½((S̄_k - μ_k)/σ_k)²), (μ, σ) = (0.76, 0.52) skin, (0.81, 0.53) grass,
@@ -115,7 +135,8 @@ def cni(rgb: np.ndarray, empty_value: float = CNI_EMPTY) -> float:
             purely red/magenta images). Default 0.0, as the SCGAN evaluation script; pass
             ``float("nan")`` to have such images skipped by :class:`MetricAccumulator`.
     """
-    hue, light, sat = rgb_to_hls(rgb)
+    _, light, sat = rgb_to_hls(rgb)
+    hue = _scgan_hue(rgb)
     keep = (sat > CNI_MIN_S) & (light > CNI_MIN_L) & (light < CNI_MAX_L)
     total = 0
     weighted = 0.0

@@ -197,3 +197,16 @@ def test_bad_input_raises_valueerror(fn) -> None:
         fn(np.zeros((4, 4, 3), np.float64))
     with pytest.raises(ValueError, match=r"\(H,W,3\)"):
         fn(np.zeros((4, 4), np.uint8))
+
+
+def test_cni_hue_rounds_as_scgan_at_class_edges() -> None:
+    # (0, 99, 108): hue exactly 185 degrees (the sky class's lower edge). colorsys's order of
+    # operations gives 184.99999999999997 (outside); SCGAN's code gives 185.0 (inside).
+    from semcolor.metrics.colour import _scgan_hue
+
+    px = np.array([[[0, 99, 108]]], np.uint8)
+    assert colorsys.rgb_to_hls(0, 99 / 255, 108 / 255)[0] * 360 < 185
+    assert _scgan_hue(px)[0, 0] == 185.0
+    h, light, s = rgb_to_hls(px)
+    expected = _naturalness(float(s[0, 0]), 0.43, 0.22)
+    assert cni(np.repeat(px, 4, axis=1)) == pytest.approx(expected, rel=1e-12)

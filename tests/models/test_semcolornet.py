@@ -12,15 +12,18 @@ import torch
 import torch.nn.functional as F
 
 from semcolor import constants as C
-from semcolor.models import HEAD_NAMES, ColorizerOutput, SemColorNet, build_model
+from semcolor.models import DEFAULT_HEADS, HEAD_NAMES, ColorizerOutput, SemColorNet, build_model
 
 SMALL = (32, 16, 16, 8, 8)  # decoder widths for fast tests (last = 8 channels)
 N_SCENE, N_SEG = 7, 5
-COMBOS = [c for r in range(1, 5) for c in itertools.combinations(HEAD_NAMES, r)]
-FIELD = {"reg": "ab_reg", "dist": "ab_logits", "scene": "scene_logits", "seg": "seg_logits"}
+# Every combination of the paper's four heads, plus SCGAN's generator and all five.
+COMBOS = [c for r in range(1, 5) for c in itertools.combinations(DEFAULT_HEADS, r)]
+COMBOS += [("reg", "sal"), HEAD_NAMES]
+FIELD = {"reg": "ab_reg", "dist": "ab_logits", "scene": "scene_logits", "seg": "seg_logits",
+         "sal": "saliency_logits"}
 
 
-def make(heads=HEAD_NAMES, **kw) -> SemColorNet:
+def make(heads=DEFAULT_HEADS, **kw) -> SemColorNet:
     torch.manual_seed(0)
     kw.setdefault("decoder_channels", SMALL)
     kw.setdefault("num_scene_classes", N_SCENE)
@@ -28,13 +31,17 @@ def make(heads=HEAD_NAMES, **kw) -> SemColorNet:
     return build_model(heads=heads, **kw)
 
 
-def expected_shapes(b: int, h: int, w: int, s: int) -> dict[str, tuple[int, ...]]:
-    return {
+def expected_shapes(b: int, h: int, w: int, s: int, sal: bool = False) -> dict[str, tuple[int, ...]]:
+    shapes = {
         "ab_reg": (b, 2, h, w),
         "ab_logits": (b, C.NUM_AB_BINS, math.ceil(h / s), math.ceil(w / s)),
         "scene_logits": (b, N_SCENE),
         "seg_logits": (b, N_SEG, h, w),
+        "saliency_logits": (b, 1, h, w),
     }
+    if not sal:
+        del shapes["saliency_logits"]
+    return shapes
 
 
 @pytest.mark.parametrize("dist_stride", [1, 4])
@@ -46,7 +53,7 @@ def test_every_head_combination_forward_backward(heads, dist_stride):
         L = (torch.rand(2, 1, h, w) - 0.5).requires_grad_()
         out = model(L)
         assert isinstance(out, ColorizerOutput)
-        shapes = expected_shapes(2, h, w, dist_stride)
+        shapes = expected_shapes(2, h, w, dist_stride, sal=True)
         for name in HEAD_NAMES:
             t = getattr(out, FIELD[name])
             if name in heads:
@@ -71,6 +78,7 @@ def _head_param_count(name: str, width: int = SMALL[-1], bottleneck: int = 512) 
         "dist": width * C.NUM_AB_BINS + C.NUM_AB_BINS,
         "scene": bottleneck * C.SCENE_HIDDEN + C.SCENE_HIDDEN + C.SCENE_HIDDEN * N_SCENE + N_SCENE,
         "seg": width * N_SEG + N_SEG,
+        "sal": width + 1,
     }[name]
 
 
@@ -80,7 +88,7 @@ def _n_params(model: torch.nn.Module) -> int:
 
 @pytest.mark.parametrize("off", HEAD_NAMES)
 def test_disabled_head_creates_no_parameters(off):
-    full = make()
+    full = make(HEAD_NAMES)
     part = make(tuple(h for h in HEAD_NAMES if h != off))
     attr = f"{off}_head"
     assert getattr(part, attr) is None and getattr(full, attr) is not None
@@ -139,11 +147,11 @@ def test_samples_in_a_batch_are_independent_in_eval_mode():
 
 @pytest.mark.parametrize("shape", [(1, 1, 1, 1), (2, 1, 1, 5), (1, 1, 33, 2)])
 def test_tiny_inputs_are_padded(shape):
-    model = make(dist_stride=4).eval()
+    model = make(HEAD_NAMES, dist_stride=4).eval()
     with torch.no_grad():
         out = model(torch.rand(shape) - 0.5)
     b, _, h, w = shape
-    for name, want in expected_shapes(b, h, w, 4).items():
+    for name, want in expected_shapes(b, h, w, 4, sal=True).items():
         assert getattr(out, name).shape == want
 
 
@@ -219,7 +227,7 @@ def test_build_model_signature_matches_the_class():
 
 def test_default_heads_and_class_counts():
     model = build_model(decoder_channels=SMALL)
-    assert model.heads == HEAD_NAMES
+    assert model.heads == DEFAULT_HEADS and model.sal_head is None and model.fusion is None
     assert model.scene_head.fc1.out_features == C.SCENE_HIDDEN == 1024
     assert model.scene_head.fc2.out_features == 365
     assert model.seg_head.conv.out_channels == 183
@@ -229,7 +237,8 @@ def test_default_heads_and_class_counts():
 
 def test_output_dataclass_fields():
     names = [f.name for f in dataclasses.fields(ColorizerOutput)]
-    assert names == ["ab_reg", "ab_logits", "scene_logits", "seg_logits"]
+    assert names == ["ab_reg", "ab_logits", "scene_logits", "seg_logits", "saliency_logits",
+                     "rgb_pyramid"]
     out = ColorizerOutput(ab_reg=torch.zeros(1))
     assert list(out.as_dict()) == ["ab_reg"] and out.seg_logits is None
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -281,3 +290,25 @@ def test_torch_export_handles_the_output_dataclass():
     assert isinstance(out, ColorizerOutput) and out.scene_logits is None
     torch.testing.assert_close(out.ab_reg, ref.ab_reg)
     torch.testing.assert_close(out.ab_logits, ref.ab_logits)
+
+
+def test_global_fusion_changes_the_bottleneck_and_round_trips():
+    plain = make(("reg", "sal"))
+    fused = make(("reg", "sal"), global_fusion=True)
+    assert plain.fusion is None and fused.fusion is not None
+    assert fused.init_kwargs["global_fusion"] is True
+    rebuilt = SemColorNet(**fused.init_kwargs)
+    rebuilt.load_state_dict(fused.state_dict())
+    L = torch.rand(2, 1, 64, 64) - 0.5
+    fused.eval(), rebuilt.eval()
+    assert torch.equal(fused(L).saliency_logits, rebuilt(L).saliency_logits)
+    # the global feature reaches every position: changing one corner changes the far corner
+    L2 = L.clone()
+    L2[:, :, :8, :8] = 0.5
+    far = (fused(L).ab_reg - fused(L2).ab_reg)[..., -8:, -8:].abs().max()
+    assert far > 0
+
+
+def test_as_dict_lists_pyramid_levels():
+    out = ColorizerOutput(ab_reg=torch.zeros(1), rgb_pyramid=(torch.zeros(2), torch.zeros(3)))
+    assert list(out.as_dict()) == ["ab_reg", "rgb_pyramid.0", "rgb_pyramid.1"]
