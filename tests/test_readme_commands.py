@@ -89,7 +89,7 @@ def test_documented_command_composes_and_builds_its_network(tmp_path, where, arg
     resolve_scene_classes(cfg)
     check_heads_fit_data(cfg)
     net = instantiate(cfg.model, _convert_="all")
-    assert set(net.heads) == set(cfg.model.heads)
+    assert set(net.heads) == set(cfg.model.get("heads") or net.heads)
     if init_from == "default":  # the documented network must fit the shipped model
         init_weights_from(net, "default")
     elif init_from is not None:  # a run of the same command: its own checkpoint fits
@@ -146,6 +146,14 @@ def test_documented_command_builds_its_datamodule_on_generated_trees(
             a = f"data.root={data_root / 'photos'}"
         elif key == "data.val_root":
             a = f"data.val_root={data_root / 'photos_val'}"
+        elif key in ("data.gray_root", "data.colour_root"):
+            a = f"{key}={data_root / 'photos'}"
+        elif key == "data.saliency_dir":  # maps as semcolor-label-saliency writes them
+            from semcolor.data.saliency import label_saliency
+
+            maps = tmp_path / "maps"
+            label_saliency(data_root / "photos", maps, progress=False)
+            a = f"data.saliency_dir={maps}"
         elif key == "data.scene_labels":
             labels = tmp_path / "labels.npz"
             continue  # written below, once the training images are known
@@ -166,7 +174,12 @@ def test_documented_command_builds_its_datamodule_on_generated_trees(
     batch = next(iter(dm.train_dataloader()))
     crop = int(cfg.data.train.get("size") or cfg.data.crop_size)  # synthetic: its own size
     assert batch["L"].shape[1:] == (1, crop, crop)
-    assert len(dm.val_dataloader()) > 0
+    if dm.val_set is None:  # only unpaired data may go without validation (no val_root)
+        assert cfg.data.name == "unpaired" and not cfg.data.val_root
+    else:
+        assert len(dm.val_dataloader()) > 0
+    if "data.saliency_dir" in {a.split("=")[0] for a in args}:
+        assert bool(batch["has_saliency"].all())
     net = instantiate(cfg.model, _convert_="all")
     if "scene" in net.heads:
         assert batch["scene"].shape[1] == net.init_kwargs["num_scene_classes"]
@@ -195,13 +208,14 @@ def test_the_head_table_lists_every_data_config():
 
 
 def _any(dataset, key: str) -> bool:
-    return any(bool(dataset[i][key]) for i in range(len(dataset)))
+    return any(bool(dataset[i].get(key, False)) for i in range(len(dataset)))
 
 
 @pytest.mark.parametrize("name", sorted(TABLE))
 def test_the_head_table_is_true(tmp_path, data_root, name):
     scene_col, seg_col = TABLE[name]
-    extra = [f"data.root={data_root / 'photos'}"] if name == "folder" else []
+    extra = {"folder": [f"data.root={data_root / 'photos'}"],
+             "unpaired": [f"data.gray_root={data_root / 'photos'}"]}.get(name, [])
     base = [f"data={name}", f"paths.data_root={data_root}", "model.heads=[reg,dist]", *SMALL,
             f"paths.output_dir={tmp_path}", *extra]  # fmt: skip
     dm = _datamodule(compose_train(base))
