@@ -594,8 +594,10 @@ def build_summary(
     model: Any | None = None,
     temperature: float = C.ANNEALED_MEAN_T,
     notes: Iterable[str] = (),
+    name: str | None = None,
 ) -> dict[str, Any]:
-    """The summary.json dict (public key names: see ``README``, "Evaluation")."""
+    """The summary.json dict (public key names: see ``README``, "Evaluation"). ``name``
+    labels the model's rows in tables (``model_name``; e.g. "scgan")."""
     methods = {m: {k: result.summary[m][k] for k in METHOD_KEYS} for m in result.methods}
     ckpt = None
     if model is not None:
@@ -615,6 +617,7 @@ def build_summary(
         "gt": dict(result.gt),
         "speed": dict(result.speed),
         "checkpoint": ckpt,
+        "model_name": name,
         "baselines_only": model is None,
         "skipped": [[p, r] for p, r in result.skipped],
         "excluded_gray": list(result.excluded_gray),
@@ -664,9 +667,14 @@ def format_table(summary: dict[str, Any]) -> str:
     head = "| method | n | " + " | ".join(c[0] for c in cols) + " |"
     sep = "|---|---:|" + "---:|" * len(cols)
     lines = [head, sep]
+    name = summary.get("model_name")
+    model_methods = [m for m in summary["methods"] if m not in BASELINES]
     for m, d in summary["methods"].items():
         vals = " | ".join(_fmt(d.get(k), n) for _, k, n in cols)
-        lines.append(f"| {m} | {d.get('num_images', summary['n_images'])} | {vals} |")
+        label = m
+        if name and m in model_methods:  # the model's rows carry its name
+            label = name if len(model_methods) == 1 else f"{name} ({m})"
+        lines.append(f"| {label} | {d.get('num_images', summary['n_images'])} | {vals} |")
     gt = summary.get("gt", {})
     gt_vals = [_fmt(gt.get(k), n) if k in ("colorfulness", "cni") else "" for _, k, n in cols]
     lines.append(f"| ground truth | {summary['n_images']} | " + " | ".join(gt_vals) + " |")

@@ -377,3 +377,20 @@ def test_shared_dataset_listings(shared_dir):
     tiny = list_dataset_images("tinyimagenet", data / "tiny-imagenet-200", limit=5)
     assert len(tiny) == 5 and all("/val/images/" in p for p in tiny)
     assert len(list_dataset_images("folder", data / "bsds500" / "test")) == 200
+
+
+def test_name_labels_the_model_rows(tmp_path, capsys):
+    write_folder(tmp_path / "imgs", n=2)
+    ckpt = make_ckpt(tmp_path / "tiny.ckpt")
+    rc = main(["--dataset", "folder", "--root", str(tmp_path / "imgs"), "--ckpt", str(ckpt),
+               "--size", "32", "--out", str(tmp_path / "out"), "--device", "cpu",
+               "--no-progress", "--name", "scgan", "--methods", "reg"])  # fmt: skip
+    assert rc == 0
+    table = capsys.readouterr().out
+    assert "| scgan | 2 |" in table and "| gray | 2 |" in table
+    assert read_json(tmp_path / "out" / "summary.json")["model_name"] == "scgan"
+    rc = main(["--dataset", "folder", "--root", str(tmp_path / "imgs"), "--ckpt", str(ckpt),
+               "--size", "32", "--out", str(tmp_path / "out2"), "--device", "cpu",
+               "--no-progress", "--name", "mine"])  # fmt: skip
+    table = capsys.readouterr().out
+    assert "| mine (dist) |" in table and "| mine (reg) |" in table

@@ -85,6 +85,11 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated model methods, dist and/or reg (default: all the model offers)",
     )
     ap.add_argument(
+        "--name", default=None,
+        help="label of the model's rows in the table and summary.json (e.g. scgan; default: "
+        "the method names)",
+    )
+    ap.add_argument(
         "--keep-gray", action="store_true", help="do not exclude colourless ground-truth images"
     )
     ap.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
@@ -259,7 +264,7 @@ def _bench(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
         split = DATASETS[args.dataset][1]
     summary = build_summary(
         result, dataset=args.dataset, root=str(args.root), split=split, model=model,
-        temperature=result.temperature, notes=notes,
+        temperature=result.temperature, notes=notes, name=args.name,
     )  # fmt: skip
     summary["limit"] = args.limit
     out = args.out or Path("bench") / args.dataset
