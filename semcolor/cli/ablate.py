@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
         "Keys (key=value, OmegaConf syntax, after or instead of --study): experiments=[...] "
         "(+experiment names), seeds=[...], budget.steps=N, budget.minutes=M (optional cap), "
         "reference=NAME (default: the first experiment), train=[overrides for every run], "
-        "experiment_train={NAME: [overrides of that experiment's runs]}, splits=[{name,dataset,root,split,limit}], size=256, out=DIR. Exit status: 0 done, "
+        "experiment_train={NAME: [overrides of that experiment's runs]}, "
+        "splits=[{name,dataset,root,split,limit}], size=256, out=DIR. Exit status: 0 done, "
         "1 a run failed (the others are kept; rerun to retry), 2 bad study.",
     )
     ap.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="study keys (see below)")

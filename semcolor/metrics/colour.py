@@ -123,7 +123,8 @@ def _scgan_hue(rgb: np.ndarray) -> np.ndarray:
 def cni(rgb: np.ndarray, empty_value: float = CNI_EMPTY) -> float:
     """Colour naturalness index of Huang et al. (2006), as evaluated by SCGAN, in [0, 1].
 
-    In HSL (:func:`rgb_to_hls`; the hue as SCGAN's code rounds it) keep the pixels with S > 0.1 and 0.2 < L < 0.8; of those,
+    In HSL (:func:`rgb_to_hls`; the hue as SCGAN's code rounds it) keep the pixels with
+    S > 0.1 and 0.2 < L < 0.8; of those,
     class k collects the pixels with hue in skin [25, 70]°, grass [95, 135]° or sky
     [185, 260]° (inclusive). With n_k pixels of mean saturation S̄_k in class k,
     N_k = exp(-½((S̄_k - μ_k)/σ_k)²), (μ, σ) = (0.76, 0.52) skin, (0.81, 0.53) grass,

@@ -86,7 +86,9 @@ class PyramidColorizer(nn.Module):
     def forward(self, L: torch.Tensor) -> ColorizerOutput:
         if not isinstance(L, torch.Tensor) or L.ndim != 4 or L.shape[1] != 1:
             shape = tuple(L.shape) if isinstance(L, torch.Tensor) else type(L).__name__
-            raise ValueError(f"PyramidColorizer expects normalize_l(L) of shape (B,1,H,W), got {shape}")
+            raise ValueError(
+                f"PyramidColorizer expects normalize_l(L) of shape (B,1,H,W), got {shape}"
+            )
         from semcolor.color import rgb_to_lab
 
         h, w = L.shape[-2:]
@@ -198,8 +200,9 @@ class VGG16Features(nn.Module):
             raise ValueError(f"{weights}: not torchvision VGG16 weights ({e})") from None
         self.features = features.eval().requires_grad_(False)
         self.taps = sorted(VGG16_LAYERS[n] for n in layers)
-        self.register_buffer("mean", torch.tensor(C.IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(C.IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        mean, std = torch.tensor(C.IMAGENET_MEAN), torch.tensor(C.IMAGENET_STD)
+        self.register_buffer("mean", mean.view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", std.view(1, 3, 1, 1), persistent=False)
 
     def train(self, mode: bool = True) -> VGG16Features:
         return super().train(False)  # always frozen, eval-mode

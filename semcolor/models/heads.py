@@ -1,5 +1,6 @@
-"""The task heads (the paper's four, and SCGAN's saliency head). Each is a small module mapping one feature map to raw outputs; none
-knows anything about losses, targets or decoding.
+"""The task heads (the paper's four, and SCGAN's saliency head) and the global fusion layer.
+Each head is a small module mapping one feature map to raw outputs; none knows anything
+about losses, targets or decoding.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def make(heads=DEFAULT_HEADS, **kw) -> SemColorNet:
     return build_model(heads=heads, **kw)
 
 
-def expected_shapes(b: int, h: int, w: int, s: int, sal: bool = False) -> dict[str, tuple[int, ...]]:
+def expected_shapes(b: int, h: int, w: int, s: int, sal: bool = False) -> dict[str, tuple]:
     shapes = {
         "ab_reg": (b, 2, h, w),
         "ab_logits": (b, C.NUM_AB_BINS, math.ceil(h / s), math.ceil(w / s)),
