@@ -3,7 +3,9 @@
 ``import semcolor`` stays light: it imports neither Lightning nor Hydra, nor even torch.
 The user API is loaded on first use (module ``__getattr__``):
 
-- :func:`semcolor.colorize` / :class:`semcolor.Colorizer` (from :mod:`semcolor.api`),
+- :func:`semcolor.colorize` / :class:`semcolor.Colorizer`, :func:`semcolor.analyze`
+  (from :mod:`semcolor.api`),
+- :func:`semcolor.colorize_video` (from :mod:`semcolor.video`; needs ``semcolor[video]``),
 - :func:`semcolor.load_model` (from :mod:`semcolor.inference`),
 - :func:`semcolor.export_onnx` (from :mod:`semcolor.export`).
 
@@ -22,11 +24,17 @@ __version__ = "0.2.0"
 _LAZY = {
     "colorize": "semcolor.api",
     "Colorizer": "semcolor.api",
+    "analyze": "semcolor.api",
+    "Colorization": "semcolor.api",
+    "colorize_video": "semcolor.video",
     "load_model": "semcolor.inference",
     "export_onnx": "semcolor.export",
 }
 
-__all__ = ["Colorizer", "__version__", "colorize", "export_onnx", "load_model"]
+__all__ = [
+    "Colorization", "Colorizer", "__version__", "analyze", "colorize", "colorize_video",
+    "export_onnx", "load_model",
+]
 
 
 def __getattr__(name: str) -> Any:

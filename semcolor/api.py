@@ -74,7 +74,7 @@ from semcolor.inference import (
     upsample_ab,
 )
 
-__all__ = ["Colorizer", "colorize"]
+__all__ = ["Colorization", "Colorizer", "analyze", "colorize"]
 
 ModelLike = Any  # None | str | os.PathLike | LoadedModel | torch.nn.Module
 
@@ -406,9 +406,43 @@ class Colorizer:
             return self.colorize_batch(images)
         return self.colorize(images)
 
-    def colorize(self, img: Any) -> Any:
-        """Colorize one image (any kind of :func:`colorize`); returns the same kind."""
-        return self._run([_prepare(img)])[0]
+    def colorize(self, img: Any, hints: Any = None) -> Any:
+        """Colorize one image (any kind of :func:`colorize`); returns the same kind.
+        ``hints``: colour hints (see :func:`colorize`)."""
+        p = _prepare(img)
+        return self._run([p], [_hints_for(p, hints)])[0]
+
+    def analyze(self, img: Any, hints: Any = None) -> Colorization:
+        """Colorize one image and return what the model saw: see :class:`Colorization`."""
+        from semcolor.color import entropy
+        from semcolor.inference import decode_outputs, network_outputs
+
+        p = _prepare(img)
+        h = _hints_for(p, hints)
+        if p.n != 1:
+            raise ValueError(f"analyze takes one image, got a batch of {p.n}")
+        size_hw = tuple(p.L.shape[-2:])
+        with torch.no_grad():
+            out = network_outputs(self.model.net, self._network_input([p]).to(self.device),
+                                  size=None)  # fmt: skip
+            ab = decode_outputs(out, (self.method,), self.temperature)[self.method]
+        ab = upsample_ab(ab.float().cpu(), size_hw)
+        if h is not None:
+            ab = _apply_hints(p, ab, h)
+        unc = scene = seg = None
+        if getattr(out, "ab_logits", None) is not None:
+            e = entropy(out.ab_logits.float()).cpu()
+            e = F.interpolate(e, size=size_hw, mode="bilinear", align_corners=False)
+            unc = e[0, 0].clamp(0.0, 1.0).numpy().astype(np.float32)
+        if getattr(out, "scene_logits", None) is not None:
+            prob = torch.softmax(out.scene_logits.float(), dim=1)[0].cpu()
+            top = torch.topk(prob, min(5, prob.numel()))
+            scene = [(int(i), float(v)) for v, i in zip(top.values, top.indices, strict=True)]
+        if getattr(out, "seg_logits", None) is not None:
+            lab = out.seg_logits.argmax(1, keepdim=True).float().cpu()
+            seg = F.interpolate(lab, size=size_hw, mode="nearest-exact")[0, 0].long().numpy()
+        return Colorization(_finish(p, ab.contiguous()), unc, scene, seg, self.method,
+                            self.temperature)  # fmt: skip
 
     def colorize_batch(self, images: Iterable[Any]) -> list[Any]:
         """Colorize several images (any kinds and sizes); returns a list in the same order."""
@@ -425,20 +459,22 @@ class Colorizer:
         if pending:
             yield from self._run(pending)
 
+    def _network_input(self, prepared: list[_Prepared]) -> torch.Tensor:
+        """(sum n, 1, size, size) CPU L of the prepared images as the network sees them,
+        resized exactly as :func:`~semcolor.inference.predict_ab` resizes (bilinear,
+        antialiased)."""
+        s = self.size
+        return torch.cat([
+            F.interpolate(p.L[:, None], size=(s, s), mode="bilinear", align_corners=False,
+                          antialias=True)
+            for p in prepared
+        ])  # fmt: skip
+
     @torch.no_grad()
     def _predict_net(self, prepared: list[_Prepared]) -> torch.Tensor:
         """(sum n, 2, h, w) float32 CPU ab of the prepared images at the network's output
-        resolution (h, w); the network sees each L resized to ``size`` x ``size`` exactly as
-        :func:`~semcolor.inference.predict_ab` resizes it (bilinear, antialiased)."""
-        s = self.size
-        small = torch.cat(
-            [
-                F.interpolate(
-                    p.L[:, None], size=(s, s), mode="bilinear", align_corners=False, antialias=True
-                )  # fmt: skip
-                for p in prepared
-            ]
-        )
+        resolution (h, w) (the network sees :meth:`_network_input`)."""
+        small = self._network_input(prepared)
         dev = self.device
         out = []
         for i in range(0, small.shape[0], self.batch_size):
@@ -453,14 +489,59 @@ class Colorizer:
             out.append(ab.float().cpu())
         return torch.cat(out)
 
-    def _run(self, prepared: list[_Prepared]) -> list[Any]:
+    def _run(self, prepared: list[_Prepared], hints: list | None = None) -> list[Any]:
         ab_net = self._predict_net(prepared)
         results, k = [], 0
-        for p in prepared:
+        for i, p in enumerate(prepared):
             ab = upsample_ab(ab_net[k : k + p.n], tuple(p.L.shape[-2:]))  # the one upsampling
             k += p.n
+            if hints is not None and hints[i] is not None:
+                ab = _apply_hints(p, ab, hints[i])
             results.append(_finish(p, ab.contiguous()))
         return results
+
+
+@dataclass(frozen=True)
+class Colorization:
+    """What :func:`analyze` / :meth:`Colorizer.analyze` return.
+
+    Attributes:
+        image: the colorized image, of the kind :func:`colorize` returns for the input.
+        uncertainty: float32 (H,W) numpy array in [0, 1] at the image's size: the entropy of
+            the distribution head's 313-bin distribution over log 313
+            (:func:`semcolor.color.entropy`), upsampled bilinearly; None for a model without
+            that head.
+        scene_top5: the scene head's five most likely classes as (class index, probability),
+            most likely first; None without a scene head.
+        segmentation: int64 (H,W) numpy array at the image's size, the segmentation head's
+            most likely class per pixel (upsampled nearest); None without that head.
+        method: the decoding method used ("dist" or "reg").
+        temperature: the annealed-mean temperature used (ignored by "reg").
+    """
+
+    image: Any
+    uncertainty: np.ndarray | None
+    scene_top5: list[tuple[int, float]] | None
+    segmentation: np.ndarray | None
+    method: str
+    temperature: float
+
+
+def _hints_for(p: _Prepared, hints: Any):
+    """Parsed hints for one prepared input (None when there are none)."""
+    if hints is None:
+        return None
+    if p.n != 1:
+        raise ValueError(f"hints apply to one image; got a batch of {p.n} images")
+    from semcolor.color.hints import parse_hints
+
+    return parse_hints(hints, tuple(p.L.shape[-2:]))
+
+
+def _apply_hints(p: _Prepared, ab: torch.Tensor, hints: Any) -> torch.Tensor:
+    from semcolor.color.hints import apply_hints
+
+    return apply_hints(p.L[0], ab, hints)
 
 
 def colorize(
@@ -472,6 +553,7 @@ def colorize(
     method: str | None = None,
     device: str | torch.device = "auto",
     head: str | None = None,
+    hints: Any = None,
 ) -> Any:
     """Colorize one image at its original resolution, keeping its luminance.
 
@@ -489,6 +571,12 @@ def colorize(
             the model's first (dist when it has that head).
         device: where the network runs: "auto", "cpu", "cuda", "cuda:N".
         head: deprecated spelling of ``method``.
+        hints: colour hints: a list of ``(x, y, colour)`` points (colour ``'#rrggbb'`` or
+            (r, g, b)) or a hint image of the image's size (RGBA: alpha > 0 marks hints; RGB:
+            non-black pixels are). Hinted pixels take the hint's chroma, which spreads through
+            regions of similar luminance and stops at strong edges; elsewhere the model's
+            colour stays (Levin et al. 2004 on the model's ab,
+            :mod:`semcolor.color.hints`). None (default): the model's output unchanged.
 
     Returns:
         The input's kind at the input's size: path or PIL -> ``PIL.Image`` (RGB, or RGBA
@@ -506,4 +594,25 @@ def colorize(
     colorizer = Colorizer(
         model, device=device, size=size, temperature=temperature, method=method, head=head
     )
-    return colorizer.colorize(img)
+    return colorizer.colorize(img, hints=hints)
+
+
+def analyze(
+    img: Any,
+    *,
+    model: ModelLike = None,
+    size: int = 256,
+    temperature: float | None = None,
+    method: str | None = None,
+    device: str | torch.device = "auto",
+    hints: Any = None,
+) -> Colorization:
+    """Colorize one image and return the model's view of it: the image (as :func:`colorize`),
+    the per-pixel uncertainty (entropy of the distribution head), the scene head's top-5 and
+    the segmentation map, where the model has those heads (:class:`Colorization`).
+
+    Arguments as :func:`colorize`. Raises as :func:`colorize`.
+    """
+    colorizer = Colorizer(model, device=device, size=size, temperature=temperature,
+                          method=method)  # fmt: skip
+    return colorizer.analyze(img, hints=hints)

@@ -11,6 +11,7 @@ References
 [Spynco]   T. Ratajczak, C. Crispim-Junior, B. Fervers, E. Faure, L. Tougne, "Pseudo-cyclic
            network for unsupervised colorization".
 [BT601]    ITU-R Recommendation BT.601, luma Y' = 0.299 R' + 0.587 G' + 0.114 B'.
+[Levin04]  A. Levin, D. Lischinski, Y. Weiss, "Colorization using optimization", SIGGRAPH 2004.
 [skimage]  scikit-image ``skimage.color`` (sRGB, D65, 2-degree observer).
 """
 
@@ -100,3 +101,23 @@ IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 #: H_t of SpyncoGAN: the handcrafted colour -> gray translation, BT.601 luma weights [BT601].
 BT601_LUMA: tuple[float, float, float] = (0.299, 0.587, 0.114)
+
+# --- Colour hints [Levin04] ----------------------------------------------------------------
+#: Pull of the hint correction towards 0 (the model's colour) at unhinted pixels: a hint spreads
+#: over roughly 1/sqrt(2 lambda) = 70 working pixels of similar L.
+HINT_PRIOR_LAMBDA: float = 1e-4
+#: Scale of the neighbour affinity exp(-dL^2 / (2 sigma^2)), in L units: a step of 5 sigma
+#: (15 L units) passes e^-12 of a hint.
+HINT_SIGMA_L: float = 3.0
+#: Longest side of the working resolution the hint system is solved at.
+HINT_WORK_SIDE: int = 384
+
+# --- Video ------------------------------------------------------------------------------
+#: Temporal stabilisation (semcolor.video): the largest weight of the previous frame's ab,
+#: the L-difference scale of the similarity weight (L units), the scene-cut threshold on the
+#: L-histogram total variation, its bin count, and the H.264 quality of the output.
+VIDEO_ALPHA: float = 0.8
+VIDEO_TAU: float = 4.0
+VIDEO_CUT_THRESHOLD: float = 0.3
+VIDEO_CUT_BINS: int = 32
+VIDEO_CRF: int = 18

@@ -3,12 +3,22 @@
     semcolor-colorize photo.jpg scans/ "old/**/*.png" -o colorized/
     semcolor-colorize scans/ -o scans/ --suffix _color       # write beside the inputs
     semcolor-colorize --demo -o demo/                         # scikit-image's photos
+    semcolor-colorize clip.mp4 -o out/                        # video (semcolor[video])
+    semcolor-colorize photo.jpg -o out/ --hints hints.png --uncertainty
 
 Each output mirrors its input's path under OUTDIR (a file or glob match: its name; a folder's
 files: their path relative to the folder) and keeps the input's format where PIL writes it
 (JPEG at quality 95, PNG, TIFF, BMP, WebP); 16-bit and other formats become PNG. EXIF
 orientation is applied. Inputs are never overwritten. Files that cannot be read or written
 are skipped and listed at the end.
+
+Videos (``.mp4 .mov .avi .mkv .webm .m4v``, given as files) are colorized frame by frame with
+temporal stabilisation (``--no-stabilize`` turns it off; :mod:`semcolor.video`), keeping
+their resolution, frame rate and audio; they are written as H.264 (``.mp4`` for ``.avi`` and
+``.webm`` inputs). ``--hints FILE`` (one image input): a hint image of the photo's size
+(RGBA: alpha > 0 marks hints; RGB: non-black pixels) or a text file of ``x y colour`` lines
+(colour ``#rrggbb`` or ``r,g,b``). ``--uncertainty`` also writes ``<output name>_uncertainty.png``:
+the distribution head's entropy, 8-bit, 255 = all 313 colours equally likely.
 
 Exit status: 0 all done; 1 some files failed; 2 bad arguments or an unusable model.
 """
@@ -102,6 +112,20 @@ def _parser() -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         help="colorize scikit-image's bundled photos and write a side-by-side sheet",
+    )
+    ap.add_argument(
+        "--hints", type=Path, default=None,
+        help="colour hints for a single image input: a hint image or a text file of 'x y "
+        "colour' lines (default: none)",
+    )
+    ap.add_argument(
+        "--uncertainty", action="store_true",
+        help="also write <name>_uncertainty.png (entropy of the colour distribution; needs a "
+        "model with the dist head)",
+    )
+    ap.add_argument(
+        "--no-stabilize", action="store_true",
+        help="videos: colorize each frame on its own (default: temporal stabilisation on)",
     )
     return ap
 
@@ -311,6 +335,103 @@ def run_files(
     return written, failures
 
 
+def read_hints(path: Path) -> Any:
+    """A hint image (any PIL format) or a text file of ``x y colour`` lines -> what
+    :func:`semcolor.colorize` takes as ``hints``."""
+    import numpy as np
+    from PIL import Image
+
+    if not path.is_file():
+        raise UsageError(f"--hints {path} does not exist")
+    if path.suffix.lower() in (".txt", ".csv", ".tsv"):
+        points = []
+        for i, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            line = raw.strip()
+            if not line or line.startswith("#"):  # blank or comment line
+                continue
+            parts = line.replace(",", " ").split()
+            try:
+                if len(parts) == 3 and parts[2].startswith("#"):  # x y #rrggbb
+                    points.append((float(parts[0]), float(parts[1]), parts[2]))
+                elif len(parts) == 5:  # x y r g b (spaces or commas)
+                    points.append((float(parts[0]), float(parts[1]),
+                                   tuple(int(v) for v in parts[2:])))  # fmt: skip
+                else:
+                    raise ValueError
+            except ValueError:
+                raise UsageError(f"--hints {path}:{i}: expected 'x y #rrggbb' or 'x y r g b', "
+                                 f"got {line!r}") from None  # fmt: skip
+        return points
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return np.asarray(im.convert("RGBA") if "A" in im.getbands() else im.convert("RGB"))
+    except OSError as e:
+        raise UsageError(f"--hints {path} is neither a text file nor a readable image ({e})")
+
+
+def run_single(args: argparse.Namespace, colorizer: Any, jobs: list[Job],
+               hints: Any) -> tuple[list[Path], list[tuple[str, str]]]:  # fmt: skip
+    """Colorize image jobs one by one with hints and/or an uncertainty map."""
+    import numpy as np
+    from PIL import Image
+
+    from semcolor.api import _open_path
+
+    writer = Writer(args.outdir, args.suffix, [j.src for j in jobs])
+    written: list[Path] = []
+    failures: list[tuple[str, str]] = []
+    for job in jobs:
+        try:
+            im = _open_path(job.src)
+            mode = im.mode
+            res = colorizer.analyze(im, hints=hints)
+            out = res.image
+            if args.side_by_side:
+                from semcolor.api import _prepare
+
+                out = side_by_side(_prepare(im).L[0], out)
+            dst = writer.save(out, job, mode)
+            written.append(dst)
+            if args.uncertainty:
+                if res.uncertainty is None:
+                    raise ValueError("--uncertainty needs a model with the dist head")
+                u = Image.fromarray(np.round(res.uncertainty * 255).astype(np.uint8), mode="L")
+                unc = dst.with_name(f"{dst.stem}_uncertainty.png")
+                u.save(unc)
+                print(f"{job.src}: uncertainty map {unc}", file=sys.stderr)
+        except Exception as e:  # noqa: BLE001 - a bad file fails alone
+            failures.append((str(job.src), str(getattr(e, "reason", None) or e)))
+    return written, failures
+
+
+def run_videos(args: argparse.Namespace, colorizer: Any,
+               jobs: list[Job]) -> tuple[list[Path], list[tuple[str, str]]]:  # fmt: skip
+    """Colorize video jobs (semcolor.video), each into OUTDIR as H.264."""
+    from semcolor.video import colorize_video
+
+    written, failures = [], []
+    inputs = {j.src.resolve() for j in jobs}
+    for job in jobs:
+        ext = job.src.suffix.lower() if job.src.suffix.lower() in (".mp4", ".mov", ".mkv",
+                                                                    ".m4v") else ".mp4"
+        dst = args.outdir / job.rel.parent / f"{job.rel.stem}{args.suffix}{ext}"
+        if dst.resolve() in inputs:
+            failures.append((str(job.src), f"refusing to overwrite the input {dst}"))
+            continue
+        try:
+            r = colorize_video(job.src, dst, model=colorizer.model, size=colorizer.size,
+                               method=colorizer.method, temperature=colorizer.temperature,
+                               batch_size=colorizer.batch_size,
+                               stabilize=not args.no_stabilize)  # fmt: skip
+            written.append(r.path)
+            print(f"{job.src}: {r.frames} frames at {r.fps:g} fps -> {r.path}"
+                  + (f" ({len(r.cuts)} scene cuts)" if r.cuts else ""), file=sys.stderr)
+        except Exception as e:  # noqa: BLE001 - a bad video fails alone
+            failures.append((str(job.src), f"{type(e).__name__}: {e}"))
+    return written, failures
+
+
 def run_demo(args: argparse.Namespace, colorizer: Any) -> Path:
     """Colorize scikit-image's photos; write each and a sheet (gray | colour | original)."""
     import numpy as np
@@ -384,8 +505,30 @@ def main(argv: list[str] | None = None) -> int:
               "(columns: gray | colorized | original)")  # fmt: skip
         return 0
 
-    written, file_failures = run_files(args, colorizer, jobs)
+    from semcolor.video import is_video
+
+    videos = [j for j in jobs if is_video(j.src)]
+    images = [j for j in jobs if not is_video(j.src)]
+    hints = None
+    if args.hints is not None:
+        if len(images) != 1 or videos:
+            print("semcolor-colorize: error: --hints applies to a single image input, got "
+                  f"{len(images)} images and {len(videos)} videos", file=sys.stderr)  # fmt: skip
+            return 2
+        try:
+            hints = read_hints(args.hints)
+        except UsageError as e:
+            print(f"semcolor-colorize: error: {e}", file=sys.stderr)
+            return 2
+    if hints is not None or args.uncertainty:
+        written, file_failures = run_single(args, colorizer, images, hints)
+    else:
+        written, file_failures = run_files(args, colorizer, images)
     failures += file_failures
+    if videos:
+        v_written, v_failures = run_videos(args, colorizer, videos)
+        written += v_written
+        failures += v_failures
     print(f"colorized {len(written)} image(s) into {args.outdir}")
     if failures:
         print(f"{len(failures)} input(s) failed:", file=sys.stderr)

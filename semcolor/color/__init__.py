@@ -14,7 +14,7 @@ from semcolor.color.bins import (
     soft_encode,
     soft_encode_sparse,
 )
-from semcolor.color.decode import annealed_mean, mean, mode
+from semcolor.color.decode import annealed_mean, entropy, mean, mode
 from semcolor.color.fullres import (
     CHUNK_PIXELS,
     l_from_planes,
@@ -47,6 +47,7 @@ __all__ = [
     "RebalancePrior",
     "ab_bins_tensor",
     "annealed_mean",
+    "entropy",
     "denormalize_ab",
     "hard_encode",
     "l_from_planes",

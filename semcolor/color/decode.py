@@ -47,3 +47,24 @@ def mode(logits: torch.Tensor) -> torch.Tensor:
     check_logits(logits, C.NUM_AB_BINS)
     bins = ab_bins_tensor(logits.device, logits.dtype)
     return bins[logits.argmax(dim=1)].permute(0, 3, 1, 2).contiguous()
+
+
+def entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Uncertainty of the predicted ab distribution: its Shannon entropy divided by the
+    largest possible, log 313, so 0 = one bin certain and 1 = all 313 bins equally likely.
+
+    Computed on softmax(logits) itself (T = 1: the model's distribution, not the annealed
+    one used for the colour).
+
+    Args:
+        logits: (B,313,H,W) float logits over ``AB_BINS``.
+
+    Returns:
+        (B,1,H,W) float in [0, 1], same dtype and device.
+    """
+    import math
+
+    check_logits(logits, C.NUM_AB_BINS)
+    logp = torch.log_softmax(logits.float(), dim=1)
+    h = -(logp.exp() * logp).sum(1, keepdim=True) / math.log(C.NUM_AB_BINS)
+    return h.clamp(0.0, 1.0).to(logits.dtype)
