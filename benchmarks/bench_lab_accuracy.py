@@ -32,7 +32,8 @@ def _np(x: torch.Tensor) -> np.ndarray:
 def main() -> None:
     grid = np.stack(np.meshgrid(LEVELS, LEVELS, LEVELS, indexing="ij"), -1).reshape(-1, 1, 3)
     images = [grid / 255.0] + [getattr(skdata, n)() / 255.0 for n in PHOTOS]
-    print(f"{'dtype':>8} | {'rgb_to_lab max |diff| (Lab)':>28} | {'lab_to_rgb max |diff| (RGB)':>28}")
+    head = ("dtype", "rgb_to_lab max |diff| (Lab)", "lab_to_rgb max |diff| (RGB)")
+    print(f"{head[0]:>8} | {head[1]:>28} | {head[2]:>28}")
     for dtype in (torch.float64, torch.float32):
         fwd = back = 0.0
         for img in images:

@@ -466,3 +466,29 @@ def test_temperature_none_means_the_models_own(tmp_path, photo):
     assert np.array_equal(a, b) and not np.array_equal(a, d)
     with pytest.raises(ValueError, match="temperature"):
         semcolor.Colorizer(cal, temperature=0.0)
+
+
+def test_analyze_returns_the_models_view():
+    import semcolor
+
+    gray = np.full((50, 70), 90, np.uint8)
+    gray[:, 35:] = 200
+    a = semcolor.analyze(gray, size=64)
+    assert isinstance(a, semcolor.Colorization)
+    assert np.array_equal(a.image, semcolor.colorize(gray, size=64))  # the same path
+    assert a.uncertainty.shape == (50, 70) and a.uncertainty.dtype == np.float32
+    assert 0.0 <= a.uncertainty.min() and a.uncertainty.max() <= 1.0
+    assert len(a.scene_top5) == 5 and a.scene_top5[0][1] >= a.scene_top5[-1][1]
+    assert a.segmentation.shape == (50, 70) and a.segmentation.dtype == np.int64
+    assert a.method == "dist"
+
+
+def test_analyze_without_a_dist_head_has_no_uncertainty():
+    import semcolor
+    from semcolor.models import SemColorNet
+
+    net = SemColorNet("resnet18", heads=["reg"], decoder_channels=[16, 8, 8, 8, 8])
+    a = semcolor.analyze(np.full((32, 32), 100, np.uint8), model=net, size=32)
+    assert a.method == "reg" and a.uncertainty is None and a.scene_top5 is None
+    with pytest.raises(ValueError, match="batch"):
+        semcolor.Colorizer(net).analyze(torch.rand(2, 1, 16, 16))

@@ -367,7 +367,9 @@ def read_hints(path: Path) -> Any:
             im.load()
             return np.asarray(im.convert("RGBA") if "A" in im.getbands() else im.convert("RGB"))
     except OSError as e:
-        raise UsageError(f"--hints {path} is neither a text file nor a readable image ({e})")
+        raise UsageError(
+            f"--hints {path} is neither a text file nor a readable image ({e})"
+        ) from None
 
 
 def run_single(args: argparse.Namespace, colorizer: Any, jobs: list[Job],

@@ -14,7 +14,8 @@ away from the hints: a hint spreads through its region of similar L (over about
 
 The system is solved at a working resolution (longest side ``work_side``) with a sparse LU
 factorisation (``scipy.sparse.linalg.splu``; multiplied by each pixel's weight sum the system
-is symmetric positive definite), and D is upsampled bilinearly to the image's size. Hand-written: no maintained library implements this solver.
+is symmetric positive definite), and D is upsampled bilinearly to the image's size.
+Hand-written: no maintained library implements this solver.
 """
 
 from __future__ import annotations

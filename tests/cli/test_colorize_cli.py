@@ -197,3 +197,28 @@ def test_deprecated_head_option_still_works(tmp_path, capsys):
         outs[flag[1]] = np.asarray(Image.open(out / "in.png"))
     assert "--head is deprecated; use --method dist" in capsys.readouterr().err
     assert np.array_equal(outs["dist"], outs["soft"])
+
+
+def test_hints_and_uncertainty_outputs(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from semcolor.cli.colorize import main
+
+    img = np.full((40, 60), 100, np.uint8)
+    Image.fromarray(img).save(tmp_path / "g.png")
+    (tmp_path / "h.txt").write_text("# x y colour\n10 20 #ff0000\n20,20,255,0,0\n")
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "g.png"), "-o", str(out), "--size", "64", "--hints",
+                 str(tmp_path / "h.txt"), "--uncertainty"]) == 0  # fmt: skip
+    colour = np.asarray(Image.open(out / "g.png"))
+    unc = np.asarray(Image.open(out / "g_uncertainty.png"))
+    assert colour.shape == (40, 60, 3) and unc.shape == (40, 60) and unc.dtype == np.uint8
+    assert colour[20, 15, 0] > colour[20, 15, 1] + 40  # red where the hints are
+    # a hint file for several inputs, or a bad hint line, is a usage error (exit 2)
+    Image.fromarray(img).save(tmp_path / "g2.png")
+    assert main([str(tmp_path / "g.png"), str(tmp_path / "g2.png"), "-o", str(out),
+                 "--hints", str(tmp_path / "h.txt")]) == 2  # fmt: skip
+    (tmp_path / "bad.txt").write_text("10 20 red\n")
+    assert main([str(tmp_path / "g.png"), "-o", str(out), "--hints",
+                 str(tmp_path / "bad.txt")]) == 2  # fmt: skip
