@@ -108,7 +108,7 @@ def test_end_to_end_in_headless_chromium(tmp_path):
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
-    photo = _photo(tmp_path / "family.png", (96, 72))
+    photo = _photo(tmp_path / "family.png", (160, 120))
     port = _free_port()
     app = webapp.launch(port=port, device="cpu", block=False)
     opts = webdriver.ChromeOptions()
@@ -134,7 +134,7 @@ def test_end_to_end_in_headless_chromium(tmp_path):
             data = resp.read()
         (tmp_path / "result.png").write_bytes(data)
         result = np.asarray(Image.open(tmp_path / "result.png").convert("RGB"))
-        assert result.shape == (72, 96, 3)  # the input's size
+        assert result.shape == (120, 160, 3)  # the input's size
         assert _chroma(result) > 2.0  # real colour, not gray
         shot = tmp_path / "app.png"
         driver.save_screenshot(str(shot))
