@@ -153,3 +153,10 @@ def test_end_to_end_in_headless_chromium(tmp_path):
     finally:
         driver.quit()
         app.close()
+
+
+def test_cli_rejects_a_bad_port(capsys):
+    from semcolor.cli.app import main
+
+    assert main(["--port", "0"]) == 2
+    assert "--port" in capsys.readouterr().err

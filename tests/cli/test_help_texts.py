@@ -9,6 +9,7 @@ import pytest
 
 from semcolor.cli import (
     ablate,
+    app,
     bench,
     calibrate,
     colorize,
@@ -23,7 +24,7 @@ PARSERS = {
     "semcolor-calibrate": calibrate._parser,
     "semcolor-colorize": colorize._parser, "semcolor-export": export._parser,
     "semcolor-label-scenes": label_scenes._parser, "semcolor-prior": prior._parser,
-    "semcolor-label-saliency": label_saliency._parser,
+    "semcolor-label-saliency": label_saliency._parser, "semcolor-app": app._parser,
 }  # fmt: skip
 
 
