@@ -278,6 +278,12 @@ def build(cfg: DictConfig):
     cls = module_class(cfg)
     extra: dict[str, Any] = {}
     if cls is not SemColorModule:  # an adversarial system: its discriminator and D optimizer
+        if cfg.trainer.get("gradient_clip_val"):
+            raise ValueError(
+                f"trainer.gradient_clip_val={cfg.trainer.gradient_clip_val} does not apply to "
+                "the adversarial systems (manual optimisation); use "
+                f"module.grad_clip={cfg.trainer.gradient_clip_val} trainer.gradient_clip_val=null"
+            )
         if not cfg.get("discriminator"):
             raise ValueError(
                 f"module._target_={cfg.module.get('_target_')} needs a discriminator config "

@@ -215,6 +215,9 @@ def test_bad_options_are_named(tmp_path, photo_tree):
     cfg = compose_train([*scgan_overrides(tmp_path, photo_tree), "module.d_steps_per_g=0"])
     with pytest.raises(ValueError, match="d_steps_per_g"):
         build(cfg)
+    cfg = compose_train([*scgan_overrides(tmp_path, photo_tree), "trainer.gradient_clip_val=1"])
+    with pytest.raises(ValueError, match="module.grad_clip=1"):
+        build(cfg)
     cfg = compose_train([*scgan_overrides(tmp_path, photo_tree), "module._target_=x.Y"])
     with pytest.raises(ValueError, match="semcolor.lit.gan.GANModule"):
         module_class(cfg)
