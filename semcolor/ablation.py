@@ -187,6 +187,12 @@ def train_run(study: Study, out: Path, experiment: str, seed: int, log: Callable
             f"{d / 'ablate_train.log'}"
         )
     ckpt = torch.load(d / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    reached, budget = int(ckpt.get("global_step", 0)), steps_of(study, experiment)
+    if reached < budget and not study.max_minutes:
+        raise RuntimeError(
+            f"training {experiment} seed {seed} ended at step {reached}, short of the budget "
+            f"{budget} (its last.ckpt); see {d / 'ablate_train.log'}"
+        )
     (d / "done.json").write_text(json.dumps({
         "experiment": experiment, "seed": seed, "steps": int(ckpt.get("global_step", 0)),
         "seconds": time.time() - t0, "command": cmd,

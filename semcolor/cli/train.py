@@ -303,6 +303,9 @@ def build(cfg: DictConfig):
         **_module_kwargs(cfg),
     )
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
+    from semcolor.lit.callbacks import SaveFinalState
+
+    callbacks.append(SaveFinalState())  # last.ckpt is always the final step
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
     trainer = instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False,

@@ -232,3 +232,13 @@ def test_sync_batchnorm_is_on_exactly_for_ddp_on_gpus(monkeypatch):
     assert train_cli.resolve_sync_batchnorm(cfg(accelerator="cpu", strategy="ddp")) is False
     assert train_cli.resolve_sync_batchnorm(cfg(accelerator="cpu", sync_batchnorm=True)) is False
     assert train_cli.resolve_sync_batchnorm(cfg(sync_batchnorm=False, strategy="ddp")) is False
+
+
+def test_last_ckpt_is_the_final_step_off_the_checkpoint_interval(tmp_path):
+    # 3 steps, a checkpoint every 2: Lightning alone leaves last.ckpt at step 2.
+    _run(tmp_path, max_steps=3, every=2)
+    ckpts = tmp_path / "checkpoints"
+    last = torch.load(ckpts / "last.ckpt", map_location="cpu", weights_only=True)
+    assert last["global_step"] == 3
+    assert torch.load(ckpts / "step0000002.ckpt", map_location="cpu",
+                      weights_only=True)["global_step"] == 2  # fmt: skip
