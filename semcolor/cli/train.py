@@ -5,6 +5,7 @@
         trainer.strategy=ddp data.batch_size=32 model.encoder=resnet50 loss.w_seg=0.5
     semcolor-train ckpt_path=outputs/2026-12-01/10-00-00/checkpoints/last.ckpt   # resume it
     semcolor-train ckpt_path=.../last.ckpt trainer.max_steps=20000   # ... and train longer
+    semcolor-train +experiment=regsoft hydra.run.dir=runs/job1 ckpt_path=auto   # requeued job
 
 A resume reuses the run's own configuration: the command-line overrides stored in the
 checkpoint are replayed (yours win over them), the run continues in its own folder, and a
@@ -242,6 +243,41 @@ def resume_argv(argv: list[str]) -> list[str]:
     return out
 
 
+def newest_checkpoint(folder: str | Path) -> Path | None:
+    """The newest training checkpoint in ``folder`` that loads (weights-only) and carries its
+    optimizer state: ``last.ckpt`` and ``step*.ckpt`` by global step, newest first; None if
+    there is none. A truncated or corrupt file is skipped (logged)."""
+    import torch
+
+    folder = Path(folder)
+    found: list[tuple[int, float, Path]] = []
+    for p in [*folder.glob("last*.ckpt"), *folder.glob("step*.ckpt")] if folder.is_dir() else []:
+        try:
+            ck = torch.load(p, map_location="cpu", weights_only=True, mmap=True)
+            if not isinstance(ck, dict) or "optimizer_states" not in ck:
+                raise ValueError("no optimizer state")
+        except Exception as e:  # noqa: BLE001 - an unusable file is skipped, not fatal
+            log.warning("ckpt_path=auto: skipping %s (%s)", p, str(e).splitlines()[0][:200])
+            continue
+        found.append((int(ck.get("global_step", 0)), p.stat().st_mtime, p))
+    return max(found)[2] if found else None
+
+
+def resolve_auto_ckpt(cfg: DictConfig) -> None:
+    """``ckpt_path=auto``: resume from the newest valid checkpoint of this run's checkpoint
+    folder (``callbacks.model_checkpoint.dirpath``), or start afresh when there is none —
+    what a requeued cluster job needs (give it a fixed ``hydra.run.dir``)."""
+    from omegaconf import open_dict
+
+    mc = (cfg.get("callbacks") or {}).get("model_checkpoint") or {}
+    folder = Path(mc.get("dirpath") or Path(cfg.paths.output_dir) / "checkpoints")
+    found = newest_checkpoint(folder)
+    with open_dict(cfg):
+        cfg.ckpt_path = None if found is None else str(found)
+    log.info("ckpt_path=auto: %s", f"resuming from {found}" if found else
+             f"no checkpoint in {folder}; starting afresh")  # fmt: skip
+
+
 def _hydra_task_overrides() -> list[str]:
     from hydra.core.hydra_config import HydraConfig
 
@@ -258,6 +294,8 @@ def build(cfg: DictConfig):
     resolve_scene_classes(cfg)
     check_heads_fit_data(cfg)  # before the (slow) dataset scan
 
+    if cfg.ckpt_path == "auto":
+        resolve_auto_ckpt(cfg)
     if cfg.ckpt_path is not None and not Path(cfg.ckpt_path).is_file():
         raise FileNotFoundError(
             f"ckpt_path={cfg.ckpt_path} does not exist; give the path of a checkpoint such "

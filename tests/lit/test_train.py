@@ -242,3 +242,24 @@ def test_last_ckpt_is_the_final_step_off_the_checkpoint_interval(tmp_path):
     assert last["global_step"] == 3
     assert torch.load(ckpts / "step0000002.ckpt", map_location="cpu",
                       weights_only=True)["global_step"] == 2  # fmt: skip
+
+
+def test_ckpt_path_auto_resumes_the_newest_valid_checkpoint_or_starts_fresh(tmp_path, caplog):
+    from semcolor.cli.train import newest_checkpoint
+
+    assert newest_checkpoint(tmp_path / "nothing") is None
+    with caplog.at_level("INFO", logger="semcolor.train"):
+        first = _run(tmp_path, max_steps=4, every=2, ckpt_path="auto")  # empty: fresh
+    assert first.global_step == 4 and "starting afresh" in caplog.text
+    ckpts = tmp_path / "checkpoints"
+    assert newest_checkpoint(ckpts).name in ("last.ckpt", "step0000004.ckpt")  # step 4, not 2
+    (ckpts / "last.ckpt").write_bytes(b"a checkpoint killed mid-write")
+    (ckpts / "step0000004.ckpt").unlink()
+    assert newest_checkpoint(ckpts).name == "step0000002.ckpt"  # the corrupt one is skipped
+    caplog.clear()
+    with caplog.at_level("INFO", logger="semcolor.train"):
+        resumed = _run(tmp_path, max_steps=5, every=100, ckpt_path="auto")
+    assert "resuming from" in caplog.text and "step0000002.ckpt" in caplog.text
+    assert resumed.global_step == 5
+    sched = resumed.lr_scheduler_configs[0].scheduler.state_dict()
+    assert sched["last_epoch"] == 5
