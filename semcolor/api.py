@@ -248,7 +248,10 @@ def _prepare_tensor(t: torch.Tensor) -> _Prepared:
 
 
 def _prepare(img: Any) -> _Prepared:
-    """Any supported input -> _Prepared (paths are opened as PIL images)."""
+    """Any supported input -> _Prepared (paths are opened as PIL images; an already prepared
+    input passes through, so callers that need its L too prepare it once)."""
+    if isinstance(img, _Prepared):
+        return img
     if isinstance(img, str | os.PathLike):
         return _prepare_pil(_open_path(img))
     if isinstance(img, Image.Image):
@@ -471,10 +474,14 @@ class Colorizer:
         ])  # fmt: skip
 
     @torch.no_grad()
-    def _predict_net(self, prepared: list[_Prepared]) -> torch.Tensor:
+    def _predict_net(
+        self, prepared: list[_Prepared], small: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """(sum n, 2, h, w) float32 CPU ab of the prepared images at the network's output
-        resolution (h, w) (the network sees :meth:`_network_input`)."""
-        small = self._network_input(prepared)
+        resolution (h, w); the network sees ``small``, their :meth:`_network_input` (computed
+        here when not given)."""
+        if small is None:
+            small = self._network_input(prepared)
         dev = self.device
         out = []
         for i in range(0, small.shape[0], self.batch_size):

@@ -140,8 +140,8 @@ def run_colorize(
     for f in files:
         path = Path(f)
         try:
-            im = _open_path(path)
-            a = colorizer.analyze(im)
+            prep = _prepare(_open_path(path))
+            a = colorizer.analyze(prep)
         except Exception as e:  # noqa: BLE001 - one bad file must not stop the others
             res.errors.append((path.name, str(getattr(e, "reason", None) or e)))
             continue
@@ -155,7 +155,7 @@ def run_colorize(
         res.files.append(str(dst))
         res.gallery.append((colour, path.name))
         if res.before_after is None:
-            res.before_after = (_gray_of(_prepare(im).L[0]), colour)
+            res.before_after = (_gray_of(prep.L[0]), colour)
             if a.scene_top5 is not None:
                 res.scene = {f"class {k}": p for k, p in a.scene_top5}
             if a.segmentation is not None:

@@ -224,8 +224,8 @@ def _transcode(av: Any, src: Path, tmp: Path, colorizer: Any, stab: TemporalStab
             def flush(batch: list[np.ndarray]) -> None:
                 nonlocal n
                 prepared = [_prepare(f) for f in batch]
-                ab_net = colorizer._predict_net(prepared)
-                small = colorizer._network_input(prepared)  # L as the network saw it
+                small = colorizer._network_input(prepared)  # L as the network sees it
+                ab_net = colorizer._predict_net(prepared, small)
                 if tuple(small.shape[-2:]) != tuple(ab_net.shape[-2:]):
                     small = F.interpolate(small, size=ab_net.shape[-2:], mode="area")
                 for i, p in enumerate(prepared):

@@ -378,7 +378,7 @@ def run_single(args: argparse.Namespace, colorizer: Any, jobs: list[Job],
     import numpy as np
     from PIL import Image
 
-    from semcolor.api import _open_path
+    from semcolor.api import _open_path, _prepare
 
     writer = Writer(args.outdir, args.suffix, [j.src for j in jobs])
     written: list[Path] = []
@@ -387,12 +387,12 @@ def run_single(args: argparse.Namespace, colorizer: Any, jobs: list[Job],
         try:
             im = _open_path(job.src)
             mode = im.mode
-            res = colorizer.analyze(im, hints=hints)
+            prep = _prepare(im)
+            del im
+            res = colorizer.analyze(prep, hints=hints)
             out = res.image
             if args.side_by_side:
-                from semcolor.api import _prepare
-
-                out = side_by_side(_prepare(im).L[0], out)
+                out = side_by_side(prep.L[0], out)
             dst = writer.save(out, job, mode)
             written.append(dst)
             if args.uncertainty:
