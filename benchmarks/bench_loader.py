@@ -45,6 +45,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, RandomSampler
 
+from semcolor.data.base import SampleOptions
+
 BATCH = 16
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -52,15 +54,21 @@ DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "dat
 def tiny(root: Path, crop: int):
     from semcolor.data.datasets import TinyImageNet
 
-    return TinyImageNet(str(root / "tiny-imagenet-200"), split="train", crop_size=crop,
-                        num_scene_classes=200, num_seg_classes=11)  # fmt: skip
+    return TinyImageNet(
+        str(root / "tiny-imagenet-200"),
+        split="train",
+        options=SampleOptions(crop_size=crop, num_scene_classes=200, num_seg_classes=11),
+    )
 
 
 def camvid(root: Path, crop: int):
     from semcolor.data.datasets import CamVid
 
-    return CamVid(str(root / "camvid"), split="train", crop_size=crop,
-                  num_scene_classes=200, num_seg_classes=11)  # fmt: skip
+    return CamVid(
+        str(root / "camvid"),
+        split="train",
+        options=SampleOptions(crop_size=crop, num_scene_classes=200, num_seg_classes=11),
+    )
 
 
 def default_mix(root: Path, crop: int):

@@ -111,6 +111,7 @@ def list_dataset_images(
             names the path and the expected layout.
     """
     from semcolor.data import datasets as D
+    from semcolor.data.base import SampleOptions
 
     key = dataset.lower()
     if key not in DATASETS:
@@ -119,9 +120,7 @@ def list_dataset_images(
     cls = getattr(D, cls_name)
     kwargs: dict[str, Any] = {
         "split": default_split if split is None else split,
-        "train": False,
-        "num_scene_classes": 0,
-        "num_seg_classes": 0,
+        "options": SampleOptions(train=False, num_scene_classes=0, num_seg_classes=0),
     }
     if image_list is not None:
         if key == "imagenet":

@@ -21,6 +21,7 @@ import inspect
 import logging
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -243,15 +244,17 @@ def resume_argv(argv: list[str]) -> list[str]:
     return out
 
 
-def newest_checkpoint(folder: str | Path) -> Path | None:
+def newest_checkpoint(folder: str | Path, extra: Iterable[Path] = ()) -> Path | None:
     """The newest training checkpoint in ``folder`` that loads (weights-only) and carries its
-    optimizer state: ``last.ckpt`` and ``step*.ckpt`` by global step, newest first; None if
-    there is none. A truncated or corrupt file is skipped (logged)."""
+    optimizer state: ``last.ckpt`` and ``step*.ckpt`` (and the ``extra`` files) by global
+    step, newest first; None if there is none. A truncated or corrupt file is skipped
+    (logged); a checkpoint still being written (``.semcolor-partial-*.tmp``) is no candidate."""
     import torch
 
     folder = Path(folder)
     found: list[tuple[int, float, Path]] = []
-    for p in [*folder.glob("last*.ckpt"), *folder.glob("step*.ckpt")] if folder.is_dir() else []:
+    names = [*folder.glob("last*.ckpt"), *folder.glob("step*.ckpt")] if folder.is_dir() else []
+    for p in [*names, *extra]:
         try:
             ck = torch.load(p, map_location="cpu", weights_only=True, mmap=True)
             if not isinstance(ck, dict) or "optimizer_states" not in ck:
@@ -265,13 +268,16 @@ def newest_checkpoint(folder: str | Path) -> Path | None:
 
 def resolve_auto_ckpt(cfg: DictConfig) -> None:
     """``ckpt_path=auto``: resume from the newest valid checkpoint of this run's checkpoint
-    folder (``callbacks.model_checkpoint.dirpath``), or start afresh when there is none —
-    what a requeued cluster job needs (give it a fixed ``hydra.run.dir``)."""
+    folder (``callbacks.model_checkpoint.dirpath``, plus Lightning's SLURM ``hpc_ckpt_N.ckpt``
+    in the run folder), or start afresh when there is none — what a requeued or killed job
+    needs (give it a fixed ``hydra.run.dir``)."""
     from omegaconf import open_dict
 
     mc = (cfg.get("callbacks") or {}).get("model_checkpoint") or {}
     folder = Path(mc.get("dirpath") or Path(cfg.paths.output_dir) / "checkpoints")
-    found = newest_checkpoint(folder)
+    # Under SLURM, Lightning saves hpc_ckpt_N.ckpt into the run folder on the requeue signal.
+    root = Path(cfg.trainer.get("default_root_dir") or cfg.paths.output_dir)
+    found = newest_checkpoint(folder, extra=root.glob("hpc_ckpt_*.ckpt"))
     with open_dict(cfg):
         cfg.ckpt_path = None if found is None else str(found)
     log.info("ckpt_path=auto: %s", f"resuming from {found}" if found else
@@ -341,13 +347,19 @@ def build(cfg: DictConfig):
         **_module_kwargs(cfg),
     )
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
-    from semcolor.lit.callbacks import SaveFinalState
+    from semcolor.lit.callbacks import SaveFinalState, SaveOnSigterm
+    from semcolor.lit.checkpoint_io import with_atomic_checkpoint_io
 
     callbacks.append(SaveFinalState())  # last.ckpt is always the final step
+    callbacks.append(SaveOnSigterm())  # pre-emption: save last.ckpt, then stop
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
+    plugins = cfg.trainer.get("plugins") or []
+    plugins = [instantiate(p) if OmegaConf.is_dict(p) else p
+               for p in (plugins if OmegaConf.is_list(plugins) else [plugins])]  # fmt: skip
     trainer = instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False,
         sync_batchnorm=resolve_sync_batchnorm(cfg.trainer),
+        plugins=with_atomic_checkpoint_io(plugins),  # never a half-written checkpoint
     )  # fmt: skip
     return datamodule, module, trainer
 
@@ -378,8 +390,14 @@ def user_error(e: BaseException) -> BaseException | None:
 
 @hydra.main(config_path="pkg://semcolor.conf", config_name="train", version_base="1.3")
 def _main(cfg: DictConfig) -> None:
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+    from semcolor.lit.callbacks import PREEMPTED_EXIT_CODE
+
     try:
         train(cfg)
+    except SIGTERMException:  # SaveOnSigterm saved last.ckpt and said so
+        sys.exit(PREEMPTED_EXIT_CODE)
     except Exception as e:  # Hydra would print a traceback and exit 1: say it cleanly
         err = user_error(e)
         if err is None:

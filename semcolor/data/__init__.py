@@ -18,6 +18,7 @@ _EXPORTS = {
     "PairTransform": "transforms",
     "ColorizationDataset": "base",
     "Record": "base",
+    "SampleOptions": "base",
     "SkipTracker": "base",
     "SAMPLE_KEYS": "base",
     "CocoStuff": "datasets",
@@ -48,6 +49,7 @@ __all__ = [
     "Places365",
     "Record",
     "SAMPLE_KEYS",
+    "SampleOptions",
     "SkipTracker",
     "TinyImageNet",
     "load_label_map",
@@ -58,7 +60,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from semcolor.data.base import SAMPLE_KEYS, ColorizationDataset, Record, SkipTracker
+    from semcolor.data.base import (
+        SAMPLE_KEYS,
+        ColorizationDataset,
+        Record,
+        SampleOptions,
+        SkipTracker,
+    )
     from semcolor.data.datasets import (
         DIV2K,
         CamVid,

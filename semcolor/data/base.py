@@ -25,6 +25,7 @@ is per process).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Sequence
@@ -177,6 +178,71 @@ class SkipTracker:
         self._reported.clear()
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SampleOptions:
+    """What every dataset shares: crop and augmentation, label spaces, extra labels, skipping.
+
+    One typed object instead of the same thirteen constructor arguments on every dataset
+    class; Hydra instantiates it once per config (``data.options``, ``data.val_options`` in
+    ``conf/data/_datamodule.yaml``) and each dataset node says ``options: ${data.options}``.
+
+    Args:
+        crop_size: side of the square output crops.
+        train: random (True) or deterministic (False) geometry; None: ``split == "train"``
+            (``split=None`` counts as train).
+        resize: shorter side before cropping (>= crop_size); None: ``crop_size``.
+        hflip, rotate_degrees, scale_min, scale_max: train-time augmentation
+            (see :class:`semcolor.data.transforms.PairTransform`).
+        num_scene_classes, num_seg_classes: label-space sizes (see
+            :class:`ColorizationDataset`); None: the dataset's own.
+        scene_labels: path of a labels.npz with soft scene labels, or None.
+        saliency_dir: folder of per-image saliency maps, or None (see
+            :class:`ColorizationDataset`).
+        skip_log: file to which every process appends skipped files (see
+            :class:`SkipTracker`), or None.
+        max_retries: consecutive bad samples tolerated before ``RuntimeError``.
+    """
+
+    crop_size: int = C.TRAIN_CROP
+    train: bool | None = None
+    resize: int | None = None
+    hflip: bool = True
+    rotate_degrees: float = 0.0
+    scale_min: float = 1.0
+    scale_max: float = 1.0
+    num_scene_classes: int | None = None
+    num_seg_classes: int | None = None
+    scene_labels: str | None = None
+    saliency_dir: str | None = None
+    skip_log: str | None = None
+    max_retries: int = 50
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        self.transform(True)  # crop/resize/scale checks, with their messages, at construction
+
+    def replace(self, **changes: Any) -> SampleOptions:
+        """A copy with ``changes`` (field names; an unknown one lists the valid ones)."""
+        valid = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - valid)
+        if unknown:
+            raise TypeError(f"SampleOptions has no field {unknown}; valid: {sorted(valid)}")
+        return dataclasses.replace(self, **changes)
+
+    def transform(self, train: bool) -> PairTransform:
+        """The :class:`PairTransform` of these options in train (random) or eval geometry."""
+        return PairTransform(
+            crop_size=self.crop_size,
+            train=train,
+            resize=self.resize,
+            hflip=self.hflip,
+            rotate_degrees=self.rotate_degrees,
+            scale_min=self.scale_min,
+            scale_max=self.scale_max,
+        )
+
+
 class ColorizationDataset(Dataset):
     """Base of all datasets; ``__getitem__`` returns the sample contract:
 
@@ -204,28 +270,20 @@ class ColorizationDataset(Dataset):
     Args (common to all datasets):
         root: dataset root folder.
         split: ``"train"``, ``"val"``... (dataset-specific).
-        crop_size: side of the square output crops.
-        train: random (True) or deterministic (False) geometry; default ``split == "train"``
-            (``split=None`` counts as train).
-        resize: shorter side before cropping (>= crop_size); default ``crop_size``.
-        hflip, rotate_degrees, scale_min, scale_max: train-time augmentation
-            (see :class:`semcolor.data.transforms.PairTransform`).
-        num_scene_classes, num_seg_classes: label-space sizes (see above).
-        scene_labels: path of a labels.npz with soft scene labels, or None.
-        skip_log: file to which every process appends skipped files (see
-            :class:`SkipTracker`), or None.
-        max_retries: consecutive bad samples tolerated before ``RuntimeError``.
-        saliency_dir: folder of per-image saliency maps (``semcolor-label-saliency IMAGES
-            --out DIR``): the map of image :meth:`relpath` ``REL.ext`` is ``DIR/REL.png``
-            (8-bit grayscale, the image's size; :func:`semcolor.data.saliency.saliency_path`).
-            Images without a map get ``has_saliency`` False; an unreadable map, or one whose
-            size differs from its image, makes the sample skipped (a bad label). None: no
-            maps. Maps are made from EXIF-transposed images, like the images training reads
-            (datasets with segmentation maps read images untransposed: a rotated photo's map
-            is then skipped for its size).
+        options: crop, augmentation, label spaces, pseudo-labels, saliency maps and skipping
+            (:class:`SampleOptions`; None: its defaults).
+
+    Saliency maps (``options.saliency_dir``, made by ``semcolor-label-saliency IMAGES --out
+    DIR``): the map of image :meth:`relpath` ``REL.ext`` is ``DIR/REL.png`` (8-bit grayscale,
+    the image's size; :func:`semcolor.data.saliency.saliency_path`). Images without a map get
+    ``has_saliency`` False; an unreadable map, or one whose size differs from its image, makes
+    the sample skipped (a bad label). Maps are made from EXIF-transposed images, like the
+    images training reads (datasets with segmentation maps read images untransposed: a
+    rotated photo's map is then skipped for its size).
 
     Attributes:
         paths: absolute image path of each index. ``records``: the full :class:`Record` s.
+        options: the :class:`SampleOptions` given.
         classes: scene class names (datasets with hard scene labels).
         skipped: ``(path, reason)`` of files skipped in this process.
         provides_scene, provides_seg: whether samples can carry scene / seg labels.
@@ -249,20 +307,17 @@ class ColorizationDataset(Dataset):
         self,
         root: str,
         split: str | None = "train",
-        crop_size: int = C.TRAIN_CROP,
-        train: bool | None = None,
-        resize: int | None = None,
-        hflip: bool = True,
-        rotate_degrees: float = 0.0,
-        scale_min: float = 1.0,
-        scale_max: float = 1.0,
-        num_scene_classes: int | None = None,
-        num_seg_classes: int | None = None,
-        scene_labels: str | None = None,
-        skip_log: str | None = None,
-        max_retries: int = 50,
-        saliency_dir: str | None = None,
+        options: SampleOptions | None = None,
     ) -> None:
+        options = SampleOptions() if options is None else options
+        if not isinstance(options, SampleOptions):
+            raise TypeError(
+                f"{type(self).__name__}: options must be a semcolor.data.SampleOptions, got "
+                f"{type(options).__name__} (in a config: options: {{_target_: "
+                "semcolor.data.SampleOptions, crop_size: ...}, or options: ${data.options})"
+            )
+        self.options = options
+        train = options.train
         if self.SPLITS is not None and split not in self.SPLITS:
             raise ValueError(
                 f"{type(self).__name__} split must be one of {list(self.SPLITS)}, got {split!r}"
@@ -272,18 +327,12 @@ class ColorizationDataset(Dataset):
         if not self.root.is_dir():
             self._layout_error(f"root directory {str(self.root)!r} does not exist")
         self.train = (split in (None, "train")) if train is None else bool(train)
-        self.crop_size = int(crop_size)
-        self.transform = PairTransform(
-            crop_size=crop_size,
-            train=self.train,
-            resize=resize,
-            hflip=hflip,
-            rotate_degrees=rotate_degrees,
-            scale_min=scale_min,
-            scale_max=scale_max,
-        )
-        self.skip_log = skip_log
-        self.max_retries = int(max_retries)
+        self.crop_size = int(options.crop_size)
+        self.transform = options.transform(self.train)
+        self.skip_log = options.skip_log
+        self.max_retries = int(options.max_retries)
+        num_scene_classes, num_seg_classes = options.num_scene_classes, options.num_seg_classes
+        scene_labels, saliency_dir = options.scene_labels, options.saliency_dir
         self.skipped: list[tuple[str, str]] = []
         self._bad: set[int] = set()
         #: Scene class names when the dataset has hard scene labels (else empty).

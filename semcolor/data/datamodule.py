@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from semcolor.color import PriorEstimator, RebalancePrior
+from semcolor.data.base import SampleOptions
 
 log = logging.getLogger("semcolor.data")
 
@@ -44,6 +45,9 @@ class SemColorDataModule(pl.LightningDataModule):
             folder and held-out fraction (the config passes them to its datasets).
         gray_root, colour_root: ``data=unpaired``'s two domains (the config passes them to
             :func:`semcolor.data.unpaired.unpaired_folders`).
+        options, val_options: the :class:`semcolor.data.SampleOptions` the configs give
+            their training and validation datasets (``options: ${data.options}``); kept
+            here for the record (the datasets already hold them).
     """
 
     def __init__(
@@ -68,6 +72,8 @@ class SemColorDataModule(pl.LightningDataModule):
         saliency_dir: str | None = None,
         gray_root: str | None = None,
         colour_root: str | None = None,
+        options: SampleOptions | None = None,
+        val_options: SampleOptions | None = None,
     ):
         super().__init__()
         if batch_size < 1:
@@ -83,6 +89,7 @@ class SemColorDataModule(pl.LightningDataModule):
         self.resize, self.scene_labels = resize, scene_labels
         self.saliency_dir = saliency_dir
         self.gray_root, self.colour_root = gray_root, colour_root
+        self.options, self.val_options = options, val_options
         self.root, self.val_root, self.val_fraction = root, val_root, float(val_fraction)
         for name, ds in (("train", train), ("val", val)):
             for attr in ("num_scene_classes", "num_seg_classes"):

@@ -23,6 +23,7 @@ from semcolor.data.base import (
     HOLDOUT_MODES,
     ColorizationDataset,
     Record,
+    SampleOptions,
     apply_lut,
     in_holdout,
     list_images,
@@ -165,7 +166,8 @@ class CocoStuff(ColorizationDataset):
             exists, else an error). In samples, unlabeled becomes ``IGNORE_INDEX``; the
             segmentation space keeps 183 entries (index 0 never appears as a target).
 
-    Other arguments: see :class:`semcolor.data.base.ColorizationDataset`.
+    Other arguments (``root``, ``split``, ``options``): see
+    :class:`semcolor.data.base.ColorizationDataset`.
     """
 
     LAYOUT = """
@@ -181,30 +183,14 @@ class CocoStuff(ColorizationDataset):
         self,
         root: str,
         split: str = "train",
-        crop_size: int = C.TRAIN_CROP,
-        train: bool | None = None,
         labels: str = "auto",
-        resize: int | None = None,
-        hflip: bool = True,
-        rotate_degrees: float = 0.0,
-        scale_min: float = 1.0,
-        scale_max: float = 1.0,
-        num_scene_classes: int | None = None,
-        num_seg_classes: int | None = None,
-        scene_labels: str | None = None,
-        skip_log: str | None = None,
-        max_retries: int = 50,
-        saliency_dir: str | None = None,
+        options: SampleOptions | None = None,
     ) -> None:
         if labels not in ("auto", "png", "json", "none"):
             raise ValueError(f"labels must be auto/png/json/none, got {labels!r}")
-        self.labels = "none" if num_seg_classes == 0 else labels
+        self.labels = "none" if options is not None and options.num_seg_classes == 0 else labels
         self._cocos: list[Any] = []
-        super().__init__(
-            root, split, crop_size, train, resize, hflip, rotate_degrees, scale_min, scale_max,
-            num_scene_classes, num_seg_classes, scene_labels, skip_log, max_retries,
-            saliency_dir=saliency_dir,
-        )
+        super().__init__(root, split, options)
         if self.labels == "none":
             self.provides_seg = False
 
@@ -306,7 +292,8 @@ class Places365(ColorizationDataset):
             ``data_256_standard``/``data_large_standard``/``data_256``/``data_large``
             (train list) or ``val_256``/``val_large`` (val list) under root, else root.
 
-    Other arguments: see :class:`semcolor.data.base.ColorizationDataset`.
+    Other arguments (``root``, ``split``, ``options``): see
+    :class:`semcolor.data.base.ColorizationDataset`.
     """
 
     LAYOUT = """
@@ -322,31 +309,15 @@ lists:   <root>/places365_train_standard.txt, <root>/places365_val.txt ('path la
         self,
         root: str,
         split: str = "train",
-        crop_size: int = C.TRAIN_CROP,
-        train: bool | None = None,
         list_file: str | None = None,
         image_dir: str | None = None,
         categories_file: str | None = None,
-        resize: int | None = None,
-        hflip: bool = True,
-        rotate_degrees: float = 0.0,
-        scale_min: float = 1.0,
-        scale_max: float = 1.0,
-        num_scene_classes: int | None = None,
-        num_seg_classes: int | None = None,
-        scene_labels: str | None = None,
-        skip_log: str | None = None,
-        max_retries: int = 50,
-        saliency_dir: str | None = None,
+        options: SampleOptions | None = None,
     ) -> None:
         self.list_file = list_file
         self.image_dir = image_dir
         self.categories_file = categories_file
-        super().__init__(
-            root, split, crop_size, train, resize, hflip, rotate_degrees, scale_min, scale_max,
-            num_scene_classes, num_seg_classes, scene_labels, skip_log, max_retries,
-            saliency_dir=saliency_dir,
-        )
+        super().__init__(root, split, options)
 
     def _categories(self) -> list[str] | None:
         if self.categories_file is not None:
@@ -451,7 +422,8 @@ class ImageNet(ColorizationDataset):
         image_dir: base of ``image_list`` paths.
         class_file: wnid order.
 
-    Other arguments: see :class:`semcolor.data.base.ColorizationDataset`.
+    Other arguments (``root``, ``split``, ``options``): see
+    :class:`semcolor.data.base.ColorizationDataset`.
     """
 
     LAYOUT = """
@@ -464,31 +436,15 @@ optional <root>/LOC_synset_mapping.txt (class order)
         self,
         root: str,
         split: str = "train",
-        crop_size: int = C.TRAIN_CROP,
-        train: bool | None = None,
         image_list: str | None = None,
         image_dir: str | None = None,
         class_file: str | None = None,
-        resize: int | None = None,
-        hflip: bool = True,
-        rotate_degrees: float = 0.0,
-        scale_min: float = 1.0,
-        scale_max: float = 1.0,
-        num_scene_classes: int | None = None,
-        num_seg_classes: int | None = None,
-        scene_labels: str | None = None,
-        skip_log: str | None = None,
-        max_retries: int = 50,
-        saliency_dir: str | None = None,
+        options: SampleOptions | None = None,
     ) -> None:
         self.image_list = image_list
         self.image_dir = image_dir
         self.class_file = class_file
-        super().__init__(
-            root, split, crop_size, train, resize, hflip, rotate_degrees, scale_min, scale_max,
-            num_scene_classes, num_seg_classes, scene_labels, skip_log, max_retries,
-            saliency_dir=saliency_dir,
-        )
+        super().__init__(root, split, options)
 
     def _wnids(self) -> list[str]:
         cf = Path(self.class_file) if self.class_file else self.root / "LOC_synset_mapping.txt"
@@ -585,7 +541,8 @@ class CamVid(ColorizationDataset):
     e.g. the ``.jpg`` re-encoded copies), else by matching file stems of ``<split>/`` and
     ``<split>annot/``. Label values other than 0..11 make the sample skipped.
 
-    Other arguments: see :class:`semcolor.data.base.ColorizationDataset`.
+    Other arguments (``root``, ``split``, ``options``): see
+    :class:`semcolor.data.base.ColorizationDataset`.
     """
 
     LAYOUT = """
@@ -641,9 +598,10 @@ class TinyImageNet(ColorizationDataset):
     ``train``: ``train/<wnid>/images/*.JPEG``; ``val``: ``val/images`` labelled by
     ``val/val_annotations.txt`` (images missing from it get no scene label); ``test``:
     ``test/images`` (unlabelled). Note the default ``crop_size`` (224) upsamples the 64x64
-    images; pass ``crop_size=64`` for native resolution.
+    images; pass ``SampleOptions(crop_size=64)`` for native resolution.
 
-    Other arguments: see :class:`semcolor.data.base.ColorizationDataset`.
+    Other arguments (``root``, ``split``, ``options``): see
+    :class:`semcolor.data.base.ColorizationDataset`.
     """
 
     LAYOUT = """
@@ -697,7 +655,8 @@ class ImageFolder(ColorizationDataset):
             path (:func:`semcolor.data.base.in_holdout`), for validation; 0 = none.
         holdout: "exclude" (drop the held-out files: training) or "only" (keep only them).
 
-    Other arguments: see :class:`semcolor.data.base.ColorizationDataset`.
+    Other arguments (``root``, ``split``, ``options``): see
+    :class:`semcolor.data.base.ColorizationDataset`.
     """
 
     LAYOUT = """
@@ -708,30 +667,14 @@ class ImageFolder(ColorizationDataset):
         self,
         root: str,
         split: str | None = None,
-        crop_size: int = C.TRAIN_CROP,
-        train: bool | None = None,
-        resize: int | None = None,
-        hflip: bool = True,
-        rotate_degrees: float = 0.0,
-        scale_min: float = 1.0,
-        scale_max: float = 1.0,
-        num_scene_classes: int | None = None,
-        num_seg_classes: int | None = None,
-        scene_labels: str | None = None,
-        skip_log: str | None = None,
-        max_retries: int = 50,
         holdout_fraction: float = 0.0,
         holdout: str = "exclude",
-        saliency_dir: str | None = None,
+        options: SampleOptions | None = None,
     ) -> None:
         if holdout not in HOLDOUT_MODES:
             raise ValueError(f"holdout must be one of {list(HOLDOUT_MODES)}, got {holdout!r}")
         self.holdout_fraction, self.holdout = float(holdout_fraction), holdout
-        super().__init__(
-            root, split, crop_size, train, resize, hflip, rotate_degrees, scale_min, scale_max,
-            num_scene_classes, num_seg_classes, scene_labels, skip_log, max_retries,
-            saliency_dir=saliency_dir,
-        )
+        super().__init__(root, split, options)
 
     def _scan(self) -> list[Record]:
         d = self.root / self.split if self.split else self.root

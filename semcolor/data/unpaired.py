@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from semcolor import constants as C
+from semcolor.data.base import SampleOptions
 
 log = logging.getLogger("semcolor.data")
 
@@ -89,21 +89,24 @@ class UnpairedDataset(Dataset):
 def unpaired_folders(
     gray_root: str,
     colour_root: str | None = None,
-    crop_size: int = C.TRAIN_CROP,
-    resize: int | None = None,
-    skip_log: str | None = None,
+    options: SampleOptions | None = None,
 ) -> UnpairedDataset:
     """Two photo folders as the gray and the colour domain (:class:`UnpairedDataset`).
 
     ``colour_root`` None or the same folder as ``gray_root``: one folder split in two
     disjoint halves by path hash (:func:`semcolor.data.base.in_holdout`, fraction 1/2): the
     colour domain is the held-out half, the gray domain the rest; no image is in both.
+    ``options`` (:class:`semcolor.data.SampleOptions`) gives crop, augmentation and skipping;
+    both domains are always drawn with random (training) geometry and without labels.
     """
     from semcolor.data.datasets import ImageFolder
 
     same = colour_root is None or Path(colour_root).resolve() == Path(gray_root).resolve()
-    kw = {"split": None, "crop_size": crop_size, "resize": resize, "skip_log": skip_log,
-          "train": True, "num_scene_classes": 0, "num_seg_classes": 0}  # fmt: skip
+    opts = (SampleOptions() if options is None else options).replace(
+        train=True, num_scene_classes=0, num_seg_classes=0, scene_labels=None,
+        saliency_dir=None,
+    )  # fmt: skip
+    kw = {"split": None, "options": opts}
     if same:
         gray = ImageFolder(gray_root, holdout_fraction=HALF, holdout="exclude", **kw)
         colour = ImageFolder(gray_root, holdout_fraction=HALF, holdout="only", **kw)

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+log = logging.getLogger(__name__)
+
+#: Exit status of ``semcolor-train`` stopped by SIGTERM once its state is saved: 128 + 15,
+#: what a shell reports for a process that SIGTERM ended. A retry loop or a Kubernetes
+#: ``restartPolicy: OnFailure`` then restarts it (0 would read as "training finished").
+PREEMPTED_EXIT_CODE = 128 + int(signal.SIGTERM)
 
 
 class SaveFinalState(pl.Callback):
@@ -26,3 +37,78 @@ class SaveFinalState(pl.Callback):
                 continue  # the periodic checkpoint already holds this step
             path = Path(cb.dirpath) / f"{cb.CHECKPOINT_NAME_LAST}{cb.FILE_EXTENSION}"
             trainer.save_checkpoint(path)
+
+
+def last_checkpoint_path(trainer: pl.Trainer) -> Path:
+    """Where the run's ``last.ckpt`` lives: the folder of its (first) ``ModelCheckpoint``,
+    preferring one with ``save_last``; ``<default_root_dir>/checkpoints`` without one."""
+    cbs = [c for c in trainer.callbacks if isinstance(c, ModelCheckpoint) and c.dirpath]
+    cbs.sort(key=lambda c: not c.save_last)
+    if cbs:
+        return Path(cbs[0].dirpath) / f"{cbs[0].CHECKPOINT_NAME_LAST}{cbs[0].FILE_EXTENSION}"
+    return Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
+
+
+class SaveOnSigterm(pl.Callback):
+    """On SIGTERM (pre-emption, a cluster's time limit, ``kill PID``) save ``last.ckpt`` at the
+    end of the current batch; the run then stops and ``semcolor-train`` exits with
+    :data:`PREEMPTED_EXIT_CODE`.
+
+    Lightning 2.6 by itself only notes the signal (``_SignalConnector._sigterm_notifier_fn``
+    sets ``trainer.received_sigterm``) and raises ``SIGTERMException`` at the end of the batch
+    (``TrainingEpochLoop.on_advance_end``): the run stops but saves nothing, so every step
+    since the last periodic checkpoint is lost. Under SLURM with auto-requeue it additionally
+    ignores SIGTERM's default action, and saves ``hpc_ckpt_N.ckpt`` on the requeue signal
+    (SIGUSR1), not on SIGTERM.
+
+    The save is made in ``on_train_batch_end``, the very point where ``ModelCheckpoint``
+    saves, so the resume is the well-trodden one. In a distributed run the ranks first agree
+    (any rank signalled = all save, at the same batch) and all then stop at that batch. A
+    SIGTERM that arrives after the batch-end check (during validation, say) is saved from
+    ``on_exception`` instead, in a single-process run; with several processes, where only
+    some may have seen it, the run stops with its latest periodic checkpoint rather than risk
+    a collective save that not every rank joins.
+    """
+
+    def __init__(self) -> None:
+        self._agreed = False
+        self._saved_step: int | None = None
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any, **kwargs: Any) -> None:
+        stop = trainer.strategy.reduce_boolean_decision(bool(trainer.received_sigterm), all=False)
+        if not stop:
+            return
+        self._agreed = True
+        connector = getattr(trainer, "_signal_connector", None)
+        if connector is not None:  # so that every rank raises SIGTERMException at this batch
+            connector.received_sigterm = True
+        self._save(trainer)
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                     exception: BaseException) -> None:  # fmt: skip
+        if not isinstance(exception, SIGTERMException) or self._saved_step == trainer.global_step:
+            return
+        if trainer.world_size > 1 and not self._agreed:
+            log.warning(
+                "SIGTERM outside a training batch in a %d-process run: not saved; resume "
+                "from the latest periodic checkpoint",
+                trainer.world_size,
+            )
+            return
+        self._save(trainer)
+
+    def _save(self, trainer: pl.Trainer) -> None:
+        if self._saved_step == trainer.global_step:
+            return
+        path = last_checkpoint_path(trainer)
+        trainer.save_checkpoint(path)
+        self._saved_step = trainer.global_step
+        if trainer.is_global_zero:
+            log.warning(
+                "SIGTERM: saved step %d to %s; stopping (exit status %d). To continue, run the "
+                "same command with ckpt_path=auto (or ckpt_path=%s)",
+                trainer.global_step,
+                path,
+                PREEMPTED_EXIT_CODE,
+                path,
+            )

@@ -441,7 +441,8 @@ def init_weights_from(net: SemColorNet, source: str) -> dict[str, list[str]]:
 
 
 #: Data-config keys that do not change the prior (where logs go, how fast it loads).
-_PRIOR_IRRELEVANT = ("skip_log", "batch_size", "num_workers", "pin_memory", "val")
+_PRIOR_IRRELEVANT = ("skip_log", "batch_size", "num_workers", "pin_memory", "val",
+                     "val_options")
 
 
 def _strip(cfg: Any) -> Any:

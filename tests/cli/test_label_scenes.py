@@ -13,6 +13,7 @@ from torchvision import transforms as T
 
 from semcolor.cli import label_scenes as cli
 from semcolor.data import pseudo_labels as pl
+from semcolor.data.base import SampleOptions
 from semcolor.data.scene_labels import load_scene_labels, soft_scene_vector
 
 N_IMAGES = 7
@@ -252,7 +253,10 @@ def test_dataset_reads_the_labels_as_soft_targets(tmp_path, csail_weights, folde
 
     out = tmp_path / "labels.npz"
     assert _run("--images", folder, "--weights", csail_weights[0], "--out", out) == 0
-    ds = ImageFolder(str(folder), crop_size=16, num_scene_classes=365, scene_labels=str(out))
+    ds = ImageFolder(
+        str(folder),
+        options=SampleOptions(crop_size=16, num_scene_classes=365, scene_labels=str(out)),
+    )
     table = load_scene_labels(out)
     for i in range(len(ds)):
         s = ds[i]

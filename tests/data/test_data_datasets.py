@@ -21,6 +21,7 @@ from pycocotools import mask as mask_utils
 from torch.utils.data import DataLoader
 
 from semcolor import constants as C
+from semcolor.data.base import SampleOptions
 from semcolor.data.datasets import (
     DIV2K,
     CamVid,
@@ -42,7 +43,7 @@ IGN = C.IGNORE_INDEX
 def test_camvid_layouts_and_label_mapping(tmp_path, list_style):
     root = make_camvid(tmp_path / "camvid", list_style=list_style)
     for split in ("train", "val", "test"):
-        ds = CamVid(str(root), split=split, crop_size=30, train=False)
+        ds = CamVid(str(root), split=split, options=SampleOptions(crop_size=30, train=False))
         assert len(ds) == 3 and ds.num_seg_classes == 11 and ds.num_scene_classes == 0
         assert all(p.endswith(".jpg") for p in ds.paths)
         assert ds.train is False
@@ -60,7 +61,7 @@ def test_camvid_layouts_and_label_mapping(tmp_path, list_style):
 
 def test_camvid_collates(tmp_path):
     root = make_camvid(tmp_path / "camvid", n=4, splits=("train",))
-    ds = CamVid(str(root), crop_size=24)
+    ds = CamVid(str(root), options=SampleOptions(crop_size=24))
     batch = next(iter(DataLoader(ds, batch_size=4, shuffle=False)))
     assert batch["L"].shape == (4, 1, 24, 24) and batch["seg"].shape == (4, 24, 24)
     assert batch["index"].tolist() == [0, 1, 2, 3]
@@ -69,15 +70,17 @@ def test_camvid_collates(tmp_path):
 
 def test_camvid_label_spaces(tmp_path):
     root = make_camvid(tmp_path / "camvid", n=2, splits=("train",))
-    ds = CamVid(str(root), crop_size=24, num_scene_classes=200, num_seg_classes=20)
+    ds = CamVid(
+        str(root), options=SampleOptions(crop_size=24, num_scene_classes=200, num_seg_classes=20)
+    )
     s = ds[0]
     check_sample(s, 24, 200)
     assert not bool(s["has_scene"]) and bool(s["has_seg"]) and int(s["seg"].max()) <= 10
-    off = CamVid(str(root), crop_size=24, num_seg_classes=0)
+    off = CamVid(str(root), options=SampleOptions(crop_size=24, num_seg_classes=0))
     s = off[0]
     assert not bool(s["has_seg"]) and bool((s["seg"] == IGN).all())
     with pytest.raises(ValueError, match="smaller than"):
-        CamVid(str(root), num_seg_classes=5)
+        CamVid(str(root), options=SampleOptions(num_seg_classes=5))
 
 
 # ============================================================================ COCO-Stuff
@@ -94,14 +97,14 @@ def test_cocostuff_png_value_mapping():
 def test_cocostuff_png_layout(tmp_path):
     root = make_coco_png(tmp_path / "coco", "train")
     make_coco_png(root, "val", n=1)
-    ds = CocoStuff(str(root), split="train", crop_size=30, train=False)
+    ds = CocoStuff(str(root), split="train", options=SampleOptions(crop_size=30, train=False))
     assert len(ds) == 2 and ds.labels == "png" and ds.num_seg_classes == 183
     s = ds[0]
     check_sample(s, 30, 0, index=0)
     assert bool(s["has_seg"])
     assert int(s["seg"][0, 0]) == 1 and int(s["seg"][15, 0]) == 182 and int(s["seg"][25, 0]) == IGN
     assert len(CocoStuff(str(root), split="val")) == 1
-    nolab = CocoStuff(str(root), split="train", labels="none", crop_size=30)
+    nolab = CocoStuff(str(root), split="train", labels="none", options=SampleOptions(crop_size=30))
     assert not bool(nolab[0]["has_seg"])
 
 
@@ -121,10 +124,24 @@ def make_coco_json(root, h=30, w=40):
         "images": images,
         "categories": [{"id": 157, "name": "sky-other"}, {"id": 183, "name": "other"}],
         "annotations": [
-            {"id": 1, "image_id": 1, "category_id": 157, "iscrowd": 0, "segmentation": _rle(top),
-             "area": float(top.sum()), "bbox": [0, 0, w, h // 2]},
-            {"id": 2, "image_id": 1, "category_id": 183, "iscrowd": 0, "segmentation": _rle(~top),
-             "area": float((~top).sum()), "bbox": [0, h // 2, w, h // 2]},
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 157,
+                "iscrowd": 0,
+                "segmentation": _rle(top),
+                "area": float(top.sum()),
+                "bbox": [0, 0, w, h // 2],
+            },
+            {
+                "id": 2,
+                "image_id": 1,
+                "category_id": 183,
+                "iscrowd": 0,
+                "segmentation": _rle(~top),
+                "area": float((~top).sum()),
+                "bbox": [0, h // 2, w, h // 2],
+            },
         ],
     }
     car = np.zeros((h, w), np.uint8)
@@ -143,12 +160,24 @@ def make_coco_json(root, h=30, w=40):
         "images": images,
         "categories": [{"id": 1, "name": "person"}, {"id": 3, "name": "car"}],
         "annotations": [
-            {"id": 10, "image_id": 1, "category_id": 1, "iscrowd": 0,
-             "segmentation": [[2.0, 17.0, 12.0, 17.0, 12.0, 27.0, 2.0, 27.0]],
-             "area": 100.0, "bbox": [2, 17, 10, 10]},
-            {"id": 11, "image_id": 1, "category_id": 3, "iscrowd": 1,
-             "segmentation": {"size": [h, w], "counts": runs}, "area": 80.0,
-             "bbox": [25, 20, 10, 8]},
+            {
+                "id": 10,
+                "image_id": 1,
+                "category_id": 1,
+                "iscrowd": 0,
+                "segmentation": [[2.0, 17.0, 12.0, 17.0, 12.0, 27.0, 2.0, 27.0]],
+                "area": 100.0,
+                "bbox": [2, 17, 10, 10],
+            },
+            {
+                "id": 11,
+                "image_id": 1,
+                "category_id": 3,
+                "iscrowd": 1,
+                "segmentation": {"size": [h, w], "counts": runs},
+                "area": 80.0,
+                "bbox": [25, 20, 10, 8],
+            },
         ],
     }
     (root / "annotations").mkdir(parents=True, exist_ok=True)
@@ -159,7 +188,7 @@ def make_coco_json(root, h=30, w=40):
 
 def test_cocostuff_json_and_png_agree(tmp_path):
     root = make_coco_json(tmp_path / "coco")
-    js = CocoStuff(str(root), split="train", crop_size=30, train=False)
+    js = CocoStuff(str(root), split="train", options=SampleOptions(crop_size=30, train=False))
     assert js.labels == "json" and len(js) == 1
     _, seg = js.load_arrays(0)
     assert seg[3, 20] == 157  # stuff RLE
@@ -172,7 +201,9 @@ def test_cocostuff_json_and_png_agree(tmp_path):
     assert write_cocostuff_pngs(str(root), "train") == 1
     raw = np.asarray(Image.open(root / "stuffthingmaps_trainval2017/train2017/000000000001.png"))
     assert raw[3, 20] == 156 and raw[22, 6] == 0 and raw[24, 30] == 2 and raw[20, 20] == 255
-    png = CocoStuff(str(root), split="train", crop_size=30, train=False)  # auto -> png now
+    png = CocoStuff(
+        str(root), split="train", options=SampleOptions(crop_size=30, train=False)
+    )  # auto -> png now
     assert png.labels == "png"
     _, seg_png = png.load_arrays(0)
     np.testing.assert_array_equal(seg_png, seg)
@@ -203,17 +234,21 @@ def test_places365_folders(tmp_path):
     save_image(base / "train" / "bakery" / "shop" / "1.jpg")
     save_image(base / "train" / "canyon" / "2.jpg")
     save_image(base / "val" / "canyon" / "1.jpg")
-    ds = Places365(str(root), crop_size=24)
+    ds = Places365(str(root), options=SampleOptions(crop_size=24))
     assert ds.classes[1] == "/a/arena/hockey" and ds.num_scene_classes == 4
     labels = {p.split("train/")[1]: r.scene for p, r in zip(ds.paths, ds.records, strict=True)}
-    assert labels == {"airfield/1.jpg": 0, "arena-hockey/1.jpg": 1, "bakery/shop/1.jpg": 2,
-                      "canyon/2.jpg": 3}
+    assert labels == {
+        "airfield/1.jpg": 0,
+        "arena-hockey/1.jpg": 1,
+        "bakery/shop/1.jpg": 2,
+        "canyon/2.jpg": 3,
+    }
     s = ds[1]
     check_sample(s, 24, 4, index=1)
     assert bool(s["has_scene"]) and int(s["scene"].argmax()) == 1
-    val = Places365(str(root), split="val", crop_size=24)
+    val = Places365(str(root), split="val", options=SampleOptions(crop_size=24))
     assert len(val) == 1 and not val.train and int(val[0]["scene"].argmax()) == 3
-    padded = Places365(str(root), crop_size=24, num_scene_classes=365)
+    padded = Places365(str(root), options=SampleOptions(crop_size=24, num_scene_classes=365))
     assert padded[0]["scene"].shape == (365,)
 
     save_image(base / "train" / "not_a_category" / "1.jpg")
@@ -225,7 +260,7 @@ def test_places365_folders_without_categories_file(tmp_path):
     root = tmp_path / "places"
     save_image(root / "train" / "b" / "1.jpg")
     save_image(root / "train" / "a" / "1.jpg")
-    ds = Places365(str(root), crop_size=24)
+    ds = Places365(str(root), options=SampleOptions(crop_size=24))
     assert ds.classes == ["a", "b"] and [r.scene for r in ds.records] == [0, 1]
 
 
@@ -240,11 +275,11 @@ def test_places365_list_files(tmp_path):
     save_image(root / "data_256" / "a" / "arena" / "hockey" / "00000001.jpg")
     (root / "places365_val.txt").write_text("Places365_val_00000001.jpg 2\n")
     save_image(root / "val_256" / "Places365_val_00000001.jpg")
-    ds = Places365(str(root), crop_size=24)
+    ds = Places365(str(root), options=SampleOptions(crop_size=24))
     assert [r.scene for r in ds.records] == [0, 1]
     assert ds.paths[1].endswith("data_256/a/arena/hockey/00000001.jpg")
     assert int(ds[1]["scene"].argmax()) == 1
-    val = Places365(str(root), split="val", crop_size=24)
+    val = Places365(str(root), split="val", options=SampleOptions(crop_size=24))
     assert val.records[0].scene == 2 and int(val[0]["scene"].argmax()) == 2
     (root / "places365_val.txt").write_text("missing.jpg 2\n")
     with pytest.raises(FileNotFoundError, match="image_dir"):
@@ -258,18 +293,20 @@ def test_imagenet_folders_and_lists(tmp_path):
     save_image(root / "train" / "n001" / "b.JPEG")
     save_image(root / "train" / "n001" / "c.jpeg")
     save_image(root / "val" / "n002" / "v.JPEG")
-    ds = ImageNet(str(root), crop_size=24)
+    ds = ImageNet(str(root), options=SampleOptions(crop_size=24))
     assert ds.classes == ["n001", "n002"] and len(ds) == 3
     assert [r.scene for r in ds.records] == [0, 0, 1]
     check_sample(ds[2], 24, 2, index=2)
-    val = ImageNet(str(root), split="val", crop_size=24)
+    val = ImageNet(str(root), split="val", options=SampleOptions(crop_size=24))
     assert val.records[0].scene == 1 and not val.train
 
     save_image(root / "flat" / "w.JPEG")
     (root / "ctest.txt").write_text(
         "val/n002/v.JPEG\ntrain/n001/b.JPEG 1\nflat/w.JPEG n001\n# comment\nflat/w.JPEG\n"
     )
-    lst = ImageNet(str(root), split="val", image_list="ctest.txt", crop_size=24)
+    lst = ImageNet(
+        str(root), split="val", image_list="ctest.txt", options=SampleOptions(crop_size=24)
+    )
     assert [r.scene for r in lst.records] == [1, 1, 0, None]
     s = lst[3]
     check_sample(s, 24, 2, index=3)
@@ -287,13 +324,13 @@ def test_div2k(tmp_path):
     for i in (1, 2):
         save_image(root / "DIV2K_train_HR" / f"{i:04d}.png", seed=i)
     save_image(root / "DIV2K_valid_HR" / "0801.png")
-    ds = DIV2K(str(root), crop_size=24)
+    ds = DIV2K(str(root), options=SampleOptions(crop_size=24))
     assert len(ds) == 2 and ds.paths[0].endswith("0001.png")
     s = ds[0]
     check_sample(s, 24, 0)
     assert not bool(s["has_seg"]) and not bool(s["has_scene"]) and bool(s["colorful"])
     for split in ("val", "valid"):
-        v = DIV2K(str(root), split=split, crop_size=24)
+        v = DIV2K(str(root), split=split, options=SampleOptions(crop_size=24))
         assert len(v) == 1 and not v.train
     only_valid = tmp_path / "div2k_valid_only"
     save_image(only_valid / "DIV2K_valid_HR" / "0801.png")
@@ -304,21 +341,21 @@ def test_div2k(tmp_path):
 # ============================================================================ Tiny ImageNet
 def test_tinyimagenet(tmp_path):
     root = make_tiny(tmp_path / "tiny")
-    tr = TinyImageNet(str(root), crop_size=16)
+    tr = TinyImageNet(str(root), options=SampleOptions(crop_size=16))
     assert len(tr) == 6 and tr.num_scene_classes == 3
     assert [r.scene for r in tr.records] == [0, 0, 1, 1, 2, 2]
     s = tr[3]
     check_sample(s, 16, 3, index=3)
     assert int(s["scene"].argmax()) == 1 and float(s["scene"][1]) == 1.0
-    val = TinyImageNet(str(root), split="val", crop_size=16)
+    val = TinyImageNet(str(root), split="val", options=SampleOptions(crop_size=16))
     assert [r.scene for r in val.records] == [1, 2, None]
     assert not bool(val[2]["has_scene"])
-    test = TinyImageNet(str(root), split="test", crop_size=16)
+    test = TinyImageNet(str(root), split="test", options=SampleOptions(crop_size=16))
     assert len(test) == 1 and not bool(test[0]["has_scene"])
-    padded = TinyImageNet(str(root), crop_size=16, num_scene_classes=200)
+    padded = TinyImageNet(str(root), options=SampleOptions(crop_size=16, num_scene_classes=200))
     assert padded[5]["scene"].shape == (200,) and int(padded[5]["scene"].argmax()) == 2
     with pytest.raises(ValueError, match="smaller than"):
-        TinyImageNet(str(root), num_scene_classes=2)
+        TinyImageNet(str(root), options=SampleOptions(num_scene_classes=2))
 
 
 # ============================================================================ folder
@@ -329,21 +366,28 @@ def test_image_folder_recursive_case_insensitive(tmp_path):
         save_image(root / n)
     (root / "notes.txt").write_text("not an image")
     save_image(root / ".hidden.jpg")
-    ds = ImageFolder(str(root), crop_size=24)
+    ds = ImageFolder(str(root), options=SampleOptions(crop_size=24))
     assert len(ds) == len(names) and ds.train
     assert sorted(ds.relpath(i) for i in range(len(ds))) == sorted(names)
     for i in range(len(ds)):
         check_sample(ds[i], 24, 0, index=i)
     make_folder(tmp_path / "bsds" / "val", n=2)
-    val = ImageFolder(str(tmp_path / "bsds"), split="val", crop_size=24)
+    val = ImageFolder(str(tmp_path / "bsds"), split="val", options=SampleOptions(crop_size=24))
     assert len(val) == 2 and not val.train
 
 
 # ============================================================================ errors
 @pytest.mark.parametrize(
     "cls,kw",
-    [(CamVid, {}), (CocoStuff, {}), (Places365, {}), (ImageNet, {}), (DIV2K, {}),
-     (TinyImageNet, {}), (ImageFolder, {})],
+    [
+        (CamVid, {}),
+        (CocoStuff, {}),
+        (Places365, {}),
+        (ImageNet, {}),
+        (DIV2K, {}),
+        (TinyImageNet, {}),
+        (ImageFolder, {}),
+    ],
 )
 def test_missing_root_names_path_and_layout(tmp_path, cls, kw):
     missing = tmp_path / "does_not_exist"

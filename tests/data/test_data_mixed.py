@@ -9,18 +9,25 @@ from data_helpers import check_sample, make_camvid, make_folder, make_tiny
 from PIL import Image
 from torch.utils.data import DataLoader
 
+from semcolor.data.base import SampleOptions
 from semcolor.data.datasets import CamVid, ImageFolder, TinyImageNet
 from semcolor.data.mixed import MixedDataset
 
 
 @pytest.fixture
 def members(tmp_path):
-    tiny = TinyImageNet(str(make_tiny(tmp_path / "tiny")), crop_size=16, num_scene_classes=200,
-                        num_seg_classes=11)
-    cam = CamVid(str(make_camvid(tmp_path / "cam", n=2, splits=("train",))), crop_size=16,
-                 num_scene_classes=200, num_seg_classes=11)
-    folder = ImageFolder(str(make_folder(tmp_path / "f", n=3)), crop_size=16,
-                         num_scene_classes=200, num_seg_classes=11)
+    tiny = TinyImageNet(
+        str(make_tiny(tmp_path / "tiny")),
+        options=SampleOptions(crop_size=16, num_scene_classes=200, num_seg_classes=11),
+    )
+    cam = CamVid(
+        str(make_camvid(tmp_path / "cam", n=2, splits=("train",))),
+        options=SampleOptions(crop_size=16, num_scene_classes=200, num_seg_classes=11),
+    )
+    folder = ImageFolder(
+        str(make_folder(tmp_path / "f", n=3)),
+        options=SampleOptions(crop_size=16, num_scene_classes=200, num_seg_classes=11),
+    )
     return tiny, cam, folder
 
 
@@ -51,8 +58,9 @@ def test_sampler_draws_with_weights(members):
     assert len(draws) == 20000
     which = torch.bucketize(draws, torch.tensor(mix.offsets[1:]), right=True)
     frac = torch.bincount(which, minlength=3).double() / len(draws)
-    torch.testing.assert_close(frac, torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64),
-                               atol=0.015, rtol=0)
+    torch.testing.assert_close(
+        frac, torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64), atol=0.015, rtol=0
+    )
     # within a dataset, indices are uniform: CamVid's two images about 15% each
     cam = torch.bincount(draws[which == 1] - mix.offsets[1], minlength=2).double()
     assert (cam / len(draws) - 0.15).abs().max() < 0.015
@@ -70,11 +78,16 @@ def test_default_weights_are_proportional_to_size(members):
 
 def test_mixed_rejects_inconsistent_members(tmp_path, members):
     tiny, cam, folder = members
-    other_crop = ImageFolder(str(make_folder(tmp_path / "g", n=1)), crop_size=24,
-                             num_scene_classes=200, num_seg_classes=11)
+    other_crop = ImageFolder(
+        str(make_folder(tmp_path / "g", n=1)),
+        options=SampleOptions(crop_size=24, num_scene_classes=200, num_seg_classes=11),
+    )
     with pytest.raises(ValueError, match="crop_size"):
         MixedDataset([tiny, other_crop], [1, 1])
-    no_pad = CamVid(str(make_camvid(tmp_path / "c2", n=1, splits=("train",))), crop_size=16)
+    no_pad = CamVid(
+        str(make_camvid(tmp_path / "c2", n=1, splits=("train",))),
+        options=SampleOptions(crop_size=16),
+    )
     with pytest.raises(ValueError, match="num_scene_classes"):
         MixedDataset([tiny, no_pad], [1, 1])
     with pytest.raises(ValueError, match="weights"):
@@ -90,8 +103,10 @@ def test_mixed_reports_member_skips(tmp_path, members):
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "a.jpg").write_bytes(b"")
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "bad" / "b.png")
-    bad = ImageFolder(str(tmp_path / "bad"), crop_size=16, num_scene_classes=200,
-                      num_seg_classes=11)
+    bad = ImageFolder(
+        str(tmp_path / "bad"),
+        options=SampleOptions(crop_size=16, num_scene_classes=200, num_seg_classes=11),
+    )
     mix = MixedDataset([tiny, bad], [1, 1])
     s = mix[6]
     assert int(s["index"]) == 7 and mix.paths[7].endswith("b.png")

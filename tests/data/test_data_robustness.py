@@ -12,7 +12,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from semcolor import constants as C
-from semcolor.data.base import SkipTracker, chroma_mean
+from semcolor.data.base import SampleOptions, SkipTracker, chroma_mean
 from semcolor.data.datasets import CamVid, ImageFolder
 
 
@@ -44,7 +44,7 @@ BROKEN = {"01_zero.jpg", "02_truncated.jpg", "03_corrupt.png"}
 
 
 def test_every_index_yields_a_valid_sample(tmp_path, caplog):
-    ds = ImageFolder(str(make_zoo(tmp_path / "zoo")), crop_size=16)
+    ds = ImageFolder(str(make_zoo(tmp_path / "zoo")), options=SampleOptions(crop_size=16))
     assert len(ds) == 10
     with caplog.at_level(logging.WARNING, logger="semcolor.data"):
         samples = [ds[i] for i in range(len(ds))]
@@ -70,7 +70,7 @@ def test_bad_last_index_wraps_around(tmp_path):
     root = tmp_path / "f"
     save_image(root / "a.png")
     (root / "b.png").write_bytes(b"")
-    ds = ImageFolder(str(root), crop_size=8)
+    ds = ImageFolder(str(root), options=SampleOptions(crop_size=8))
     assert int(ds[1]["index"]) == 0 and int(ds[-1]["index"]) == 0
     with pytest.raises(IndexError):
         ds[2]
@@ -81,7 +81,7 @@ def test_all_bad_raises_runtime_error(tmp_path):
     root.mkdir()
     for i in range(3):
         (root / f"{i}.jpg").write_bytes(b"not a jpeg")
-    ds = ImageFolder(str(root), crop_size=8)
+    ds = ImageFolder(str(root), options=SampleOptions(crop_size=8))
     with pytest.raises(RuntimeError, match="no usable sample"):
         ds[0]
     with pytest.raises(RuntimeError, match="previously skipped"):
@@ -95,8 +95,11 @@ def test_max_retries_bounds_the_search(tmp_path):
         (root / f"{i}.jpg").write_bytes(b"")
     save_image(root / "9.png")
     with pytest.raises(RuntimeError):
-        ImageFolder(str(root), crop_size=8, max_retries=2)[0]
-    assert int(ImageFolder(str(root), crop_size=8, max_retries=10)[0]["index"]) == 5
+        ImageFolder(str(root), options=SampleOptions(crop_size=8, max_retries=2))[0]
+    assert (
+        int(ImageFolder(str(root), options=SampleOptions(crop_size=8, max_retries=10))[0]["index"])
+        == 5
+    )
 
 
 def test_label_size_mismatch_and_out_of_range_are_skipped(tmp_path):
@@ -105,7 +108,7 @@ def test_label_size_mismatch_and_out_of_range_are_skipped(tmp_path):
     bad = np.zeros((30, 40), np.uint8)
     bad[5, 5] = 12  # neither a class (0..10) nor void (11)
     save_label(root / "trainannot" / "train_002.png", bad)
-    ds = CamVid(str(root), crop_size=16)
+    ds = CamVid(str(root), options=SampleOptions(crop_size=16))
     got = [int(ds[i]["index"]) for i in range(4)]
     assert got == [0, 3, 3, 3]
     reasons = dict(ds.skipped)
@@ -118,20 +121,22 @@ def test_label_size_mismatch_and_out_of_range_are_skipped(tmp_path):
 def test_missing_listed_file_is_skipped(tmp_path):
     root = make_camvid(tmp_path / "cam", n=2, splits=("train",), list_style="relative")
     (root / "train" / "train_000.jpg").unlink()
-    ds = CamVid(str(root), crop_size=16)
+    ds = CamVid(str(root), options=SampleOptions(crop_size=16))
     assert int(ds[0]["index"]) == 1
     assert "not found" in ds.skipped[0][1]
 
 
 def test_verify_reports_all_bad_files(tmp_path):
-    ds = ImageFolder(str(make_zoo(tmp_path / "zoo")), crop_size=16)
+    ds = ImageFolder(str(make_zoo(tmp_path / "zoo")), options=SampleOptions(crop_size=16))
     bad = ds.verify()
     assert {p.rsplit("/", 1)[1] for p, _ in bad} == BROKEN
 
 
 def test_skip_log_collects_from_worker_processes(tmp_path):
     log = tmp_path / "skipped.tsv"
-    ds = ImageFolder(str(make_zoo(tmp_path / "zoo")), crop_size=16, skip_log=str(log))
+    ds = ImageFolder(
+        str(make_zoo(tmp_path / "zoo")), options=SampleOptions(crop_size=16, skip_log=str(log))
+    )
     tracker = SkipTracker(log)
     assert tracker.all() == []
     loader = DataLoader(ds, batch_size=5, num_workers=2, shuffle=False)
@@ -163,7 +168,7 @@ def test_colorful_flag_uses_whole_image_not_crop(tmp_path):
     arr = np.full((30, 200, 3), 128, np.uint8)
     arr[:, :30] = [255, 0, 0]
     save_image(tmp_path / "f" / "a.png", arr)
-    ds = ImageFolder(str(tmp_path / "f"), crop_size=30, train=False)
+    ds = ImageFolder(str(tmp_path / "f"), options=SampleOptions(crop_size=30, train=False))
     s = ds[0]
     assert float(torch.sqrt(s["ab"][0] ** 2 + s["ab"][1] ** 2).mean()) < 1.0  # gray crop
     assert bool(s["colorful"])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from data_helpers import check_sample, make_folder, make_tiny
 
+from semcolor.data.base import SampleOptions
 from semcolor.data.datasets import ImageFolder, TinyImageNet
 from semcolor.data.scene_labels import (
     load_scene_labels,
@@ -77,37 +78,46 @@ def test_soft_vector_renormalised():
 
 def test_dataset_uses_soft_labels_instead_of_hard(tmp_path):
     root = make_tiny(tmp_path / "tiny")
-    ds0 = TinyImageNet(str(root), crop_size=16)
+    ds0 = TinyImageNet(str(root), options=SampleOptions(crop_size=16))
     names = [ds0.relpath(i) for i in range(len(ds0) - 1)]  # last image left out
     assert names[0] == "train/n01/images/n01_0.JPEG"
     idx = np.tile(np.array([[5, 2, 0, 1, 3]]), (len(names), 1))
     prob = np.tile(np.array([[0.3, 0.3, 0.1, 0.1, 0.2]]), (len(names), 1))
     p = tmp_path / "labels.npz"
     save_scene_labels(p, names, idx, prob)
-    ds = TinyImageNet(str(root), crop_size=16, num_scene_classes=10, scene_labels=str(p))
+    ds = TinyImageNet(
+        str(root), options=SampleOptions(crop_size=16, num_scene_classes=10, scene_labels=str(p))
+    )
     s = ds[0]
     check_sample(s, 16, 10, index=0)
     assert bool(s["has_scene"])
-    np.testing.assert_allclose(s["scene"].numpy(), [0.1, 0.1, 0.3, 0.2, 0, 0.3, 0, 0, 0, 0],
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        s["scene"].numpy(), [0.1, 0.1, 0.3, 0.2, 0, 0.3, 0, 0, 0, 0], rtol=1e-5, atol=1e-7
+    )
     last = ds[len(ds) - 1]
     assert not bool(last["has_scene"]) and float(last["scene"].sum()) == 0
     with pytest.raises(ValueError, match="num_scene_classes"):
-        TinyImageNet(str(root), crop_size=16, num_scene_classes=5, scene_labels=str(p))
+        TinyImageNet(
+            str(root), options=SampleOptions(crop_size=16, num_scene_classes=5, scene_labels=str(p))
+        )
 
 
 def test_colour_only_dataset_with_soft_labels(tmp_path):
     root = make_folder(tmp_path / "f", n=2)
-    ds0 = ImageFolder(str(root), crop_size=16)
+    ds0 = ImageFolder(str(root), options=SampleOptions(crop_size=16))
     p = tmp_path / "l.npz"
     save_scene_labels(p, [ds0.relpath(0), ds0.relpath(1)], [[1] * 5, [2] * 5], [[0.2] * 5] * 2)
     with pytest.raises(ValueError, match="num_scene_classes"):
-        ImageFolder(str(root), scene_labels=str(p))
-    ds = ImageFolder(str(root), crop_size=16, num_scene_classes=365, scene_labels=str(p))
+        ImageFolder(str(root), options=SampleOptions(scene_labels=str(p)))
+    ds = ImageFolder(
+        str(root), options=SampleOptions(crop_size=16, num_scene_classes=365, scene_labels=str(p))
+    )
     s = ds[1]
     check_sample(s, 16, 365, index=1)
     assert bool(s["has_scene"]) and float(s["scene"][2]) == pytest.approx(1.0)
     other = tmp_path / "other.npz"
     save_scene_labels(other, ["nothing/here.jpg"], [[1] * 5], [[0.2] * 5])
     with pytest.raises(ValueError, match="relative to the dataset root"):
-        ImageFolder(str(root), num_scene_classes=365, scene_labels=str(other))
+        ImageFolder(
+            str(root), options=SampleOptions(num_scene_classes=365, scene_labels=str(other))
+        )

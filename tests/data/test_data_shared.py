@@ -16,6 +16,7 @@ from pycocotools import mask as mask_utils
 from torch.utils.data import DataLoader
 
 from semcolor import constants as C
+from semcolor.data.base import SampleOptions
 from semcolor.data.datasets import (
     CamVid,
     CocoStuff,
@@ -30,12 +31,12 @@ pytestmark = pytest.mark.shared
 def test_real_camvid():
     root = shared_path("camvid")
     for split, n in (("train", 367), ("val", 101), ("test", 233)):
-        ds = CamVid(str(root), split=split, crop_size=224)
+        ds = CamVid(str(root), split=split, options=SampleOptions(crop_size=224))
         assert len(ds) == n and all(os.path.isfile(p) for p in ds.paths)
         assert all(os.path.isfile(r.seg) for r in ds.records)
     names = (root / "classes.txt").read_text().split()
     assert names[:11] == ds.seg_classes and names[11] == "Unlabelled"
-    ds = CamVid(str(root), split="train", crop_size=224)
+    ds = CamVid(str(root), split="train", options=SampleOptions(crop_size=224))
     batch = next(iter(DataLoader(ds, batch_size=3, shuffle=False)))
     assert batch["L"].shape == (3, 1, 224, 224) and batch["has_seg"].all()
     for i in range(3):
@@ -44,27 +45,35 @@ def test_real_camvid():
     assert vals <= set(range(11)) | {C.IGNORE_INDEX} and len(vals) >= 4
     assert batch["colorful"].all()
     # eval geometry: 480x360 -> shorter side 224 -> 299x224, center crop; labels follow
-    ev = CamVid(str(root), split="val", crop_size=224)
+    ev = CamVid(str(root), split="val", options=SampleOptions(crop_size=224))
     _, raw = ev.load_arrays(0)
     s = ev[0]
     assert raw.shape == (360, 480)
-    assert abs(float((s["seg"] == C.IGNORE_INDEX).float().mean())
-               - float((raw == C.IGNORE_INDEX).mean())) < 0.1
+    assert (
+        abs(
+            float((s["seg"] == C.IGNORE_INDEX).float().mean())
+            - float((raw == C.IGNORE_INDEX).mean())
+        )
+        < 0.1
+    )
     assert ds.skipped == [] and ev.skipped == []
 
 
 def test_real_tinyimagenet():
     root = shared_path("tiny-imagenet-200")
-    tr = TinyImageNet(str(root), split="train", crop_size=64)
+    tr = TinyImageNet(str(root), split="train", options=SampleOptions(crop_size=64))
     assert tr.num_scene_classes == 200 and len(tr) >= 200
     wnids = (root / "wnids.txt").read_text().split()
     s = tr[0]
     check_sample(s, 64, 200, index=0)
     assert tr.classes[int(s["scene"].argmax())] == wnids[0]
     assert wnids[0] in tr.paths[0]
-    val = TinyImageNet(str(root), split="val", crop_size=64)
-    ann = dict(line.split("\t")[:2] for line in
-               (root / "val" / "val_annotations.txt").read_text().splitlines() if line)
+    val = TinyImageNet(str(root), split="val", options=SampleOptions(crop_size=64))
+    ann = dict(
+        line.split("\t")[:2]
+        for line in (root / "val" / "val_annotations.txt").read_text().splitlines()
+        if line
+    )
     for i in (0, 1, len(val) - 1):
         s = val[i]
         check_sample(s, 64, 200, index=i)
@@ -79,7 +88,7 @@ def test_real_tinyimagenet():
 
 def test_real_bsds500_as_folder():
     root = shared_path("bsds500")
-    ds = ImageFolder(str(root), split="val", crop_size=224)
+    ds = ImageFolder(str(root), split="val", options=SampleOptions(crop_size=224))
     assert len(ds) == 100 and not ds.train
     check_sample(ds[0], 224, 0, index=0)
 
@@ -93,7 +102,7 @@ def test_real_cocostuff_stuff_json(tmp_path):
     shutil.copy(src, root / "annotations" / "stuff_train2017.json")  # into tmp_path only
     for info in meta["images"]:
         save_image(root / "train2017" / info["file_name"], h=info["height"], w=info["width"])
-    ds = CocoStuff(str(root), split="train", crop_size=224)
+    ds = CocoStuff(str(root), split="train", options=SampleOptions(crop_size=224))
     assert ds.labels == "json" and len(ds) == 2
     for i in range(2):
         image, seg = ds.load_arrays(i)
@@ -119,7 +128,7 @@ def test_real_places365_categories():
 
 def test_real_dataloader_with_workers():
     root = shared_path("tiny-imagenet-200")
-    ds = TinyImageNet(str(root), split="val", crop_size=64)
+    ds = TinyImageNet(str(root), split="val", options=SampleOptions(crop_size=64))
     loader = DataLoader(ds, batch_size=8, num_workers=2, sampler=range(16))
     idx = torch.cat([b["index"] for b in loader])
     assert idx.tolist() == list(range(16))

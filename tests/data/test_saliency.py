@@ -13,6 +13,7 @@ from PIL import Image
 
 from semcolor.color.lab import lab_to_rgb
 from semcolor.data import saliency as sal
+from semcolor.data.base import SampleOptions
 from semcolor.data.datasets import ImageFolder
 from semcolor.data.io import BadLabelError
 
@@ -24,7 +25,8 @@ def plugin(tmp_path, monkeypatch):
     """A user detector module on sys.path: ``red`` (the red channel) and ``bad_shape``."""
     d = tmp_path / "plugin"
     d.mkdir()
-    (d / f"{PLUGIN}.py").write_text(textwrap.dedent("""
+    (d / f"{PLUGIN}.py").write_text(
+        textwrap.dedent("""
         import numpy as np
 
         def red(rgb):
@@ -34,7 +36,8 @@ def plugin(tmp_path, monkeypatch):
             return np.zeros((2, 2), np.float32)
 
         not_callable = 3
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(d))
     monkeypatch.delitem(sys.modules, PLUGIN, raising=False)
     yield PLUGIN
@@ -116,8 +119,7 @@ def test_save_and_load_roundtrip(tmp_path):
 
 def _photos(root, n=4):
     for i in range(n):
-        save_image(root / f"s{i % 2}" / f"p{i}.{'png' if i % 2 else 'jpg'}", h=30, w=40,
-                   seed=i)
+        save_image(root / f"s{i % 2}" / f"p{i}.{'png' if i % 2 else 'jpg'}", h=30, w=40, seed=i)
     return root
 
 
@@ -204,8 +206,12 @@ def _red_maps(root, out):
 def test_dataset_saliency_follows_crop_and_flip(tmp_path):
     root, maps = tmp_path / "photos", tmp_path / "maps"
     _red_maps(root, maps)
-    ds = ImageFolder(str(root), crop_size=16, resize=20, train=True, hflip=True,
-                     saliency_dir=str(maps))  # fmt: skip
+    ds = ImageFolder(
+        str(root),
+        options=SampleOptions(
+            crop_size=16, resize=20, train=True, hflip=True, saliency_dir=str(maps)
+        ),
+    )
     flipped = set()
     for seed in range(8):
         torch.manual_seed(seed)
@@ -221,13 +227,24 @@ def test_dataset_saliency_follows_crop_and_flip(tmp_path):
 def test_dataset_saliency_rotation_and_eval(tmp_path):
     root, maps = tmp_path / "photos", tmp_path / "maps"
     _red_maps(root, maps)
-    ds = ImageFolder(str(root), crop_size=16, train=True, rotate_degrees=30,
-                     scale_min=1.0, scale_max=1.5, saliency_dir=str(maps))  # fmt: skip
+    ds = ImageFolder(
+        str(root),
+        options=SampleOptions(
+            crop_size=16,
+            train=True,
+            rotate_degrees=30,
+            scale_min=1.0,
+            scale_max=1.5,
+            saliency_dir=str(maps),
+        ),
+    )
     torch.manual_seed(0)
     s = ds[0]
     rgb = lab_to_rgb(torch.cat([s["L"], s["ab"]])[None])[0]
     assert float((s["saliency"][0] - rgb[0]).abs().max()) < 2.0 / 255
-    ev = ImageFolder(str(root), crop_size=16, train=False, saliency_dir=str(maps))
+    ev = ImageFolder(
+        str(root), options=SampleOptions(crop_size=16, train=False, saliency_dir=str(maps))
+    )
     s = ev[1]
     rgb = lab_to_rgb(torch.cat([s["L"], s["ab"]])[None])[0]
     assert bool(s["has_saliency"])
@@ -239,7 +256,9 @@ def test_dataset_missing_and_bad_maps(tmp_path):
     _red_maps(root, maps)
     (maps / "d1" / "x1.png").unlink()  # missing: no saliency, no error
     save_label(maps / "d0" / "x2.png", np.zeros((10, 10), np.uint8))  # wrong size
-    ds = ImageFolder(str(root), crop_size=16, train=False, saliency_dir=str(maps))
+    ds = ImageFolder(
+        str(root), options=SampleOptions(crop_size=16, train=False, saliency_dir=str(maps))
+    )
     rel = [ds.relpath(i) for i in range(len(ds))]
     assert rel == ["d0/x0.png", "d0/x2.png", "d1/x1.png"]
     s = ds[2]
@@ -250,21 +269,27 @@ def test_dataset_missing_and_bad_maps(tmp_path):
     assert len(ds.skipped) == 1 and "saliency map size 10x10" in ds.skipped[0][1]
     assert "40x30" in ds.skipped[0][1]
     (maps / "d0" / "x0.png").write_bytes(b"garbage")  # unreadable: skipped too
-    ds2 = ImageFolder(str(root), crop_size=16, train=False, saliency_dir=str(maps))
+    ds2 = ImageFolder(
+        str(root), options=SampleOptions(crop_size=16, train=False, saliency_dir=str(maps))
+    )
     assert [p.split("maps/")[-1] for p, _ in ds2.verify()] == ["d0/x0.png", "d0/x2.png"]
 
 
 def test_dataset_without_saliency_dir_and_bad_dirs(tmp_path):
     root, maps = tmp_path / "photos", tmp_path / "maps"
     _red_maps(root, maps)
-    s = ImageFolder(str(root), crop_size=16)[0]
+    s = ImageFolder(str(root), options=SampleOptions(crop_size=16))[0]
     check_sample(s, 16, 0)
     assert not bool(s["has_saliency"])
     with pytest.raises(FileNotFoundError, match="saliency_dir"):
-        ImageFolder(str(root), crop_size=16, saliency_dir=str(tmp_path / "nope"))
+        ImageFolder(
+            str(root), options=SampleOptions(crop_size=16, saliency_dir=str(tmp_path / "nope"))
+        )
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="none of the 3 images"):
-        ImageFolder(str(root), crop_size=16, saliency_dir=str(tmp_path / "empty"))
+        ImageFolder(
+            str(root), options=SampleOptions(crop_size=16, saliency_dir=str(tmp_path / "empty"))
+        )
 
 
 def test_labelled_maps_feed_a_dataset(tmp_path):
@@ -272,5 +297,9 @@ def test_labelled_maps_feed_a_dataset(tmp_path):
     root = tmp_path / "ds"
     _photos(root / "train", n=2)
     sal.label_saliency(root / "train", tmp_path / "m", root=root, progress=False)
-    ds = ImageFolder(str(root), split="train", crop_size=16, saliency_dir=str(tmp_path / "m"))
+    ds = ImageFolder(
+        str(root),
+        split="train",
+        options=SampleOptions(crop_size=16, saliency_dir=str(tmp_path / "m")),
+    )
     assert all(bool(ds[i]["has_saliency"]) for i in range(len(ds)))

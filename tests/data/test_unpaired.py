@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from semcolor.data.base import in_holdout
+from semcolor.data.base import SampleOptions, in_holdout
 from semcolor.data.unpaired import UNPAIRED_KEYS, UnpairedDataset, unpaired_folders
 
 
@@ -21,7 +21,7 @@ def _write(folder, colours, size=16):
 def test_domains_come_from_their_own_folders(tmp_path):
     gray = _write(tmp_path / "gray", [(200, 40, 40)] * 3)  # red photos, used as gray only
     colour = _write(tmp_path / "colour", [(30, 60, 220)] * 2)  # blue photos
-    ds = unpaired_folders(str(gray), str(colour), crop_size=16)
+    ds = unpaired_folders(str(gray), str(colour), options=SampleOptions(crop_size=16))
     assert len(ds) == 3
     for i in range(len(ds)):
         s = ds[i]
@@ -35,13 +35,13 @@ def test_domains_come_from_their_own_folders(tmp_path):
 
 def test_one_folder_splits_in_disjoint_halves(tmp_path):
     folder = _write(tmp_path / "photos", [(i * 9, 100, 200 - i * 9) for i in range(20)])
-    ds = unpaired_folders(str(folder), None, crop_size=16)
+    ds = unpaired_folders(str(folder), None, options=SampleOptions(crop_size=16))
     gray, colour = set(ds.gray.paths), set(ds.colour.paths)
     assert gray and colour and not gray & colour
     assert len(gray) + len(colour) == 20
     for p in colour:
         assert in_holdout(p.split("/")[-1], 0.5)
-    same = unpaired_folders(str(folder), str(folder), crop_size=16)
+    same = unpaired_folders(str(folder), str(folder), options=SampleOptions(crop_size=16))
     assert set(same.gray.paths) == gray
 
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from semcolor.color.targets import distribution_targets
+from semcolor.data.base import SampleOptions
 from semcolor.lit.module import SemColorModule, prior_cache_key
 from semcolor.losses import MultiTaskLoss
 from tests.data.data_helpers import colour_array, save_image
@@ -24,9 +25,11 @@ DATA = {
     "batch_size": 16,
     "num_workers": 1,
     "skip_log": "/run/a/skipped.tsv",
-    "train": {"datasets": [{"root": "/data/imagenette", "crop_size": 128,
-                            "skip_log": "/run/a/skipped.tsv"}], "weights": [1.0]},
+    "train": {"datasets": [{"root": "/data/imagenette",
+                            "options": {"crop_size": 128, "skip_log": "/run/a/skipped.tsv"}}],
+              "weights": [1.0]},
     "val": {"root": "/data/imagen1k", "split": "val"},
+    "val_options": {"crop_size": 128, "skip_log": "/run/a/skipped.tsv"},
 }  # fmt: skip
 
 
@@ -46,7 +49,8 @@ def _changed(path: str, value) -> dict:
 
 @pytest.mark.parametrize(
     "path,value",
-    [("train.datasets.0.root", "/elsewhere"), ("crop_size", 64), ("resize", 224),
+    [("train.datasets.0.root", "/elsewhere"), ("crop_size", 64),
+     ("train.datasets.0.options.crop_size", 64), ("resize", 224),
      ("prior_images", 500), ("prior_seed", 1), ("train.weights", [0.5])],
 )  # fmt: skip
 def test_prior_key_changes_with_what_determines_the_prior(path, value):
@@ -55,8 +59,8 @@ def test_prior_key_changes_with_what_determines_the_prior(path, value):
 
 @pytest.mark.parametrize(
     "path,value",
-    [("skip_log", "/run/b/skipped.tsv"), ("train.datasets.0.skip_log", "/x"),
-     ("batch_size", 4), ("num_workers", 0), ("val.root", "/other")],
+    [("skip_log", "/run/b/skipped.tsv"), ("train.datasets.0.options.skip_log", "/x"),
+     ("val_options.crop_size", 32), ("batch_size", 4), ("num_workers", 0), ("val.root", "/other")],
 )  # fmt: skip
 def test_prior_key_ignores_logging_loading_and_validation(path, value):
     assert _key(_changed(path, value)) == _key()
@@ -76,7 +80,9 @@ def test_prior_sample_is_random_over_the_whole_set(tmp_path):
     for c in range(4):
         for i in range(10):
             save_image(tmp_path / f"class{c}" / f"{i}.png", h=8, w=8, seed=10 * c + i)
-    ds = ImageFolder(str(tmp_path), crop_size=8, num_scene_classes=0, num_seg_classes=0)
+    ds = ImageFolder(
+        str(tmp_path), options=SampleOptions(crop_size=8, num_scene_classes=0, num_seg_classes=0)
+    )
     dm = SemColorDataModule("folder", ds, prior_images=10, batch_size=4)
     sample = dm.prior_sample()
     assert len(sample) == len(set(sample)) == 10
@@ -165,7 +171,8 @@ def test_default_model_recipe_trains_at_the_evaluation_scale(tmp_path):
     cfg = compose_train(["+experiment=default_model", f"paths.output_dir={tmp_path}"])
     members = cfg.data.train.datasets
     assert len(members) == 6
-    assert all(m.resize == 256 and m.crop_size == 128 for m in members)
+    assert all(m.options.resize == 256 and m.options.crop_size == 128 for m in members)
+    assert all(m.options.scene_labels is None for m in members)  # keyed per dataset
     assert cfg.data.val._target_.endswith("BenchImages") and cfg.data.val.size == 256
     assert cfg.data.val.split == "val" and cfg.data.val.root.endswith("imagen1k")
     assert cfg.model.encoder_weights == "imagenet" and cfg.loss.dist_targets == "cell"
