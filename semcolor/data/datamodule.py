@@ -10,6 +10,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
+from torchdata.stateful_dataloader import StatefulDataLoader
 
 from semcolor.color import PriorEstimator, RebalancePrior
 from semcolor.data.base import SampleOptions
@@ -102,8 +103,14 @@ class SemColorDataModule(pl.LightningDataModule):
                     )
 
     def _loader(self, ds: Dataset, train: bool) -> DataLoader:
+        """The training loader is torchdata's ``StatefulDataLoader``: Lightning (>= 2.3) saves
+        its ``state_dict`` in every checkpoint and restores it on resume, so a run resumed
+        mid-epoch continues that epoch's order where it stopped (sampler position, and the
+        shuffle generator's state) instead of restarting the epoch. Validation needs no
+        state: a plain ``DataLoader``."""
         sampler = ds.sampler() if train and hasattr(ds, "sampler") else None
-        return DataLoader(
+        cls = StatefulDataLoader if train else DataLoader
+        return cls(
             ds,
             batch_size=self.batch_size,
             shuffle=train and sampler is None,

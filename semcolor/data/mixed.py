@@ -99,14 +99,20 @@ class MixedDataset(Dataset):
         ])
 
     def sampler(self, generator: torch.Generator | None = None) -> WeightedRandomSampler:
-        """A ``WeightedRandomSampler`` (with replacement) drawing ``num_samples`` indices
-        per epoch, each dataset with its weight. Uses ``generator``, else one seeded with
-        ``seed`` (else torch's global RNG)."""
-        if generator is None and self.seed is not None:
-            generator = torch.Generator().manual_seed(int(self.seed))
-        return WeightedRandomSampler(
-            self.sample_weights(), self.num_samples, replacement=True, generator=generator
-        )
+        """A weighted sampler (with replacement) drawing ``num_samples`` indices per epoch,
+        each dataset with its weight.
+
+        With ``generator``: a plain ``WeightedRandomSampler`` on it (one stream of draws, as
+        :meth:`semcolor.data.datamodule.SemColorDataModule.prior_sample` wants). Without: a
+        :class:`MixedSampler` whose draws are a function of (``seed``, epoch) only, so that a
+        resumed run can replay an epoch's order exactly (``seed`` None: one drawn from
+        torch's global RNG now, i.e. fixed by ``seed_everything``)."""
+        if generator is not None:
+            return WeightedRandomSampler(
+                self.sample_weights(), self.num_samples, replacement=True, generator=generator
+            )
+        seed = self.seed if self.seed is not None else int(torch.randint(2**62, ()).item())
+        return MixedSampler(self.sample_weights(), self.num_samples, seed=int(seed))
 
     @property
     def paths(self) -> list[str]:
@@ -125,3 +131,33 @@ class MixedDataset(Dataset):
         parts = ", ".join(f"{d!r}: w={w:.3g}"
                           for d, w in zip(self.datasets, self.weights, strict=True))
         return f"MixedDataset([{parts}], num_samples={self.num_samples})"
+
+
+class MixedSampler(WeightedRandomSampler):
+    """``WeightedRandomSampler`` whose epoch ``e`` draws from a generator seeded with
+    ``seed + e``: the order of an epoch is reproducible, which exact mid-epoch resume needs
+    (``torchdata``'s ``StatefulDataLoader`` re-creates the epoch's order and skips the
+    indices already served; a sampler whose generator merely advanced would replay epoch 0).
+
+    The epoch is what :meth:`set_epoch` set (Lightning calls it at every epoch start); a
+    sampler nobody calls it on counts its own epochs, one per ``iter``.
+
+    Args:
+        weights: (N,) per-index draw weights. num_samples: draws per epoch. seed: base seed.
+    """
+
+    def __init__(self, weights: torch.Tensor, num_samples: int, seed: int) -> None:
+        super().__init__(weights, num_samples, replacement=True)
+        self.seed = int(seed)
+        self.epoch = 0
+        self._explicit = False
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch, self._explicit = int(epoch), True
+
+    def __iter__(self):
+        epoch = self.epoch
+        if not self._explicit:
+            self.epoch += 1
+        self.generator = torch.Generator().manual_seed(self.seed + epoch)
+        return super().__iter__()

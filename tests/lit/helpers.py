@@ -82,3 +82,32 @@ class RankMarker:
                 )
 
         return _Marker()
+
+
+class SampleIdRecorder:
+    """Lightning callback for tests: appends ``[global_step, sample ids]`` of every training
+    batch to ``path`` (JSON lines), so runs can be compared id by id."""
+
+    def __new__(cls, path: str):
+        import json
+
+        import pytorch_lightning as pl
+
+        class _Recorder(pl.Callback):
+            def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+                with open(path, "a", encoding="utf-8") as f:
+                    f.write(json.dumps([trainer.global_step, batch["index"].tolist()]) + "\n")
+
+        return _Recorder()
+
+
+def recorded_ids(path) -> list[list[int]]:
+    """The id lists :class:`SampleIdRecorder` wrote, in step order (a step recorded twice,
+    e.g. replayed after a resume, keeps its last record)."""
+    import json
+
+    by_step: dict[int, list[int]] = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        step, ids = json.loads(line)
+        by_step[step] = ids
+    return [by_step[s] for s in sorted(by_step)]
