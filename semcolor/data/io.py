@@ -27,10 +27,12 @@ Mode handling of :func:`load_rgb` (decisions):
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
@@ -80,17 +82,22 @@ def is_image_file(path: str | os.PathLike[str]) -> bool:
     return os.path.splitext(str(path))[1].lower() in IMAGE_EXTENSIONS
 
 
-def _open(path: str | os.PathLike[str]) -> Image.Image:
-    """Open and fully decode ``path`` (first frame), mapping every failure to BadImageError."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-    except FileNotFoundError:
-        raise BadImageError(path, "file not found") from None
-    except OSError as e:
-        raise BadImageError(path, f"cannot stat file: {e}") from None
-    if not p.is_file():
-        raise BadImageError(path, "not a regular file")
+def _open(path: str | os.PathLike[str], data: bytes | None = None) -> Image.Image:
+    """Open and fully decode ``path`` (first frame), or the encoded ``data`` named ``path``,
+    mapping every failure to BadImageError."""
+    if data is None:
+        p = Path(path)
+        try:
+            size = p.stat().st_size
+        except FileNotFoundError:
+            raise BadImageError(path, "file not found") from None
+        except OSError as e:
+            raise BadImageError(path, f"cannot stat file: {e}") from None
+        if not p.is_file():
+            raise BadImageError(path, "not a regular file")
+        source: Any = p
+    else:
+        size, source = len(data), io.BytesIO(data)
     if size == 0:
         raise BadImageError(path, "zero-byte file")
     # Never decode truncated data silently, whatever another library set globally.
@@ -100,7 +107,7 @@ def _open(path: str | os.PathLike[str]) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             # the context manager closes the file; the decoded pixels stay in ``im``
-            with Image.open(p) as im:
+            with Image.open(source) as im:
                 im.load()
     except Image.DecompressionBombWarning as e:
         raise BadImageError(path, f"decompression bomb: {e}") from None
@@ -158,7 +165,16 @@ def load_rgb(path: str | os.PathLike[str], exif_transpose: bool = True) -> np.nd
     Raises:
         BadImageError: missing, zero-byte, truncated, corrupt or undecodable file.
     """
-    im = _open(path)
+    return _rgb(_open(path), path, exif_transpose)
+
+
+def load_rgb_bytes(data: bytes, name: str, exif_transpose: bool = True) -> np.ndarray:
+    """:func:`load_rgb` of an encoded image held in memory (a shard member, say); ``name``
+    is what errors call it. Same returns and errors."""
+    return _rgb(_open(name, data=bytes(data)), name, exif_transpose)
+
+
+def _rgb(im: Image.Image, path: str | os.PathLike[str], exif_transpose: bool) -> np.ndarray:
     if exif_transpose:
         try:
             im = ImageOps.exif_transpose(im)
