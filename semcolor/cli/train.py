@@ -353,9 +353,9 @@ def build(cfg: DictConfig):
     callbacks.append(SaveFinalState())  # last.ckpt is always the final step
     callbacks.append(SaveOnSigterm())  # pre-emption: save last.ckpt, then stop
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
-    plugins = cfg.trainer.get("plugins") or []
-    plugins = [instantiate(p) if OmegaConf.is_dict(p) else p
-               for p in (plugins if OmegaConf.is_list(plugins) else [plugins])]  # fmt: skip
+    plugins = cfg.trainer.get("plugins")
+    plugins = [] if plugins is None else plugins if OmegaConf.is_list(plugins) else [plugins]
+    plugins = [instantiate(p) if OmegaConf.is_dict(p) else p for p in plugins]
     trainer = instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False,
         sync_batchnorm=resolve_sync_batchnorm(cfg.trainer),

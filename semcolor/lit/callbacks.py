@@ -36,17 +36,31 @@ class SaveFinalState(pl.Callback):
             if getattr(cb, "_last_global_step_saved", None) == trainer.global_step:
                 continue  # the periodic checkpoint already holds this step
             path = Path(cb.dirpath) / f"{cb.CHECKPOINT_NAME_LAST}{cb.FILE_EXTENSION}"
-            trainer.save_checkpoint(path)
+            _save_as_last(trainer, cb, path)
 
 
-def last_checkpoint_path(trainer: pl.Trainer) -> Path:
-    """Where the run's ``last.ckpt`` lives: the folder of its (first) ``ModelCheckpoint``,
-    preferring one with ``save_last``; ``<default_root_dir>/checkpoints`` without one."""
+def _save_as_last(trainer: pl.Trainer, cb: ModelCheckpoint | None, path: Path) -> None:
+    """Save the state to ``path`` as ``cb``'s ``last.ckpt``.
+
+    ``cb.last_model_path`` is set first, as ``ModelCheckpoint`` does before its own save: the
+    path is then part of the saved state, and ``ModelCheckpoint``'s next ``save_last``
+    overwrites this file instead of writing ``last-v1.ckpt`` beside it (its version counter
+    treats an existing ``last.ckpt`` it did not write as someone else's).
+    """
+    if cb is not None:
+        cb.last_model_path = str(path)
+    trainer.save_checkpoint(path)
+
+
+def _last_checkpoint(trainer: pl.Trainer) -> tuple[ModelCheckpoint | None, Path]:
+    """The run's ``ModelCheckpoint`` (the first, preferring one with ``save_last``) and where
+    its ``last.ckpt`` lives; without one, ``<default_root_dir>/checkpoints/last.ckpt``."""
     cbs = [c for c in trainer.callbacks if isinstance(c, ModelCheckpoint) and c.dirpath]
     cbs.sort(key=lambda c: not c.save_last)
     if cbs:
-        return Path(cbs[0].dirpath) / f"{cbs[0].CHECKPOINT_NAME_LAST}{cbs[0].FILE_EXTENSION}"
-    return Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
+        cb = cbs[0]
+        return cb, Path(cb.dirpath) / f"{cb.CHECKPOINT_NAME_LAST}{cb.FILE_EXTENSION}"
+    return None, Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
 
 
 class SaveOnSigterm(pl.Callback):
@@ -100,8 +114,8 @@ class SaveOnSigterm(pl.Callback):
     def _save(self, trainer: pl.Trainer) -> None:
         if self._saved_step == trainer.global_step:
             return
-        path = last_checkpoint_path(trainer)
-        trainer.save_checkpoint(path)
+        cb, path = _last_checkpoint(trainer)
+        _save_as_last(trainer, cb, path)
         self._saved_step = trainer.global_step
         if trainer.is_global_zero:
             log.warning(
