@@ -30,13 +30,23 @@ When other processes keep the cores busy, ``--threads 2`` can be several times *
 ``--threads 1`` for the main-process figures (workers=0 rows, soft-encoding, training step):
 OpenMP threads wait for a core. Compare both.
 
+Folder tree against shards (``--shards``; the figures of docs/scale.md): imagen1k/train
+(600 photos, shorter side <= 288) read as an ``ImageFolder`` and as ``semcolor-shard``
+output (LitData, converted once into a temporary folder, chunks of 64 MB), crop 224 after
+resizing the shorter side to 256, random order, at 1, 2 and 4 workers; the ratio is
+shards / folder measured in the same run. Both decode the same JPEG bytes per sample, so on
+a local disk the difference is the file-system work per image (open, stat, small reads)
+against sequential reads of a few large files; on a network file system that gap grows.
+
     python benchmarks/bench_loader.py [--data-root ../shared/data] [--samples 320]
         [--workers 0 1 2] [--threads 2] [--steps 5]
+    python benchmarks/bench_loader.py --shards [--shard-workers 1 2 4] [--samples 600]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from pathlib import Path
@@ -143,6 +153,45 @@ def train_step_s(batch: dict, steps: int) -> float:
     return statistics.median(times[2:])
 
 
+def shard_vs_folder(root: Path, workers: list[int], samples: int, crop: int = 224) -> None:
+    """Print samples/s of imagen1k/train as a folder and as shards, per worker count."""
+    import tempfile
+
+    from litdata import StreamingDataLoader
+
+    from semcolor.data.datasets import ImageFolder
+    from semcolor.data.shards import ShardDataset, write_shards
+
+    opts = SampleOptions(crop_size=crop, resize=256, num_scene_classes=0, num_seg_classes=0)
+    folder = ImageFolder(str(root / "imagen1k"), split="train", options=opts)
+    with tempfile.TemporaryDirectory(prefix="semcolor_shards_") as tmp:
+        t = time.perf_counter()
+        report = write_shards(folder, Path(tmp) / "imagen1k_train")
+        convert_s = time.perf_counter() - t
+        size_mb = sum(p.stat().st_size for p in Path(report.out).glob("*.bin")) / 1e6
+        print(f"converted {report.samples} images into {report.chunks} chunk(s), "
+              f"{size_mb:.0f} MB, in {convert_s:.1f} s (semcolor-shard, 1 process)")  # fmt: skip
+        shards = ShardDataset(report.out, options=opts, seed=0)
+        header = f"{'workers':>7} {'folder samples/s':>16} {'shards samples/s':>16} {'ratio':>6}"
+        print(f"\nimagen1k/train, crop {crop} (resize 256), batch {BATCH}, {samples} samples "
+              "per case, steady state after the first batch")  # fmt: skip
+        print(header)
+        print("-" * len(header))
+        for w in workers:
+            f_sps = loader_throughput(folder, w, samples)["sps"]
+            loader = StreamingDataLoader(shards, batch_size=BATCH, num_workers=w,
+                                         drop_last=True)  # fmt: skip
+            n_batches = max(2, min(samples, len(shards)) // BATCH)
+            it = iter(loader)
+            next(it)
+            t1 = time.perf_counter()
+            for _ in range(n_batches - 1):
+                next(it)
+            s_sps = (n_batches - 1) * BATCH / (time.perf_counter() - t1)
+            del it
+            print(f"{w:>7} {f_sps:>16.1f} {s_sps:>16.1f} {s_sps / f_sps:>6.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT)
@@ -151,9 +200,19 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="torch threads (main process)")
     ap.add_argument("--steps", type=int, default=5, help="timed training steps")
     ap.add_argument("--skip-mix", action="store_true", help="leave out the default_model mix")
+    ap.add_argument("--shards", action="store_true",
+                    help="only the folder-vs-shards comparison (imagen1k/train)")  # fmt: skip
+    ap.add_argument("--shard-workers", type=int, nargs="+", default=[1, 2, 4])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     root = args.data_root
+    if args.shards:
+        if not (root / "imagen1k" / "train").is_dir():
+            raise SystemExit(f"{root / 'imagen1k/train'} not found: pass --data-root")
+        print(f"torch {torch.__version__}, {args.threads} thread(s) in the main process, "
+              f"{os.cpu_count()} CPU cores")  # fmt: skip
+        shard_vs_folder(root, args.shard_workers, args.samples)
+        return
     for sub in ("tiny-imagenet-200", "camvid"):
         if not (root / sub).is_dir():
             raise SystemExit(f"{root / sub} not found: pass --data-root (the shared data folder)")

@@ -138,6 +138,67 @@ def apply_lut(raw: np.ndarray, lut: np.ndarray, path: str, invalid: int = -2) ->
     return out
 
 
+def build_sample(
+    rgb: np.ndarray,
+    seg: np.ndarray | None,
+    sal: np.ndarray | None,
+    scene: torch.Tensor,
+    has_scene: bool,
+    index: int,
+    transform: PairTransform,
+) -> dict[str, torch.Tensor]:
+    """The sample contract of :class:`ColorizationDataset` from decoded arrays: one place for
+    every dataset (folder layouts and shards alike).
+
+    Args:
+        rgb: uint8 (H,W,3) image. seg: int64 (H,W) labels (IGNORE_INDEX allowed) or None.
+        sal: uint8 (H,W) saliency map or None. scene: float32 (num_scene_classes,) vector;
+        has_scene: whether it is a label. index: the sample's index.
+        transform: the geometry (image, labels and map move together).
+    """
+    colorful = chroma_mean(rgb) >= C.COLOURLESS_CHROMA
+    image = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)
+    if sal is not None:  # a 4th channel: the map follows the image's geometry exactly
+        image = torch.cat([image, torch.from_numpy(np.ascontiguousarray(sal))[None]], dim=0)
+    seg_t = torch.from_numpy(seg) if seg is not None else None
+    image, seg_t = transform(image, seg_t)
+    if sal is not None:
+        saliency = image[3:].float().div_(255.0)
+        image = image[:3]
+    else:
+        saliency = torch.zeros(1, *image.shape[-2:], dtype=torch.float32)
+    lab = rgb_to_lab(image[None].float().div_(255.0))[0]
+    if seg_t is None:
+        seg_t = torch.full(image.shape[-2:], C.IGNORE_INDEX, dtype=torch.int64)
+    return {
+        "L": lab[:1].contiguous(),
+        "ab": lab[1:].contiguous(),
+        "colorful": torch.tensor(colorful),
+        "scene": scene,
+        "has_scene": torch.tensor(bool(has_scene)),
+        "seg": seg_t.to(torch.int64).contiguous(),
+        "has_seg": torch.tensor(seg is not None),
+        "saliency": saliency.contiguous(),
+        "has_saliency": torch.tensor(sal is not None),
+        "index": torch.tensor(index, dtype=torch.int64),
+    }
+
+
+def append_skip_log(skip_log: str | os.PathLike[str], path: str, reason: str) -> None:
+    """Append ``path<TAB>reason`` to ``skip_log`` in one ``O_APPEND`` write (safe across
+    DataLoader workers and DDP ranks); a failure to write is logged, never raised (a full
+    disk must not stop training)."""
+    line = f"{path}\t{reason}".replace("\n", " ") + "\n"
+    try:
+        fd = os.open(skip_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode("utf-8", errors="replace"))
+        finally:
+            os.close(fd)
+    except OSError as e:
+        logger.warning("cannot write skip log %s: %s", skip_log, e)
+
+
 class SkipTracker:
     """Reads the ``skip_log`` file that datasets in any process append skipped files to.
 
@@ -518,15 +579,7 @@ class ColorizationDataset(Dataset):
         self.skipped.append(entry)
         logger.warning("%s: skipping %s (%s)", type(self).__name__, err.path, err.reason)
         if self.skip_log:
-            line = f"{err.path}\t{err.reason}".replace("\n", " ") + "\n"
-            try:
-                fd = os.open(self.skip_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-                try:
-                    os.write(fd, line.encode("utf-8", errors="replace"))
-                finally:
-                    os.close(fd)
-            except OSError as e:  # a full disk must not stop training
-                logger.warning("cannot write skip log %s: %s", self.skip_log, e)
+            append_skip_log(self.skip_log, err.path, err.reason)
 
     # ----------------------------------------------------------------- loading
     def load_arrays(self, index: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -556,33 +609,8 @@ class ColorizationDataset(Dataset):
     def _load_sample(self, index: int) -> dict[str, torch.Tensor]:
         rgb, seg = self.load_arrays(index)
         sal = self.load_saliency_map(index, rgb.shape[:2])
-        colorful = chroma_mean(rgb) >= C.COLOURLESS_CHROMA
-        image = torch.from_numpy(rgb).permute(2, 0, 1)
-        if sal is not None:  # a 4th channel: the map follows the image's geometry exactly
-            image = torch.cat([image, torch.from_numpy(sal)[None]], dim=0)
-        seg_t = torch.from_numpy(seg) if seg is not None else None
-        image, seg_t = self.transform(image, seg_t)
-        if sal is not None:
-            saliency = image[3:].float().div_(255.0)
-            image = image[:3]
-        else:
-            saliency = torch.zeros(1, *image.shape[-2:], dtype=torch.float32)
-        lab = rgb_to_lab(image[None].float().div_(255.0))[0]
-        if seg_t is None:
-            seg_t = torch.full(image.shape[-2:], C.IGNORE_INDEX, dtype=torch.int64)
         scene, has_scene = self._scene(index)
-        return {
-            "L": lab[:1].contiguous(),
-            "ab": lab[1:].contiguous(),
-            "colorful": torch.tensor(colorful),
-            "scene": scene,
-            "has_scene": torch.tensor(has_scene),
-            "seg": seg_t.to(torch.int64).contiguous(),
-            "has_seg": torch.tensor(seg is not None),
-            "saliency": saliency.contiguous(),
-            "has_saliency": torch.tensor(sal is not None),
-            "index": torch.tensor(index, dtype=torch.int64),
-        }
+        return build_sample(rgb, seg, sal, scene, has_scene, index, self.transform)
 
     def __len__(self) -> int:
         return len(self.records)

@@ -18,6 +18,12 @@ from semcolor.data.base import SampleOptions
 log = logging.getLogger("semcolor.data")
 
 
+def _is_streaming(ds: Dataset) -> bool:
+    """Whether ``ds`` is a LitData ``StreamingDataset`` (without importing LitData)."""
+    return any(c.__name__ == "StreamingDataset" and c.__module__.startswith("litdata")
+               for c in type(ds).__mro__)  # fmt: skip
+
+
 class SemColorDataModule(pl.LightningDataModule):
     """Train/val loaders over datasets built by Hydra (``data/*.yaml``).
 
@@ -107,7 +113,19 @@ class SemColorDataModule(pl.LightningDataModule):
         its ``state_dict`` in every checkpoint and restores it on resume, so a run resumed
         mid-epoch continues that epoch's order where it stopped (sampler position, and the
         shuffle generator's state) instead of restarting the epoch. Validation needs no
-        state: a plain ``DataLoader``."""
+        state: a plain ``DataLoader``. Shards (``ShardDataset``, a LitData
+        ``StreamingDataset``) get LitData's ``StreamingDataLoader``, stateful as well."""
+        if _is_streaming(ds):  # shards: LitData's own stateful loader; order is the dataset's
+            from litdata import StreamingDataLoader
+
+            return StreamingDataLoader(
+                ds,
+                batch_size=self.batch_size,
+                num_workers=self.num_workers,
+                pin_memory=self.pin_memory,
+                drop_last=train,
+                persistent_workers=self.num_workers > 0,
+            )
         sampler = ds.sampler() if train and hasattr(ds, "sampler") else None
         cls = StatefulDataLoader if train else DataLoader
         return cls(

@@ -17,6 +17,7 @@ from semcolor.cli import (
     label_saliency,
     label_scenes,
     prior,
+    shard,
 )
 
 PARSERS = {
@@ -25,6 +26,7 @@ PARSERS = {
     "semcolor-colorize": colorize._parser, "semcolor-export": export._parser,
     "semcolor-label-scenes": label_scenes._parser, "semcolor-prior": prior._parser,
     "semcolor-label-saliency": label_saliency._parser, "semcolor-app": app._parser,
+    "semcolor-shard": shard._parser,
 }  # fmt: skip
 
 
