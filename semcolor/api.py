@@ -320,6 +320,13 @@ def _check_int(value: Any, name: str, lo: int) -> int:
 # --------------------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------------------
+#: What :meth:`Colorizer.analyze` can add to the image: field of :class:`Colorization` ->
+#: the network head it reads.
+ANALYSIS_OUTPUTS: dict[str, str] = {
+    "uncertainty": "dist", "scene_top5": "scene", "segmentation": "seg",
+}  # fmt: skip
+
+
 class Colorizer:
     """Colorize many images with one loaded model, in batches.
 
@@ -415,11 +422,35 @@ class Colorizer:
         p = _prepare(img)
         return self._run([p], [_hints_for(p, hints)])[0]
 
-    def analyze(self, img: Any, hints: Any = None) -> Colorization:
-        """Colorize one image and return what the model saw: see :class:`Colorization`."""
-        from semcolor.color import entropy
-        from semcolor.inference import decode_outputs, network_outputs
+    def analyze(
+        self,
+        img: Any,
+        hints: Any = None,
+        *,
+        outputs: Iterable[str] = tuple(ANALYSIS_OUTPUTS),
+    ) -> Colorization:
+        """Colorize one image and return what the model saw: see :class:`Colorization`.
 
+        ``outputs``: which analysis fields to compute, any of :data:`ANALYSIS_OUTPUTS`
+        ("uncertainty", "scene_top5", "segmentation"; default all). The network runs only the
+        heads the method and these read; a field not asked for (or whose head the model
+        lacks) is None.
+
+        Raises:
+            ValueError: an unknown output name (the message lists the valid ones), or as
+                :meth:`colorize`.
+        """
+        from semcolor.color import entropy
+        from semcolor.inference import decode_outputs, heads_for, network_outputs
+
+        outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
+        unknown = [o for o in outputs if o not in ANALYSIS_OUTPUTS]
+        if unknown:
+            raise ValueError(f"unknown analysis output(s) {unknown}; valid: "
+                             f"{list(ANALYSIS_OUTPUTS)}")  # fmt: skip
+        own = tuple(getattr(self.model.net, "heads", ()))
+        extra = [ANALYSIS_OUTPUTS[o] for o in outputs if ANALYSIS_OUTPUTS[o] in own]
+        heads = tuple(dict.fromkeys([*heads_for((self.method,)), *extra]))
         p = _prepare(img)
         h = _hints_for(p, hints)
         if p.n != 1:
@@ -427,21 +458,21 @@ class Colorizer:
         size_hw = tuple(p.L.shape[-2:])
         with torch.no_grad():
             out = network_outputs(self.model.net, self._network_input([p]).to(self.device),
-                                  size=None)  # fmt: skip
+                                  size=None, heads=heads)  # fmt: skip
             ab = decode_outputs(out, (self.method,), self.temperature)[self.method]
         ab = upsample_ab(ab.float().cpu(), size_hw)
         if h is not None:
             ab = _apply_hints(p, ab, h)
         unc = scene = seg = None
-        if getattr(out, "ab_logits", None) is not None:
+        if "uncertainty" in outputs and getattr(out, "ab_logits", None) is not None:
             e = entropy(out.ab_logits.float()).cpu()
             e = F.interpolate(e, size=size_hw, mode="bilinear", align_corners=False)
             unc = e[0, 0].clamp(0.0, 1.0).numpy().astype(np.float32)
-        if getattr(out, "scene_logits", None) is not None:
+        if "scene_top5" in outputs and getattr(out, "scene_logits", None) is not None:
             prob = torch.softmax(out.scene_logits.float(), dim=1)[0].cpu()
             top = torch.topk(prob, min(5, prob.numel()))
             scene = [(int(i), float(v)) for v, i in zip(top.values, top.indices, strict=True)]
-        if getattr(out, "seg_logits", None) is not None:
+        if "segmentation" in outputs and getattr(out, "seg_logits", None) is not None:
             lab = out.seg_logits.argmax(1, keepdim=True).float().cpu()
             seg = F.interpolate(lab, size=size_hw, mode="nearest-exact")[0, 0].long().numpy()
         return Colorization(_finish(p, ab.contiguous()), unc, scene, seg, self.method,
@@ -524,6 +555,8 @@ class Colorization:
             most likely class per pixel (upsampled nearest); None without that head.
         method: the decoding method used ("dist" or "reg").
         temperature: the annealed-mean temperature used (ignored by "reg").
+
+    The three analysis fields are also None when not asked for (``analyze(outputs=...)``).
     """
 
     image: Any

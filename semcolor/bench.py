@@ -528,7 +528,8 @@ def calibrate_temperature(
         if not gts:
             return
         L = lab_of(gts)[:, :1]
-        out = network_outputs(model.net, L.to(device=model.device, dtype=torch.float32), size)
+        out = network_outputs(model.net, L.to(device=model.device, dtype=torch.float32), size,
+                              heads=("dist",))  # fmt: skip
         for t in temps:
             ab = decode_outputs(out, ("dist",), t, tuple(L.shape[-2:]))["dist"].cpu()
             for pred, gt in zip(recombine(L, ab), gts, strict=True):

@@ -11,6 +11,12 @@ network's resolution, as plain tensors:
   ``predict_ab(..., methods=("dist",))``.
 - output ``ab_reg`` (if the model has the regression head): (B,2,S,S) float32 ab in Lab units.
 
+``outputs=("dist",)`` / ``("reg",)`` (``semcolor-export --outputs dist``) exports only that
+output. The graph runs the network through :func:`semcolor.inference.run_network`, the
+inference path's own call, asking for the heads of the exported outputs only: a dist-only
+graph of a SemColorNet holds no regression/segmentation/scene head and, with
+``dist_stride > 1``, no decoder block finer than the distribution head's stride.
+
 A runtime then does what :mod:`semcolor.api` does around it: L from the image, resized to
 S x S, ab upsampled to the image's size and recombined with the full-resolution L.
 
@@ -23,6 +29,7 @@ from __future__ import annotations
 import copy
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +39,14 @@ from torch import nn
 
 from semcolor import constants as C
 
-__all__ = ["OnnxColorNet", "export_onnx"]
+__all__ = ["OUTPUT_NAMES", "OnnxColorNet", "export_onnx"]
 
 #: Lowest ONNX opset we export to.
 MIN_OPSET = 17
+
+
+#: Exportable outputs: decoding method -> graph output name, in output order.
+OUTPUT_NAMES: dict[str, str] = {"dist": "ab_dist", "reg": "ab_reg"}
 
 
 class OnnxColorNet(nn.Module):
@@ -45,33 +56,66 @@ class OnnxColorNet(nn.Module):
         net: the SemColorNet (its "dist" and/or "reg" heads are exported).
         size: S, the side of the square input.
         temperature: annealed-mean temperature baked into ``ab_dist``.
+        outputs: the decoding methods to export, any of :data:`OUTPUT_NAMES` ("dist",
+            "reg"; the deprecated "soft" means "dist"); None = every one the model has.
+            Only the heads they read run (:func:`semcolor.inference.run_network`).
 
     Attributes:
         output_names: names of the returned tensors, in order ("ab_dist", "ab_reg").
+        heads: the network heads the graph runs.
+
+    Raises:
+        ValueError: an unknown output name (the message lists the valid ones), an output
+            whose head the model lacks, or a model with neither head.
     """
 
-    def __init__(self, net: nn.Module, size: int = 256, temperature: float = C.ANNEALED_MEAN_T):
+    def __init__(
+        self,
+        net: nn.Module,
+        size: int = 256,
+        temperature: float = C.ANNEALED_MEAN_T,
+        outputs: Sequence[str] | None = None,
+    ):
         super().__init__()
         from semcolor.color import ab_bins_tensor
+        from semcolor.inference import canonical_method, heads_for
 
         heads = tuple(getattr(net, "heads", ()))
         self.net = net
         self.size = int(size)
         self.temperature = float(temperature)
-        self.output_names: tuple[str, ...] = tuple(
-            name for name, head in (("ab_dist", "dist"), ("ab_reg", "reg")) if head in heads
-        )
-        if not self.output_names:
+        offered = [m for m in OUTPUT_NAMES if m in heads]
+        if not offered:
             raise ValueError(
                 f"the model has neither a 'dist' nor a 'reg' head (its heads: {list(heads)}); "
                 "nothing to export"
             )
+        if outputs is None:
+            methods = offered
+        else:
+            if isinstance(outputs, str) or not outputs:
+                raise ValueError(
+                    f"outputs must be a non-empty list from {list(OUTPUT_NAMES)}, got {outputs!r}"
+                )
+            asked = {canonical_method(m) for m in outputs}  # unknown names: ValueError
+            missing = sorted(asked - set(offered))
+            if missing:
+                raise ValueError(
+                    f"this model has no head for output(s) {missing}; it offers {offered}"
+                )
+            methods = [m for m in OUTPUT_NAMES if m in asked]
+        self.heads: tuple[str, ...] = heads_for(methods)
+        self.output_names: tuple[str, ...] = tuple(OUTPUT_NAMES[m] for m in methods)
         # The expectation over the 313 bins as a 1x1 convolution: (2, 313, 1, 1).
         bins = ab_bins_tensor("cpu", torch.float32).t().contiguous()
         self.register_buffer("bins", bins[:, :, None, None].clone(), persistent=False)
 
     def forward(self, L: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        out = self.net(L)
+        """L: (B,1,S,S) float32 ``(L - 50) / 100`` -> the :attr:`output_names` tensors, each
+        (B,2,S,S) float32 ab in Lab units."""
+        from semcolor.inference import run_network
+
+        out = run_network(self.net, L, self.heads)
         results = []
         if "ab_dist" in self.output_names:
             probs = torch.softmax(out.ab_logits.float() / self.temperature, dim=1)
@@ -93,6 +137,7 @@ def export_onnx(
     *,
     temperature: float | None = None,
     opset: int = MIN_OPSET,
+    outputs: Sequence[str] | None = None,
 ) -> Path:
     """Export the inference network to ONNX (see the module docstring for the graph's I/O).
 
@@ -105,12 +150,15 @@ def export_onnx(
         temperature: annealed-mean temperature baked into ``ab_dist`` (> 0); None = the
             model's own (its calibrated value; 0.38 for a bare module).
         opset: ONNX opset, >= 17.
+        outputs: the outputs to export, by decoding method: ``("dist",)`` (``ab_dist``
+            only), ``("reg",)`` (``ab_reg`` only) or both; None = every one the model has.
+            The graph computes only the heads they read.
 
     Returns:
         The written path.
 
     Raises:
-        ValueError: bad size / temperature / opset, or a model without ab heads.
+        ValueError: bad size / temperature / opset / outputs, or a model without ab heads.
     """
     from semcolor.inference import LoadedModel, load_model, resolve_temperature
 
@@ -130,7 +178,7 @@ def export_onnx(
         )
     if any(p.device.type != "cpu" for p in net.parameters()):
         net = copy.deepcopy(net).cpu()
-    wrapper = OnnxColorNet(net, size=size, temperature=temperature).eval()
+    wrapper = OnnxColorNet(net, size=size, temperature=temperature, outputs=outputs).eval()
     if not any(p.dtype == torch.float32 for p in net.parameters()):
         wrapper = copy.deepcopy(wrapper).float()
     path = Path(path)

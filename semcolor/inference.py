@@ -6,11 +6,20 @@ gets. Protocol (Zhang et al.): L is resized to ``size`` x ``size``, the network 
 there (at its heads' own resolution), ab is upsampled bilinearly in one step
 (:func:`upsample_ab`) to the input's resolution and recombined with the full-resolution L,
 which is kept exactly.
+
+The network computes only what is asked (:func:`run_network`): a decoding method reads one
+head (:func:`heads_for`), and a :class:`semcolor.models.SemColorNet` then runs only that head
+and its decoder only down to the stride that head reads; the result is bit-identical to the
+full forward's. Architectures whose ``forward`` takes no ``heads=`` (the baselines, the GAN
+generator) run in full.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -46,6 +55,59 @@ def canonical_method(name: str) -> str:
     if name not in METHODS:
         raise ValueError(f"unknown method {name!r}; valid: {list(METHODS)}")
     return name
+
+
+def heads_for(methods: Sequence[str]) -> tuple[str, ...]:
+    """The network heads the decoding methods read, once each, in the methods' order
+    (``("dist",)`` for "dist" or its alias "soft", ``("reg",)`` for "reg").
+
+    Raises:
+        ValueError: an unknown method (the message lists the valid ones).
+    """
+    if isinstance(methods, str):
+        raise ValueError(f"methods must be a list of names from {list(METHODS)}, got {methods!r}")
+    return tuple(dict.fromkeys(_HEAD_OF[canonical_method(m)] for m in methods))
+
+
+@functools.cache
+def _takes_heads(cls: type) -> bool:
+    """Whether ``cls.forward`` accepts ``heads=`` (SemColorNet's restricted forward)."""
+    try:
+        return "heads" in inspect.signature(cls.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def run_network(net: torch.nn.Module, x: torch.Tensor, heads: Sequence[str] | None = None) -> Any:
+    """The one call of the network on the inference path.
+
+    Args:
+        net: a SemColorNet (or any network returning a ``ColorizerOutput``), any mode.
+        x: (B,1,H,W) ``normalize_l`` values in [-0.5, 0.5], in the network's dtype and on its
+            device.
+        heads: the heads whose outputs are needed, a subset of ``net.heads``; None = all.
+            A network whose ``forward`` takes ``heads=`` computes only those (the other
+            fields of its output are None); any other runs in full.
+
+    Returns:
+        The network's :class:`semcolor.models.ColorizerOutput`; the requested fields are
+        bit-identical to those of ``net(x)``.
+
+    Raises:
+        ValueError: ``heads`` names a head the network does not have (listing its heads).
+    """
+    if heads is None:
+        return net(x)
+    heads = tuple(heads)
+    own = tuple(getattr(net, "heads", ()))
+    absent = [h for h in heads if h not in own]
+    if absent:
+        raise ValueError(f"this model has no head {absent} (its heads: {list(own)})")
+    if _takes_heads(type(getattr(net, "_orig_mod", net))):  # _orig_mod: torch.compile
+        return net(x, heads=heads)
+    return net(x)
+
+
 #: Where the shipped default model lives inside the package.
 DEFAULT_MODEL = Path(__file__).resolve().parent / "assets" / "semcolor_default.ckpt"
 
@@ -312,16 +374,27 @@ def predict_ab(
         raise ValueError(
             f"out_size must be None (the input's size), 'network' or (H, W), got {out_size!r}"
         )
-    ab = decode_outputs(network_outputs(net, L, size), methods, temperature, target)
+    out = network_outputs(net, L, size, heads=heads_for(methods))
+    ab = decode_outputs(out, methods, temperature, target)
     return {a: ab[m] for a, m in zip(asked, methods, strict=True)}  # keyed as asked
 
 
 @torch.no_grad()
-def network_outputs(net: torch.nn.Module, L: torch.Tensor, size: int | None = 256) -> Any:
+def network_outputs(
+    net: torch.nn.Module,
+    L: torch.Tensor,
+    size: int | None = 256,
+    *,
+    heads: Sequence[str] | None = None,
+) -> Any:
     """The network's raw outputs for L as :func:`predict_ab` feeds it: L (B,1,H,W) in [0,100]
     resized to (size, size) (bilinear, antialiased; None = as it is), normalised, in the
     network's dtype. For callers that decode the same outputs several ways (temperature
-    calibration)."""
+    calibration) or read other heads (``Colorizer.analyze``).
+
+    ``heads``: compute only these (e.g. ``heads_for(("dist",))``; see :func:`run_network`);
+    None = every head of the network. Returns its :class:`semcolor.models.ColorizerOutput`.
+    """
     from semcolor.color import normalize_l
 
     x = L.float()
@@ -329,7 +402,7 @@ def network_outputs(net: torch.nn.Module, L: torch.Tensor, size: int | None = 25
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False,
                           antialias=True)  # fmt: skip
     dtype = next(net.parameters()).dtype
-    return net(normalize_l(x).to(dtype))
+    return run_network(net, normalize_l(x).to(dtype), heads)
 
 
 def decode_outputs(
@@ -349,15 +422,22 @@ def decode_outputs(
 
     Returns:
         {method: (B,2,h,w) float32 ab in Lab units}.
+
+    Raises:
+        ValueError: an unknown method, or outputs without the field a method reads.
     """
     from semcolor.color import annealed_mean
 
     result = {}
     for m in methods:
-        if canonical_method(m) == "dist":
-            ab = annealed_mean(out.ab_logits.float(), temperature)
-        else:
-            ab = out.ab_reg.float()
+        head = _HEAD_OF[canonical_method(m)]
+        raw = out.ab_logits if head == "dist" else out.ab_reg
+        if raw is None:
+            raise ValueError(
+                f"method {m!r} reads the {head!r} head, which these outputs lack (not "
+                f"computed: ask network_outputs for heads_for({list(methods)}))"
+            )
+        ab = annealed_mean(raw.float(), temperature) if head == "dist" else raw.float()
         result[m] = ab if size_hw is None else upsample_ab(ab, size_hw)
     return result
 

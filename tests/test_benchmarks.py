@@ -21,3 +21,32 @@ def test_bench_quantisation_writes_its_sheet(tmp_path):
     for name in ("astronaut", "coffee", "chelsea", "rocket"):
         assert name in r.stdout
     assert Image.open(tmp_path / "quantisation_sheet.png").size == (3 * 32, 4 * 32)
+
+
+def test_bench_inference_functions_on_a_tiny_model(monkeypatch):
+    import importlib.util
+
+    import torch
+
+    from tests.test_inference import tiny_net
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_inference", REPO / "benchmarks" / "bench_inference.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)  # dataclasses look it up there
+    spec.loader.exec_module(bench)
+    torch.set_num_threads(1)
+    cases = bench.build_cases({"tiny": tiny_net()}, size=32, batches=[1, 2])
+    names = [c.name for c in cases]
+    assert names[:4] == ["tiny b1 full", "tiny b1 dist-only", "tiny b1 reg-only",
+                         "tiny b1 predict_ab dist"]  # fmt: skip
+    times = bench.time_cases(cases, repeats=2, warmup=1)
+    assert all(len(t) == 2 for t in times.values())
+    rows = bench.summarize(cases, times)
+    flop = {r["name"]: r["gflop"] for r in rows}
+    assert 0 < flop["tiny b1 dist-only"] < flop["tiny b1 reg-only"] < flop["tiny b1 full"]
+    assert flop["tiny b2 full"] == flop["tiny b1 full"]  # per image
+    text = bench.report(rows, times, bench.matmul_gflops(side=64, repeats=1))
+    assert "tiny b1: full / dist-only" in text and f"target {bench.TARGET_SPEEDUP}x" in text
+    assert "roofline" in text

@@ -79,3 +79,54 @@ def test_export_cli(tmp_path, capsys, monkeypatch):
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(b"nope")
     assert export_cli.main(["--onnx", str(out), "--ckpt", str(bad)]) == 2
+
+
+def _n_convs(path) -> int:
+    return sum(n.op_type == "Conv" for n in onnx.load(str(path)).graph.node)
+
+
+@pytest.mark.parametrize("method", ["dist", "reg"])
+def test_single_output_graph_of_a_four_head_model(tmp_path, method):
+    """``outputs=(method,)``: one output, equal to predict_ab's, from a graph without the other
+    heads (and, for dist at stride 4, without the stride-2 and stride-1 decoder blocks)."""
+    net = tiny_net()  # reg, dist, scene, seg; dist_stride=4
+    both = export_onnx(net, tmp_path / "both.onnx", size=S, temperature=0.3)
+    one = export_onnx(net, tmp_path / f"{method}.onnx", size=S, temperature=0.3,
+                      outputs=(method,))  # fmt: skip
+    L = torch.rand(2, 1, S, S, generator=torch.Generator().manual_seed(3)) * 100
+    got = _run(one, L)
+    assert list(got) == [f"ab_{method}"]
+    ref = predict_ab(net, L, size=None, methods=(method,), temperature=0.3)[method].numpy()
+    assert got[f"ab_{method}"].shape == (2, 2, S, S)
+    assert np.abs(got[f"ab_{method}"] - ref).max() <= 1e-3
+    assert np.abs(got[f"ab_{method}"] - _run(both, L)[f"ab_{method}"]).max() <= 1e-4
+    # dist-only drops the stride-2 and stride-1 decoder blocks (2 convs each) and the reg
+    # conv; reg-only the dist conv and the annealed mean's 1x1 conv over the bins
+    assert _n_convs(both) - _n_convs(one) == (5 if method == "dist" else 2)
+    meta = {p.key: p.value for p in onnx.load(str(one)).metadata_props}
+    assert meta["outputs"].startswith(f"ab_{method}:")
+
+
+def test_outputs_errors_list_the_valid_names(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown method 'seg'; valid: \['dist', 'reg'\]"):
+        export_onnx(tiny_net(), tmp_path / "x.onnx", size=32, outputs=("seg",))
+    with pytest.raises(ValueError, match=r"no head for output\(s\) \['reg'\]; it offers \['dist"):
+        export_onnx(tiny_net(heads=("dist",)), tmp_path / "x.onnx", size=32, outputs=("reg",))
+    with pytest.raises(ValueError, match="non-empty list"):
+        export_onnx(tiny_net(), tmp_path / "x.onnx", size=32, outputs=())
+
+
+def test_export_cli_outputs(tmp_path, capsys):
+    from semcolor.export import OUTPUT_NAMES
+
+    assert export_cli.EXPORT_OUTPUTS == tuple(OUTPUT_NAMES)
+    ckpt = write_ckpt(tmp_path / "m.ckpt", tiny_net())
+    out = tmp_path / "dist.onnx"
+    argv = ["--onnx", str(out), "--ckpt", str(ckpt), "--size", "32", "--outputs", "dist"]
+    assert export_cli.main(argv) == 0
+    text = capsys.readouterr().out
+    assert "ab_dist: max |ONNX Runtime - PyTorch|" in text and "ab_reg" not in text
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["ab_dist"]
+    with pytest.raises(SystemExit):
+        export_cli.main(["--onnx", str(out), "--ckpt", str(ckpt), "--outputs", "seg"])

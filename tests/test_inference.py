@@ -123,3 +123,107 @@ def test_network_resolution_output_and_single_upsampling_step():
     assert upsample_ab(full["reg"], (45, 70)) is full["reg"]
     with pytest.raises(ValueError):
         upsample_ab(torch.zeros(1, 3, 4, 4), (8, 8))
+
+
+# -- compute only what is asked ----------------------------------------------------------------
+
+
+class _RecordHeads:
+    """Wraps ``net.forward`` (an instance attribute, so ``net(...)`` goes through it) and
+    records the ``heads=`` of every call (None for a full forward)."""
+
+    def __init__(self, net):
+        self.calls: list = []
+        self._forward = net.forward
+        net.forward = self
+
+    def __call__(self, L, heads=None):
+        self.calls.append(None if heads is None else tuple(heads))
+        return self._forward(L, heads=heads)
+
+
+@pytest.mark.parametrize(("methods", "heads"), [(("dist",), ("dist",)), (("reg",), ("reg",)),
+                                                 (("reg", "dist"), ("reg", "dist"))])  # fmt: skip
+def test_predict_ab_runs_only_the_heads_its_methods_read(methods, heads):
+    from semcolor.color import normalize_l
+    from semcolor.inference import decode_outputs
+
+    net = tiny_net()
+    L = torch.rand(2, 1, 45, 70) * 100
+    # the reference: decoding of the full forward, as before the restriction
+    x = torch.nn.functional.interpolate(L, size=(64, 64), mode="bilinear",
+                                        align_corners=False, antialias=True)  # fmt: skip
+    with torch.no_grad():
+        ref = decode_outputs(net(normalize_l(x)), methods, 0.3, (45, 70))
+    rec = _RecordHeads(net)
+    got = predict_ab(net, L, size=64, methods=methods, temperature=0.3)
+    assert rec.calls == [heads]
+    for m in methods:
+        assert torch.equal(got[m], ref[m]), m
+
+
+def test_heads_for_and_run_network():
+    from semcolor.inference import heads_for, run_network
+    from semcolor.models import ECCV16Net
+
+    assert heads_for(("dist",)) == ("dist",)
+    assert heads_for(["reg", "dist", "reg"]) == ("reg", "dist")
+    with pytest.warns(FutureWarning):
+        assert heads_for(("soft",)) == ("dist",)
+    with pytest.raises(ValueError, match=r"unknown method 'mode'; valid: \['dist', 'reg'\]"):
+        heads_for(("mode",))
+    with pytest.raises(ValueError, match="list of names"):
+        heads_for("dist")
+    net = tiny_net()
+    x = torch.rand(1, 1, 32, 32) - 0.5
+    with torch.no_grad():
+        out = run_network(net, x, ("dist",))
+        assert out.ab_reg is None and out.seg_logits is None and out.ab_logits is not None
+        with pytest.raises(ValueError, match=r"no head \['sal'\].*its heads"):
+            run_network(net, x, ("sal",))
+        # a network whose forward takes no heads= runs in full
+        eccv = ECCV16Net().eval()
+        assert torch.equal(run_network(eccv, x, ("dist",)).ab_logits, eccv(x).ab_logits)
+
+
+def test_baselines_and_the_gan_generator_keep_working():
+    from semcolor.models import ECCV16Net, IizukaNet, PyramidColorizer
+
+    torch.manual_seed(0)
+    L = torch.rand(1, 1, 40, 30) * 100
+    for net, method in ((ECCV16Net(), "dist"), (IizukaNet(heads=["reg"]), "reg"),
+                        (PyramidColorizer(width=8, pyramid_levels=1), "reg")):  # fmt: skip
+        ab = predict_ab(net.eval(), L, size=32, methods=(method,))[method]
+        assert ab.shape == (1, 2, 40, 30) and torch.isfinite(ab).all()
+
+
+def test_decode_outputs_says_which_head_was_not_computed():
+    from semcolor.inference import decode_outputs
+    from semcolor.models import ColorizerOutput
+
+    with pytest.raises(ValueError, match=r"'reg' head.*heads_for"):
+        decode_outputs(ColorizerOutput(ab_logits=torch.zeros(1, 313, 2, 2)), ("reg",))
+
+
+def test_analyze_asks_only_for_what_it_returns():
+    import numpy as np
+
+    net = tiny_net()
+    rec = _RecordHeads(net)
+    c = semcolor.Colorizer(net, device="cpu", size=32, method="reg")
+    img = np.full((20, 30), 120, np.uint8)
+    full = c.analyze(img)
+    assert rec.calls[-1] == ("reg", "dist", "scene", "seg")
+    assert full.uncertainty is not None and full.scene_top5 and full.segmentation is not None
+    only = c.analyze(img, outputs=("uncertainty",))
+    assert rec.calls[-1] == ("reg", "dist")
+    assert only.scene_top5 is None and only.segmentation is None
+    assert np.array_equal(only.uncertainty, full.uncertainty)
+    assert np.array_equal(np.asarray(only.image), np.asarray(full.image))
+    bare = c.analyze(img, outputs=())
+    assert rec.calls[-1] == ("reg",) and bare.uncertainty is None
+    with pytest.raises(ValueError, match=r"unknown analysis output.*valid: \['uncertainty'"):
+        c.analyze(img, outputs=("depth",))
+    # colorize runs the method's head only
+    c.colorize(img)
+    assert rec.calls[-1] == ("reg",)

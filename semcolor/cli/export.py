@@ -1,11 +1,14 @@
 """``semcolor-export``: export the inference network to ONNX.
 
     semcolor-export --onnx semcolor.onnx [--ckpt last.ckpt] [--size 256] [--temperature T]
+                    [--outputs dist reg]
 
 The graph takes normalised L ``(L - 50) / 100`` of shape (B,1,S,S) (B dynamic) and returns
 ``ab_dist`` (annealed mean, upsampled to S) and/or ``ab_reg``, (B,2,S,S) ab in Lab units; see
-:mod:`semcolor.export`. When onnxruntime is installed the file is checked against PyTorch
-(max abs difference on ab) unless ``--no-check``.
+:mod:`semcolor.export`. ``--outputs dist`` (or ``reg``) exports that output only, and the
+graph then computes only the head it reads (default: every output the model has). When
+onnxruntime is installed the file is checked against PyTorch (max abs difference on ab)
+unless ``--no-check``.
 
 Exit status: 0 written (and checked); 1 the check failed; 2 bad arguments or model.
 """
@@ -18,6 +21,9 @@ from pathlib import Path
 
 from semcolor.cli._help import parser as help_parser
 
+#: Values of ``--outputs`` (the keys of :data:`semcolor.export.OUTPUT_NAMES`; spelled out so
+#: that ``--help`` does not import torch).
+EXPORT_OUTPUTS: tuple[str, ...] = ("dist", "reg")
 #: Largest max-abs ab difference (Lab units) accepted between ONNX Runtime and PyTorch.
 CHECK_TOLERANCE = 1e-3
 
@@ -60,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
         help="annealed-mean T baked in (default: the model's own, calibrated)"
     )
     ap.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17)")
+    ap.add_argument(
+        "--outputs", nargs="+", choices=list(EXPORT_OUTPUTS), default=None, metavar="METHOD",
+        help="outputs to export, from {dist, reg}: ab_dist and/or ab_reg; the graph runs only "
+        "the heads they read (default: every one the model has)",
+    )  # fmt: skip
     ap.add_argument("--no-check", action="store_true", help="skip the ONNX Runtime check")
     return ap
 
@@ -79,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         path = export_onnx(
-            model, args.onnx, size=args.size, temperature=args.temperature, opset=args.opset
-        )
+            model, args.onnx, size=args.size, temperature=args.temperature, opset=args.opset,
+            outputs=args.outputs,
+        )  # fmt: skip
     except ValueError as e:
         print(f"semcolor-export: error: {e}", file=sys.stderr)
         return 2

@@ -55,8 +55,10 @@ class UNetDecoder(nn.Module):
         min_stride: finest stride to compute (a power of two < 2**D). Blocks finer than it are
             not built, e.g. when only the distribution head at stride 4 needs the decoder.
 
-    ``forward(features)``: the encoder's list ``[f_0, ..., f_D]`` -> list of decoder maps,
-    coarsest first; map ``i`` has stride ``strides[i]`` and ``out_channels[i]`` channels.
+    ``forward(features, stop_stride=None)``: the encoder's list ``[f_0, ..., f_D]`` -> list
+    of decoder maps, coarsest first; map ``i`` has stride ``strides[i]`` and
+    ``out_channels[i]`` channels. ``stop_stride`` (one of ``strides``) stops after the block
+    of that stride: the finer blocks do not run and their maps are left out of the list.
     """
 
     def __init__(
@@ -93,12 +95,32 @@ class UNetDecoder(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self._depth = depth
 
-    def forward(self, features: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    def forward(
+        self, features: Sequence[torch.Tensor], stop_stride: int | None = None
+    ) -> list[torch.Tensor]:
+        """Decode the encoder maps.
+
+        Args:
+            features: the D+1 encoder maps ``[f_0, ..., f_D]``, f_i (B,C_i,~H/2^i,~W/2^i).
+            stop_stride: the finest stride to compute, one of :attr:`strides`; None = all
+                built blocks (down to ``min_stride``).
+
+        Returns:
+            The decoder maps, coarsest first: map i (B,out_channels[i],h_i,w_i) at stride
+            ``strides[i]``, h_i, w_i the skip's size; only down to ``stop_stride``.
+
+        Raises:
+            ValueError: not D+1 maps, or a ``stop_stride`` the decoder does not compute.
+        """
         if len(features) != self._depth + 1:
             raise ValueError(f"expected {self._depth + 1} encoder maps, got {len(features)}")
+        if stop_stride is not None and stop_stride not in self.strides:
+            raise ValueError(f"stop_stride must be one of {self.strides}, got {stop_stride!r}")
         x = features[-1]
         out = []
         for block, stride in zip(self.blocks, self.strides, strict=True):
             x = block(x, features[stride.bit_length() - 1])
             out.append(x)
+            if stride == stop_stride:
+                break
         return out

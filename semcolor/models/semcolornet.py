@@ -19,6 +19,12 @@ Heads (``heads=`` selects them; a disabled head builds no parameters and outputs
 - ``sal`` -> ``saliency_logits`` (B,1,H,W): SCGAN's saliency (attention) map, from the
   stride-1 decoder map; off by default.
 
+``forward(L, heads=...)`` computes only the requested subset of the enabled heads (the
+inference path, :mod:`semcolor.inference`, asks for what its decoding reads): the decoder
+stops at the finest stride a requested head reads (e.g. stride 4 for ``dist`` alone with
+``dist_stride=4``) and the other heads do not run; each requested output is bit-identical to
+the full forward's. ``heads=None`` (training, the default) runs every enabled head.
+
 ``global_fusion=True`` fuses a global feature of the bottleneck into every bottleneck position
 before decoding (:class:`semcolor.models.heads.GlobalFusion`; SCGAN, Iizuka et al.).
 """
@@ -317,22 +323,60 @@ class SemColorNet(nn.Module):
         s = self.dist_stride
         return math.ceil(height / s), math.ceil(width / s)
 
-    def forward(self, L: torch.Tensor) -> ColorizerOutput:
+    def select_heads(self, heads: Sequence[str] | None = None) -> tuple[str, ...]:
+        """The heads a forward with ``heads=`` computes, in the order of :data:`HEAD_NAMES`.
+
+        Args:
+            heads: a non-empty subset of the enabled heads (:attr:`heads`); None = all of them.
+
+        Raises:
+            ValueError: an unknown name (the message lists the valid ones), a head this model
+                does not have (the message lists its heads), a string or an empty list.
+        """
+        if heads is None:
+            return self.heads
+        if isinstance(heads, str) or not heads:
+            raise ValueError(
+                f"heads must be a non-empty list of head names from {list(self.heads)} (or "
+                f"None for all), got {heads!r}"
+            )
+        names = _parse_heads(heads)
+        absent = [h for h in names if h not in self.heads]
+        if absent:
+            raise ValueError(
+                f"head(s) {absent} are not enabled in this model; its heads: {list(self.heads)}"
+            )
+        return names
+
+    def decoder_stop_stride(self, heads: Sequence[str] | None = None) -> int | None:
+        """The finest decoder stride the given heads read (None: only ``scene``, which reads
+        the encoder bottleneck, so the decoder need not run). ``heads`` as in
+        :meth:`select_heads`."""
+        strides = [self.output_strides[h] for h in self.select_heads(heads)
+                   if h in self.output_strides]  # fmt: skip
+        return min(strides) if strides else None
+
+    def forward(self, L: torch.Tensor, heads: Sequence[str] | None = None) -> ColorizerOutput:
         """Run the network.
 
         Args:
             L: (B,1,H,W) float tensor (the model's dtype), ``normalize_l`` of L in [0, 100],
                 i.e. values in [-0.5, 0.5]; any H, W >= 1. In training mode BatchNorm needs
                 more than one value per channel at the bottleneck (B > 1 or H, W > stride).
+            heads: compute only these enabled heads (e.g. ``("dist",)``): the decoder stops at
+                the finest stride they read (:meth:`decoder_stop_stride`) and the other heads
+                do not run; the requested outputs are bit-identical to the full forward's.
+                None (the default, and training's) = every enabled head.
 
         Returns:
             :class:`ColorizerOutput` with ``ab_reg`` (B,2,H,W) in [-110, 110] Lab units,
             ``ab_logits`` (B,313,ceil(H/s),ceil(W/s)), ``scene_logits`` (B,num_scene_classes),
             ``seg_logits`` (B,num_seg_classes,H,W), ``saliency_logits`` (B,1,H,W); disabled
-            heads give None.
+            or not requested heads give None.
 
         Raises:
-            ValueError: L is not a floating (B,1,H,W) tensor with H, W >= 1.
+            ValueError: L is not a floating (B,1,H,W) tensor with H, W >= 1, or ``heads``
+                names a head this model does not have (:meth:`select_heads`).
         """
         if not isinstance(L, torch.Tensor):
             raise ValueError(
@@ -346,6 +390,8 @@ class SemColorNet(nn.Module):
             )
         if not L.is_floating_point():
             raise ValueError(f"SemColorNet expects a floating L tensor, got {L.dtype}")
+        run = self.select_heads(heads)
+        stop = self.decoder_stop_stride(run)
 
         h, w = L.shape[-2:]
         m = self.input_multiple
@@ -356,17 +402,18 @@ class SemColorNet(nn.Module):
             features = [*features[:-1], self.fusion(features[-1])]
 
         ab_reg = ab_logits = scene_logits = seg_logits = sal_logits = None
-        if self.scene_head is not None:
+        if self.scene_head is not None and "scene" in run:
             scene_logits = self.scene_head(features[-1])
-        if self.decoder is not None:
-            maps = dict(zip(self.decoder.strides, self.decoder(features), strict=True))
-            if self.reg_head is not None:
+        if self.decoder is not None and stop is not None:
+            decoded = self.decoder(features, stop_stride=stop)
+            maps = dict(zip(self.decoder.strides[: len(decoded)], decoded, strict=True))
+            if self.reg_head is not None and "reg" in run:
                 ab_reg = self.reg_head(maps[1])[..., :h, :w]
-            if self.seg_head is not None:
+            if self.seg_head is not None and "seg" in run:
                 seg_logits = self.seg_head(maps[1])[..., :h, :w]
-            if self.sal_head is not None:
+            if self.sal_head is not None and "sal" in run:
                 sal_logits = self.sal_head(maps[1])[..., :h, :w]
-            if self.dist_head is not None:
+            if self.dist_head is not None and "dist" in run:
                 dh, dw = self.dist_output_size(h, w)
                 ab_logits = self.dist_head(maps[self.dist_stride])[..., :dh, :dw]
         return ColorizerOutput(ab_reg, ab_logits, scene_logits, seg_logits, sal_logits)
