@@ -142,6 +142,12 @@ def test_documented_command_builds_its_datamodule_on_generated_trees(
             continue
         if key == "paths.data_root":
             a = f"paths.data_root={data_root}"
+        elif key == "data.root" and "data=shards" in args:  # shards of the photos
+            from semcolor.data.datasets import ImageFolder
+            from semcolor.data.shards import write_shards
+
+            photos = ImageFolder(str(data_root / "photos"), split=None)
+            a = f"data.root={write_shards(photos, tmp_path / 'shards', chunk_size=16).out}"
         elif key == "data.root":
             a = f"data.root={data_root / 'photos'}"
         elif key == "data.val_root":
@@ -174,8 +180,8 @@ def test_documented_command_builds_its_datamodule_on_generated_trees(
     batch = next(iter(dm.train_dataloader()))
     crop = int(cfg.data.train.get("size") or cfg.data.crop_size)  # synthetic: its own size
     assert batch["L"].shape[1:] == (1, crop, crop)
-    if dm.val_set is None:  # only unpaired data may go without validation (no val_root)
-        assert cfg.data.name == "unpaired" and not cfg.data.val_root
+    if dm.val_set is None:  # only unpaired data and shards may go without a val_root
+        assert cfg.data.name in ("unpaired", "shards") and not cfg.data.val_root
     else:
         assert len(dm.val_dataloader()) > 0
     if "data.saliency_dir" in {a.split("=")[0] for a in args}:
@@ -216,6 +222,12 @@ def test_the_head_table_is_true(tmp_path, data_root, name):
     scene_col, seg_col = TABLE[name]
     extra = {"folder": [f"data.root={data_root / 'photos'}"],
              "unpaired": [f"data.gray_root={data_root / 'photos'}"]}.get(name, [])
+    if name == "shards":  # shards of a photo folder: no labels, as its source had none
+        from semcolor.data.datasets import ImageFolder
+        from semcolor.data.shards import write_shards
+
+        photos = ImageFolder(str(data_root / "photos"), split=None)
+        extra = [f"data.root={write_shards(photos, tmp_path / 's', chunk_size=16).out}"]
     base = [f"data={name}", f"paths.data_root={data_root}", "model.heads=[reg,dist]", *SMALL,
             f"paths.output_dir={tmp_path}", *extra]  # fmt: skip
     dm = _datamodule(compose_train(base))
