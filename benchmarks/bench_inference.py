@@ -10,6 +10,12 @@ Rows (one batch of random L per row, float32, eval mode, ``torch.inference_mode(
   at the finest stride the head reads and the other heads do not run.
 - ``<model> predict_ab dist``: the user-facing call, :func:`semcolor.inference.predict_ab`
   (normalisation, network, annealed mean, no resize since the input is already S x S).
+- ``<model> predict_ab dist bf16``: the same under ``precision="bf16"`` (bfloat16 autocast
+  around the network, ``--precisions``).
+- ``<model> predict_ab dist onnxruntime``: the exported dist-only graph
+  (:class:`semcolor.export.OrtNetwork`, what ``Colorizer(backend="onnxruntime")`` runs: network,
+  annealed mean) in an ONNX Runtime CPU session on the same threads (``--backends``); its
+  GFLOP are those of the PyTorch row (the counter cannot see inside ONNX Runtime).
 - ``ECCV16 full``: Zhang et al.'s network (:class:`semcolor.models.ECCV16Net`, random
   weights; speed does not depend on the weights).
 
@@ -23,12 +29,14 @@ within a round) next to the issue's 1.8x target. GFLOP per image are counted onc
 FLOP), and GFLOP/s = that / median time. The roofline is this machine's FP32 matmul rate: a
 ``--mm-side`` square ``torch.mm`` on the same threads.
 
-More rows (batch sizes via ``--batches``, other dtypes, ONNX Runtime) are further
-:class:`Case` objects built in :func:`build_cases`; nothing else changes. Timings are printed,
-never checked.
+Rows for every batch size of ``--batches`` (ECCV16 at the first only: it is slow). Timings
+are printed, never checked. ``--markdown FILE`` also writes the table as Markdown, with the
+command and machine load, which is what the README's speed section holds
+(``benchmarks/speed_report.sh`` regenerates it).
 
-    python benchmarks/bench_inference.py [--threads 2] [--size 256] [--batches 1]
-        [--repeats 30] [--warmup 3]
+    python benchmarks/bench_inference.py [--threads 2] [--size 256] [--batches 1 2 4 8]
+        [--repeats 30] [--warmup 3] [--precisions fp32 bf16] [--backends torch onnxruntime]
+        [--markdown FILE]
 """
 
 from __future__ import annotations
@@ -77,6 +85,8 @@ class Case:
     fn: Callable[[], Any]
     batch: int
     group: str = ""
+    #: a call whose FLOPs stand for this one's (ONNX Runtime rows); None = ``fn`` itself
+    flop_fn: Callable[[], Any] | None = None
 
 
 def default_model() -> tuple[nn.Module, str]:
@@ -92,10 +102,17 @@ def default_model() -> tuple[nn.Module, str]:
     return net, "random weights, default architecture (no default model installed)"
 
 
-def network_cases(net: nn.Module, label: str, x: torch.Tensor) -> list[Case]:
+def network_cases(
+    net: nn.Module,
+    label: str,
+    x: torch.Tensor,
+    precisions: Sequence[str] = ("fp32",),
+    backends: Sequence[str] = ("torch",),
+) -> list[Case]:
     """The full forward of ``net`` on x ((B,1,S,S) ``normalize_l`` values); for a network
     whose forward takes ``heads=`` also the restricted forwards of the methods it offers and
-    ``predict_ab`` for "dist" when it has that head."""
+    ``predict_ab`` for "dist" when it has that head, plus that ``predict_ab`` row under each
+    other precision (bf16) and backend (onnxruntime) asked for."""
     from semcolor.inference import heads_for, predict_ab, run_network
 
     b = int(x.shape[0])
@@ -110,23 +127,47 @@ def network_cases(net: nn.Module, label: str, x: torch.Tensor) -> list[Case]:
                               label))  # fmt: skip
     if "dist" in own:
         L = (x * 100.0 + 50.0).contiguous()  # back to L in [0, 100]
-        cases.append(Case(f"{label} predict_ab dist",
-                          lambda: predict_ab(net, L, size=None, methods=("dist",)), b,
-                          label))  # fmt: skip
+        ref = lambda: predict_ab(net, L, size=None, out_size="network", methods=("dist",))  # noqa: E731
+        cases.append(Case(f"{label} predict_ab dist", ref, b, label))
+        for p in precisions:
+            if p != "fp32":
+                cases.append(Case(
+                    f"{label} predict_ab dist {p}",
+                    lambda p=p: predict_ab(net, L, size=None, out_size="network",
+                                           methods=("dist",), precision=p),
+                    b, label,
+                ))  # fmt: skip
+        if "onnxruntime" in backends:
+            from semcolor.export import ort_network
+
+            ort = ort_network(net, int(x.shape[-1]), "dist", 0.38)
+            xc = x.contiguous()
+            cases.append(Case(f"{label} predict_ab dist onnxruntime", lambda: ort(xc), b, label,
+                              flop_fn=ref))  # fmt: skip
     return cases
 
 
 def build_cases(
-    models: dict[str, nn.Module], size: int, batches: Sequence[int], seed: int = 0
+    models: dict[str, nn.Module],
+    size: int,
+    batches: Sequence[int],
+    seed: int = 0,
+    precisions: Sequence[str] = ("fp32",),
+    backends: Sequence[str] = ("torch",),
+    first_batch_only: Sequence[str] = (),
 ) -> list[Case]:
     """Every row: for each batch size, :func:`network_cases` of each model on one random
-    (B,1,size,size) float32 input in [-0.5, 0.5]."""
+    (B,1,size,size) float32 input in [-0.5, 0.5]; the models named in ``first_batch_only``
+    only at the first batch size."""
     gen = torch.Generator().manual_seed(seed)
     cases: list[Case] = []
-    for b in batches:
+    for i, b in enumerate(batches):
         x = torch.rand(int(b), 1, int(size), int(size), generator=gen) - 0.5
         for label, net in models.items():
-            cases += network_cases(net, f"{label} b{b}" if len(batches) > 1 else label, x)
+            if i > 0 and label in first_batch_only:
+                continue
+            cases += network_cases(net, f"{label} b{b}" if len(batches) > 1 else label, x,
+                                   precisions, backends)  # fmt: skip
     return cases
 
 
@@ -178,7 +219,7 @@ def summarize(cases: Sequence[Case], times: dict[str, list[float]]) -> list[dict
         t = sorted(times[c.name])
         q = statistics.quantiles(t, n=4) if len(t) > 1 else [t[0]] * 3
         per = 1e3 / c.batch
-        flop = gflop(c.fn) / c.batch
+        flop = gflop(c.flop_fn or c.fn) / c.batch
         med = statistics.median(t)
         rows.append({
             "name": c.name, "group": c.group, "batch": c.batch, "repeats": len(t),
@@ -226,6 +267,38 @@ def report(rows: list[dict[str, Any]], times: dict[str, list[float]], roofline: 
     return "\n".join(lines)
 
 
+def markdown(rows: list[dict[str, Any]], roofline: float, header: str) -> str:
+    """The table as Markdown (what the README's speed section holds)."""
+    lines = [header, "",
+             "| row | ms / image (median) | spread min [q1-q3] max | GFLOP / image | GFLOP/s "
+             "| % of roofline |", "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for r in rows:
+        spread = f"{r['ms_min']:.1f} [{r['ms_q1']:.1f}-{r['ms_q3']:.1f}] {r['ms_max']:.1f}"
+        lines.append(f"| {r['name']} | {r['ms_median']:.1f} | {spread} | {r['gflop']:.3f} | "
+                     f"{r['gflops']:.1f} | {100 * r['gflops'] / roofline:.1f}% |")  # fmt: skip
+    lines.append(f"| roofline: FP32 `torch.mm` {MM_SIDE}² | | | | {roofline:.1f} | 100% |")
+    return "\n".join(lines) + "\n"
+
+
+README_BEGIN = "<!-- bench_inference:begin (generated: benchmarks/speed_report.sh) -->"
+README_END = "<!-- bench_inference:end -->"
+
+
+def update_readme(path: str, table: str) -> None:
+    """Replace the text between :data:`README_BEGIN` and :data:`README_END` in ``path``.
+
+    Raises:
+        ValueError: the markers are missing.
+    """
+    from pathlib import Path
+
+    text = Path(path).read_text()
+    i, j = text.find(README_BEGIN), text.find(README_END)
+    if i < 0 or j < i:
+        raise ValueError(f"{path} has no {README_BEGIN!r} ... {README_END!r} block")
+    Path(path).write_text(text[: i + len(README_BEGIN)] + "\n" + table + text[j:])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
@@ -235,6 +308,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=3, help="untimed rounds first")
     ap.add_argument("--mm-side", type=int, default=MM_SIDE, help="roofline matmul side")
     ap.add_argument("--no-eccv16", action="store_true", help="leave out the ECCV16 row")
+    ap.add_argument("--precisions", nargs="+", default=["fp32", "bf16"],
+                    choices=["fp32", "bf16"], help="predict_ab rows per precision")
+    ap.add_argument("--backends", nargs="+", default=["torch", "onnxruntime"],
+                    choices=["torch", "onnxruntime"], help="predict_ab rows per backend")
+    ap.add_argument("--markdown", default=None, help="also write the table as Markdown here")
+    ap.add_argument("--update-readme", default=None, metavar="README",
+                    help="replace the README's block between the bench_inference markers "
+                    "with the Markdown table")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -245,16 +326,32 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_eccv16:
         torch.manual_seed(0)
         models["ECCV16"] = ECCV16Net().eval()
-    cases = build_cases(models, args.size, args.batches)
+    cases = build_cases(models, args.size, args.batches, precisions=args.precisions,
+                        backends=args.backends, first_batch_only=("ECCV16",))  # fmt: skip
     times = time_cases(cases, args.repeats, args.warmup)
     roofline = matmul_gflops(args.mm_side)
     rows = summarize(cases, times)
-    print(
-        f"semcolor: {which}; torch {torch.__version__}, CPU, {torch.get_num_threads()} "
-        f"threads, float32, input (B,1,{args.size},{args.size}); median of {args.repeats} "
-        f"round-robin rounds after {args.warmup} warm-up rounds"
+    import os
+    import platform
+
+    load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    header = (
+        f"semcolor: {which}; torch {torch.__version__}, CPU ({platform.processor() or '?'}, "
+        f"{os.cpu_count()} cores), {torch.get_num_threads()} threads, float32 unless the row "
+        f"says bf16, input (B,1,{args.size},{args.size}); median of {args.repeats} "
+        f"round-robin rounds after {args.warmup} warm-up rounds; load average at the end "
+        f"(1/5/15 min): {load}"
     )
+    print(header)
     print(report(rows, times, roofline))
+    if args.markdown:
+        from pathlib import Path
+
+        cmd = "python benchmarks/bench_inference.py " + " ".join(argv or sys.argv[1:])
+        Path(args.markdown).write_text(markdown(rows, roofline, f"`{cmd}`: {header}."))
+    if args.update_readme:
+        cmd = "python benchmarks/bench_inference.py " + " ".join(argv or sys.argv[1:])
+        update_readme(args.update_readme, markdown(rows, roofline, f"`{cmd}`: {header}."))
     return 0
 
 

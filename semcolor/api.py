@@ -342,7 +342,11 @@ class Colorizer:
             ``device`` unless it is "auto") or a ``SemColorNet``.
         device: "auto" (CUDA if available), "cpu", "cuda", "cuda:N". Only the network runs
             there.
-        batch_size: images per forward pass.
+        batch_size: images grouped per step; None = the device's default
+            (:func:`semcolor.inference.default_batch_size`: 1 on CPU, measured fastest there;
+            8 on CUDA). On CPU the network itself sees at most
+            :data:`semcolor.inference.CPU_NETWORK_BATCH` images per call whatever this is
+            (per-image cost rises with the batch there: see the README's speed section).
         size: side of the square the network sees.
         temperature: annealed-mean temperature of the "dist" method (lower = more vivid);
             None = the model's own (calibrated, stored in its checkpoint). Ignored by "reg".
@@ -350,9 +354,18 @@ class Colorizer:
             None = the model's first (``dist`` when it has that head, else ``reg``: the
             SCGAN and SpyncoGAN generators).
         head: deprecated spelling of ``method`` (``head="soft"`` means ``method="dist"``).
+        precision: "fp32" (default) or "bf16" (bfloat16 autocast around the network; PyTorch
+            backend only). fp32 is the default everywhere: see
+            :data:`semcolor.inference.PRECISIONS` and the README's speed section for the
+            measurement.
+        backend: "torch" (default, PyTorch eager) or "onnxruntime" (the exported graph of the
+            method in an ONNX Runtime CPU session, built once per model and cached:
+            :func:`semcolor.export.ort_network`; CPU only). :meth:`analyze` always runs the
+            PyTorch network (it reads heads the exported graph does not have).
 
     Raises:
-        ValueError: a bad argument, or a method whose head the model does not have.
+        ValueError: a bad argument (an unknown precision or backend: the message lists the
+            valid ones), or a method whose head the model does not have.
         FileNotFoundError: model=None but no default model is installed, or a missing path.
         semcolor.inference.CheckpointError: an unusable checkpoint.
 
@@ -367,17 +380,35 @@ class Colorizer:
         self,
         model: ModelLike = None,
         device: str | torch.device = "auto",
-        batch_size: int = 8,
+        batch_size: int | None = None,
         *,
         size: int = 256,
         temperature: float | None = None,
         method: str | None = None,
         head: str | None = None,
+        precision: str = "fp32",
+        backend: str = "torch",
     ) -> None:
-        from semcolor.inference import canonical_method, check_temperature, resolve_temperature
+        from semcolor.inference import (
+            BACKENDS,
+            PRECISIONS,
+            canonical_method,
+            check_choice,
+            check_temperature,
+            default_batch_size,
+            resolve_temperature,
+        )
 
-        self.batch_size = _check_int(batch_size, "batch_size", 1)
+        if batch_size is not None:
+            batch_size = _check_int(batch_size, "batch_size", 1)
         self.size = _check_int(size, "size", 1)
+        self.precision = check_choice(precision, "precision", PRECISIONS)
+        self.backend = check_choice(backend, "backend", BACKENDS)
+        if self.backend == "onnxruntime" and self.precision != "fp32":
+            raise ValueError(
+                f"backend='onnxruntime' runs the fp32 graph; precision={precision!r} is for "
+                "backend='torch'"
+            )
         if temperature is not None:
             check_temperature(temperature)
         if head is not None:
@@ -387,6 +418,12 @@ class Colorizer:
         if method is not None and method not in (*METHODS, *METHOD_ALIASES):
             raise ValueError(f"method must be one of {list(METHODS)} or None, got {method!r}")
         self.model = _resolve_model(model, device)
+        if self.backend == "onnxruntime" and self.device.type != "cpu":
+            raise ValueError(
+                f"backend='onnxruntime' runs on the CPU; got device {str(self.device)!r} "
+                "(use device='cpu', or backend='torch')"
+            )
+        self.batch_size = batch_size if batch_size is not None else default_batch_size(self.device)
         if method is None:
             if not self.model.methods:
                 raise ValueError(f"{type(self.model.net).__name__} has no colour head")
@@ -407,7 +444,8 @@ class Colorizer:
         return (
             f"Colorizer(model={self.model.path or type(self.model.net).__name__!s}, "
             f"device={self.device}, batch_size={self.batch_size}, size={self.size}, "
-            f"temperature={self.temperature}, method={self.method!r})"
+            f"temperature={self.temperature}, method={self.method!r}, "
+            f"precision={self.precision!r}, backend={self.backend!r})"
         )
 
     def __call__(self, images: Any) -> Any:
@@ -458,7 +496,8 @@ class Colorizer:
         size_hw = tuple(p.L.shape[-2:])
         with torch.no_grad():
             out = network_outputs(self.model.net, self._network_input([p]).to(self.device),
-                                  size=None, heads=heads)  # fmt: skip
+                                  size=None, heads=heads,
+                                  precision=self.precision)  # fmt: skip
             ab = decode_outputs(out, (self.method,), self.temperature)[self.method]
         ab = upsample_ab(ab.float().cpu(), size_hw)
         if h is not None:
@@ -513,19 +552,38 @@ class Colorizer:
         here when not given)."""
         if small is None:
             small = self._network_input(prepared)
+        step = self.network_batch
+        if self.backend == "onnxruntime":
+            from semcolor.color import normalize_l
+            from semcolor.export import ort_network
+
+            ort = ort_network(self.model.net, self.size, self.method, self.temperature)
+            return torch.cat([ort(normalize_l(small[i : i + step]))
+                              for i in range(0, small.shape[0], step)])  # fmt: skip
         dev = self.device
         out = []
-        for i in range(0, small.shape[0], self.batch_size):
+        for i in range(0, small.shape[0], step):
             ab = predict_ab(
                 self.model.net,
-                small[i : i + self.batch_size].to(dev),
+                small[i : i + step].to(dev),
                 size=None,
                 out_size="network",
                 methods=(self.method,),
                 temperature=self.temperature,
+                precision=self.precision,
             )[self.method]
             out.append(ab.float().cpu())
         return torch.cat(out)
+
+    @property
+    def network_batch(self) -> int:
+        """Images per network call: ``batch_size``, at most
+        :data:`semcolor.inference.CPU_NETWORK_BATCH` on CPU (measured fastest there)."""
+        from semcolor.inference import CPU_NETWORK_BATCH
+
+        if self.device.type == "cpu":
+            return min(self.batch_size, CPU_NETWORK_BATCH)
+        return self.batch_size
 
     def _run(self, prepared: list[_Prepared], hints: list | None = None) -> list[Any]:
         ab_net = self._predict_net(prepared)
@@ -594,6 +652,8 @@ def colorize(
     device: str | torch.device = "auto",
     head: str | None = None,
     hints: Any = None,
+    precision: str = "fp32",
+    backend: str = "torch",
 ) -> Any:
     """Colorize one image at its original resolution, keeping its luminance.
 
@@ -617,6 +677,8 @@ def colorize(
             regions of similar luminance and stops at strong edges; elsewhere the model's
             colour stays (Levin et al. 2004 on the model's ab,
             :mod:`semcolor.color.hints`). None (default): the model's output unchanged.
+        precision: "fp32" (default) or "bf16" (see :class:`Colorizer`).
+        backend: "torch" (default) or "onnxruntime" (CPU; see :class:`Colorizer`).
 
     Returns:
         The input's kind at the input's size: path or PIL -> ``PIL.Image`` (RGB, or RGBA
@@ -632,8 +694,9 @@ def colorize(
         semcolor.inference.CheckpointError: an unusable checkpoint.
     """
     colorizer = Colorizer(
-        model, device=device, size=size, temperature=temperature, method=method, head=head
-    )
+        model, device=device, size=size, temperature=temperature, method=method, head=head,
+        precision=precision, backend=backend,
+    )  # fmt: skip
     return colorizer.colorize(img, hints=hints)
 
 
@@ -646,6 +709,7 @@ def analyze(
     method: str | None = None,
     device: str | torch.device = "auto",
     hints: Any = None,
+    precision: str = "fp32",
 ) -> Colorization:
     """Colorize one image and return the model's view of it: the image (as :func:`colorize`),
     the per-pixel uncertainty (entropy of the distribution head), the scene head's top-5 and
@@ -654,5 +718,5 @@ def analyze(
     Arguments as :func:`colorize`. Raises as :func:`colorize`.
     """
     colorizer = Colorizer(model, device=device, size=size, temperature=temperature,
-                          method=method)  # fmt: skip
+                          method=method, precision=precision)  # fmt: skip
     return colorizer.analyze(img, hints=hints)

@@ -39,7 +39,7 @@ from torch import nn
 
 from semcolor import constants as C
 
-__all__ = ["OUTPUT_NAMES", "OnnxColorNet", "export_onnx"]
+__all__ = ["OUTPUT_NAMES", "OnnxColorNet", "OrtNetwork", "export_onnx", "ort_network"]
 
 #: Lowest ONNX opset we export to.
 MIN_OPSET = 17
@@ -59,6 +59,10 @@ class OnnxColorNet(nn.Module):
         outputs: the decoding methods to export, any of :data:`OUTPUT_NAMES` ("dist",
             "reg"; the deprecated "soft" means "dist"); None = every one the model has.
             Only the heads they read run (:func:`semcolor.inference.run_network`).
+        upsample: True (default): every output is upsampled bilinearly to S x S. False:
+            each comes at its head's own resolution, as ``predict_ab(out_size="network")``
+            returns it (what the ONNX Runtime backend of ``Colorizer`` uses, so that the
+            image's ab is upsampled once, from the head's resolution, as on the PyTorch path).
 
     Attributes:
         output_names: names of the returned tensors, in order ("ab_dist", "ab_reg").
@@ -75,8 +79,10 @@ class OnnxColorNet(nn.Module):
         size: int = 256,
         temperature: float = C.ANNEALED_MEAN_T,
         outputs: Sequence[str] | None = None,
+        upsample: bool = True,
     ):
         super().__init__()
+        self.upsample = bool(upsample)
         from semcolor.color import ab_bins_tensor
         from semcolor.inference import canonical_method, heads_for
 
@@ -120,13 +126,18 @@ class OnnxColorNet(nn.Module):
         if "ab_dist" in self.output_names:
             probs = torch.softmax(out.ab_logits.float() / self.temperature, dim=1)
             ab = F.conv2d(probs, self.bins)
-            if ab.shape[-1] != self.size or ab.shape[-2] != self.size:
+            if self.upsample and (ab.shape[-1] != self.size or ab.shape[-2] != self.size):
                 ab = F.interpolate(
                     ab, size=(self.size, self.size), mode="bilinear", align_corners=False
                 )
             results.append(ab)
         if "ab_reg" in self.output_names:
-            results.append(out.ab_reg.float())
+            ab = out.ab_reg.float()
+            if self.upsample and (ab.shape[-1] != self.size or ab.shape[-2] != self.size):
+                ab = F.interpolate(
+                    ab, size=(self.size, self.size), mode="bilinear", align_corners=False
+                )
+            results.append(ab)
         return tuple(results)
 
 
@@ -138,6 +149,7 @@ def export_onnx(
     temperature: float | None = None,
     opset: int = MIN_OPSET,
     outputs: Sequence[str] | None = None,
+    upsample: bool = True,
 ) -> Path:
     """Export the inference network to ONNX (see the module docstring for the graph's I/O).
 
@@ -153,6 +165,8 @@ def export_onnx(
         outputs: the outputs to export, by decoding method: ``("dist",)`` (``ab_dist``
             only), ``("reg",)`` (``ab_reg`` only) or both; None = every one the model has.
             The graph computes only the heads they read.
+        upsample: True: outputs at S x S; False: at each head's own resolution (see
+            :class:`OnnxColorNet`).
 
     Returns:
         The written path.
@@ -178,7 +192,8 @@ def export_onnx(
         )
     if any(p.device.type != "cpu" for p in net.parameters()):
         net = copy.deepcopy(net).cpu()
-    wrapper = OnnxColorNet(net, size=size, temperature=temperature, outputs=outputs).eval()
+    wrapper = OnnxColorNet(net, size=size, temperature=temperature, outputs=outputs,
+                           upsample=upsample).eval()  # fmt: skip
     if not any(p.dtype == torch.float32 for p in net.parameters()):
         wrapper = copy.deepcopy(wrapper).float()
     path = Path(path)
@@ -222,3 +237,87 @@ def _add_metadata(path: Path, size: int, temperature: float, names: list[str]) -
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.save(proto, str(path))
+
+
+class OrtNetwork:
+    """The network of one decoding method as an ONNX Runtime CPU session: the graph of
+    :func:`export_onnx` (``outputs=(method,)``, ``upsample=False``), so that
+    ``OrtNetwork(...)(x)`` is ``predict_ab(net, L, size=None, out_size="network",
+    methods=(method,))[method]`` computed by ONNX Runtime.
+
+    Args:
+        net: the SemColorNet (exported from a CPU copy; not modified).
+        size: S, the side of the square input the graph takes.
+        method: "dist" or "reg".
+        temperature: annealed-mean temperature baked into the graph ("dist").
+        threads: ONNX Runtime intra-op threads; None = ``torch.get_num_threads()``.
+
+    Raises:
+        ImportError: onnxruntime is not installed (``pip install onnxruntime``).
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        size: int,
+        method: str,
+        temperature: float,
+        threads: int | None = None,
+    ) -> None:
+        import tempfile
+
+        try:
+            import onnxruntime as ort
+        except ImportError as e:  # pragma: no cover - onnxruntime is a dependency here
+            raise ImportError(
+                "backend='onnxruntime' needs the onnxruntime package (pip install onnxruntime)"
+            ) from e
+        self.size, self.method, self.temperature = int(size), method, float(temperature)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = export_onnx(net, Path(tmp) / "net.onnx", size, temperature=temperature,
+                               outputs=(method,), upsample=False)  # fmt: skip
+            graph = path.read_bytes()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = int(threads or torch.get_num_threads())
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(graph, opts, providers=["CPUExecutionProvider"])
+        self.output_name = OUTPUT_NAMES[method]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B,1,S,S) ``normalize_l`` values -> (B,2,h,w) float32 CPU ab at the head's
+        resolution."""
+        if tuple(x.shape[-2:]) != (self.size, self.size):
+            raise ValueError(f"this graph takes (B,1,{self.size},{self.size}), got {tuple(x.shape)}")
+        feed = {"L": x.detach().float().cpu().contiguous().numpy()}
+        (ab,) = self.session.run([self.output_name], feed)
+        return torch.from_numpy(ab)
+
+
+#: net -> {(size, method, temperature, threads): OrtNetwork}; weak, so a session lives as
+#: long as its network.
+_ORT_CACHE: Any = None
+
+
+def ort_network(net: nn.Module, size: int, method: str, temperature: float) -> OrtNetwork:
+    """The cached :class:`OrtNetwork` of ``net`` for (size, method, temperature, current
+    torch thread count); built (exported once) on first use. A network whose weights change
+    after that needs ``ort_network.cache_clear()``."""
+    import weakref
+
+    global _ORT_CACHE
+    if _ORT_CACHE is None:
+        _ORT_CACHE = weakref.WeakKeyDictionary()
+    per_net = _ORT_CACHE.setdefault(net, {})
+    key = (int(size), method, float(temperature), torch.get_num_threads())
+    if key not in per_net:
+        per_net[key] = OrtNetwork(net, size, method, temperature)
+    return per_net[key]
+
+
+def _ort_cache_clear() -> None:
+    if _ORT_CACHE is not None:
+        _ORT_CACHE.clear()
+
+
+ort_network.cache_clear = _ort_cache_clear  # type: ignore[attr-defined]

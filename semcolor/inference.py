@@ -37,6 +37,46 @@ METHODS = ("dist", "reg")
 _HEAD_OF = {"dist": "dist", "reg": "reg"}
 #: Deprecated spellings still accepted (semcolor 0.1 called the annealed mean "soft").
 METHOD_ALIASES = {"soft": "dist"}
+#: Numeric precisions of the network call: "fp32" (float32, the reference) or "bf16"
+#: (``torch.autocast`` to bfloat16 around the network; the decoding stays float32).
+PRECISIONS = ("fp32", "bf16")
+#: Backends that run the network: "torch" (PyTorch eager) or "onnxruntime" (the graph of
+#: :func:`semcolor.export.export_onnx` in an ONNX Runtime CPU session; :class:`OrtNetwork`).
+BACKENDS = ("torch", "onnxruntime")
+#: Images per network call on CPU. Measured (benchmarks/bench_colorize.py and
+#: bench_inference.py, 2 threads, shipped model, 256x256; see the README's speed section):
+#: per-image cost rises with the batch once the activations (6.3 MB per image at stride 2,
+#: 5.1 MB of 313-bin logits at stride 4) outgrow the 32 MB L3 cache, so on CPU the network
+#: runs on at most this many images at a time whatever ``batch_size`` is (a larger batch only
+#: groups the preparation/recombination work), and it is the CPU default batch size.
+CPU_NETWORK_BATCH = 1
+#: Default batch size of :class:`semcolor.Colorizer` on CUDA (no CUDA measurement here: a
+#: GPU is fed better by larger batches; 8 is the previous default).
+CUDA_BATCH_SIZE = 8
+
+
+def default_batch_size(device: str | torch.device) -> int:
+    """``Colorizer``'s default images per forward pass on ``device``: ``CPU_NETWORK_BATCH``
+    on CPU (measured fastest there), ``CUDA_BATCH_SIZE`` elsewhere."""
+    return CPU_NETWORK_BATCH if torch.device(device).type == "cpu" else CUDA_BATCH_SIZE
+
+
+def check_choice(value: Any, name: str, valid: Sequence[str]) -> str:
+    """``value`` if it is one of ``valid``, else ValueError listing them."""
+    if not isinstance(value, str) or value not in valid:
+        raise ValueError(f"unknown {name} {value!r}; valid: {list(valid)}")
+    return value
+
+
+def autocast_for(precision: str, device: torch.device | str):
+    """The context the network runs in at ``precision``: nothing for "fp32", bfloat16
+    ``torch.autocast`` on the device's type for "bf16"."""
+    import contextlib
+
+    check_choice(precision, "precision", PRECISIONS)
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
 
 
 def canonical_method(name: str) -> str:
@@ -329,6 +369,7 @@ def predict_ab(
     out_size: tuple[int, int] | Literal["network"] | None = None,
     methods: tuple[str, ...] = ("dist",),
     temperature: float = C.ANNEALED_MEAN_T,
+    precision: str = "fp32",
 ) -> dict[str, torch.Tensor]:
     """Predict ab for a batch of luminance images.
 
@@ -345,11 +386,14 @@ def predict_ab(
         methods: any of "dist" (annealed mean of the distribution head) and "reg"
             (regression head); the deprecated "soft" means "dist".
         temperature: annealed-mean temperature T > 0 (lower = more vivid).
+        precision: "fp32" or "bf16" (bfloat16 autocast around the network only; see
+            :data:`PRECISIONS`).
 
     Returns:
         {method: (B,2,H,W) float32 ab in Lab units at ``out_size``}, on L's device.
     """
     _check_L(L)
+    check_choice(precision, "precision", PRECISIONS)
     asked = tuple(methods)
     methods = tuple(canonical_method(m) for m in asked)
     heads = getattr(net, "heads", ())
@@ -374,7 +418,7 @@ def predict_ab(
         raise ValueError(
             f"out_size must be None (the input's size), 'network' or (H, W), got {out_size!r}"
         )
-    out = network_outputs(net, L, size, heads=heads_for(methods))
+    out = network_outputs(net, L, size, heads=heads_for(methods), precision=precision)
     ab = decode_outputs(out, methods, temperature, target)
     return {a: ab[m] for a, m in zip(asked, methods, strict=True)}  # keyed as asked
 
@@ -386,6 +430,7 @@ def network_outputs(
     size: int | None = 256,
     *,
     heads: Sequence[str] | None = None,
+    precision: str = "fp32",
 ) -> Any:
     """The network's raw outputs for L as :func:`predict_ab` feeds it: L (B,1,H,W) in [0,100]
     resized to (size, size) (bilinear, antialiased; None = as it is), normalised, in the
@@ -393,7 +438,8 @@ def network_outputs(
     calibration) or read other heads (``Colorizer.analyze``).
 
     ``heads``: compute only these (e.g. ``heads_for(("dist",))``; see :func:`run_network`);
-    None = every head of the network. Returns its :class:`semcolor.models.ColorizerOutput`.
+    None = every head of the network. ``precision``: "fp32" or "bf16" (autocast; the outputs
+    may then be bfloat16). Returns its :class:`semcolor.models.ColorizerOutput`.
     """
     from semcolor.color import normalize_l
 
@@ -402,7 +448,8 @@ def network_outputs(
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False,
                           antialias=True)  # fmt: skip
     dtype = next(net.parameters()).dtype
-    return run_network(net, normalize_l(x).to(dtype), heads)
+    with autocast_for(precision, x.device):
+        return run_network(net, normalize_l(x).to(dtype), heads)
 
 
 def decode_outputs(
@@ -426,8 +473,6 @@ def decode_outputs(
     Raises:
         ValueError: an unknown method, or outputs without the field a method reads.
     """
-    from semcolor.color import annealed_mean
-
     result = {}
     for m in methods:
         head = _HEAD_OF[canonical_method(m)]
@@ -437,9 +482,49 @@ def decode_outputs(
                 f"method {m!r} reads the {head!r} head, which these outputs lack (not "
                 f"computed: ask network_outputs for heads_for({list(methods)}))"
             )
-        ab = annealed_mean(raw.float(), temperature) if head == "dist" else raw.float()
+        ab = annealed_mean_per_image(raw.float(), temperature) if head == "dist" else raw.float()
         result[m] = ab if size_hw is None else upsample_ab(ab, size_hw)
     return result
+
+
+def annealed_mean_per_image(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """:func:`semcolor.color.annealed_mean` computed one image at a time, as a matmul.
+
+    Same result as ``annealed_mean(logits, T)`` up to float rounding (|difference| < 1e-3 Lab
+    units): per image, ``e = exp((z - max z) / T)`` over the bins, ``ab = (bins^T e) / sum e``.
+    Why: the batched form builds three batch-sized 313-channel temporaries (logits / T, the
+    softmax, the einsum's permuted copy; 5 MB per 64x64 image each) and runs the softmax
+    along the strided channel axis. At batch 8 that is 40 MB per temporary, past the 32 MB L3
+    of the benchmark CPU, and the decoding then cost more per image than at batch 1
+    (profiled with torch.profiler: ``_softmax`` + the permute ``copy_`` + ``div`` were a quarter
+    of ``predict_ab`` at batch 8). One image at a time keeps them cache-sized, the channel
+    reduction becomes one (2 x 313) @ (313 x HW) matmul, and there is no permuted copy.
+
+    Args:
+        logits: (B,313,H,W) float logits over ``AB_BINS``.
+        temperature: T > 0.
+
+    Returns:
+        (B,2,H,W) ab in Lab units, the logits' dtype and device.
+
+    Raises:
+        ValueError: logits of another shape, NaN logits, or T <= 0.
+    """
+    from semcolor.color import ab_bins_tensor
+    from semcolor.color._checks import check_logits
+
+    check_logits(logits, C.NUM_AB_BINS)
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    b, q, h, w = logits.shape
+    bins_t = ab_bins_tensor(logits.device, logits.dtype).t().contiguous()  # (2, 313)
+    out = logits.new_empty(b, 2, h, w)
+    inv_t = 1.0 / float(temperature)
+    for i in range(b):
+        z = logits[i].reshape(q, h * w)
+        e = torch.exp((z - z.amax(dim=0, keepdim=True)) * inv_t)
+        out[i] = (torch.mm(bins_t, e) / e.sum(dim=0, keepdim=True)).view(2, h, w)
+    return out
 
 
 def colorize_lab(

@@ -492,3 +492,74 @@ def test_analyze_without_a_dist_head_has_no_uncertainty():
     assert a.method == "reg" and a.uncertainty is None and a.scene_top5 is None
     with pytest.raises(ValueError, match="batch"):
         semcolor.Colorizer(net).analyze(torch.rand(2, 1, 16, 16))
+
+
+# ---- precision / backend / default batch size (issue: batching, bf16, ONNX Runtime) ----
+def _photos(n=3, side=48):
+    base = np.asarray(Image.fromarray(skdata.astronaut()).resize((side, side + 8)))
+    return [np.roll(base, 7 * i, axis=1).copy() for i in range(n)]
+
+
+@pytest.mark.parametrize("method", ["dist", "reg"])
+def test_onnxruntime_backend_matches_torch(method):
+    pytest.importorskip("onnxruntime")
+    net = tiny_net()
+    L = torch.rand(2, 1, 50, 44) * 100
+    torch_c = semcolor.Colorizer(net, device="cpu", size=SIZE, method=method)
+    ort_c = semcolor.Colorizer(net, device="cpu", size=SIZE, method=method,
+                               backend="onnxruntime")  # fmt: skip
+    preps = [api._prepare(L[i, 0] / 100.0) for i in range(2)]
+    ref, got = torch_c._predict_net(preps), ort_c._predict_net(preps)
+    assert got.shape == ref.shape
+    assert (got - ref).abs().max() <= 1e-3  # the parity target: max |delta ab| <= 1e-3
+    outs_t = torch_c.colorize_batch(_photos())
+    outs_o = ort_c.colorize_batch(_photos())
+    assert all(np.abs(a.astype(int) - b.astype(int)).max() <= 1 for a, b in
+               zip(outs_t, outs_o, strict=True))  # fmt: skip
+    one = semcolor.colorize(_photos(1)[0], model=net, size=SIZE, device="cpu", method=method,
+                            backend="onnxruntime")  # fmt: skip
+    assert one.shape == outs_o[0].shape
+
+
+def test_precision_and_backend_errors_list_valid_values():
+    net = tiny_net()
+    with pytest.raises(ValueError, match=r"unknown precision 'fp16'; valid: \['fp32', 'bf16'\]"):
+        semcolor.Colorizer(net, device="cpu", precision="fp16")
+    with pytest.raises(ValueError, match=r"unknown backend 'tvm'; valid: \['torch', 'onnxruntime'\]"):
+        semcolor.Colorizer(net, device="cpu", backend="tvm")
+    with pytest.raises(ValueError, match="onnxruntime.*fp32"):
+        semcolor.Colorizer(net, device="cpu", backend="onnxruntime", precision="bf16")
+    with pytest.raises(ValueError, match="unknown precision"):
+        semcolor.colorize(_photos(1)[0], model=net, device="cpu", precision="half")
+
+
+def test_bf16_precision_runs_and_stays_close():
+    net = tiny_net()
+    photos = _photos(2)
+    a = semcolor.Colorizer(net, device="cpu", size=SIZE).colorize_batch(photos)
+    b = semcolor.Colorizer(net, device="cpu", size=SIZE, precision="bf16").colorize_batch(photos)
+    assert [x.shape for x in a] == [x.shape for x in b]
+    diff = max(np.abs(x.astype(int) - y.astype(int)).max() for x, y in zip(a, b, strict=True))
+    assert diff <= 40  # a tiny random net in bf16: close, not identical
+    assert "precision='bf16'" in repr(semcolor.Colorizer(net, device="cpu", precision="bf16"))
+
+
+def test_default_batch_size_is_the_devices_and_cpu_network_calls_are_capped(monkeypatch):
+    net = tiny_net()
+    c = semcolor.Colorizer(net, device="cpu", size=SIZE)
+    assert c.batch_size == inf.default_batch_size("cpu") == inf.CPU_NETWORK_BATCH
+    big = semcolor.Colorizer(net, device="cpu", size=SIZE, batch_size=32)
+    assert big.batch_size == 32 and big.network_batch == min(32, inf.CPU_NETWORK_BATCH)
+    seen = []
+    real = inf.predict_ab
+
+    def spy(net_, L, **kw):
+        seen.append(int(L.shape[0]))
+        return real(net_, L, **kw)
+
+    monkeypatch.setattr(api, "predict_ab", spy)
+    outs = big.colorize_batch(_photos(5))
+    assert len(outs) == 5 and sum(seen) == 5
+    assert max(seen) <= inf.CPU_NETWORK_BATCH
+    with pytest.raises(ValueError, match="batch_size"):
+        semcolor.Colorizer(net, device="cpu", batch_size=0)

@@ -50,3 +50,37 @@ def test_bench_inference_functions_on_a_tiny_model(monkeypatch):
     text = bench.report(rows, times, bench.matmul_gflops(side=64, repeats=1))
     assert "tiny b1: full / dist-only" in text and f"target {bench.TARGET_SPEEDUP}x" in text
     assert "roofline" in text
+
+
+def test_bench_inference_precision_backend_rows_and_markdown(monkeypatch, tmp_path):
+    import importlib.util
+
+    import pytest
+    import torch
+
+    from tests.test_inference import tiny_net
+
+    pytest.importorskip("onnxruntime")
+    spec = importlib.util.spec_from_file_location(
+        "bench_inference", REPO / "benchmarks" / "bench_inference.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)
+    spec.loader.exec_module(bench)
+    torch.set_num_threads(1)
+    from semcolor.models import ECCV16Net
+
+    cases = bench.build_cases({"tiny": tiny_net(), "E": ECCV16Net().eval()}, size=32,
+                              batches=[1, 2], precisions=["fp32", "bf16"],
+                              backends=["torch", "onnxruntime"], first_batch_only=["E"])
+    names = [c.name for c in cases]
+    assert "tiny b2 predict_ab dist bf16" in names
+    assert "tiny b1 predict_ab dist onnxruntime" in names
+    assert "E b1 full" in names and "E b2 full" not in names
+    times = bench.time_cases(cases, repeats=1, warmup=0)
+    rows = bench.summarize(cases, times)
+    flop = {r["name"]: r["gflop"] for r in rows}
+    assert flop["tiny b1 predict_ab dist onnxruntime"] == flop["tiny b1 predict_ab dist"] > 0
+    md = bench.markdown(rows, 100.0, "header")
+    assert md.startswith("header") and "| tiny b1 predict_ab dist onnxruntime |" in md
+    assert "roofline" in md

@@ -130,3 +130,27 @@ def test_export_cli_outputs(tmp_path, capsys):
     assert [o.name for o in session.get_outputs()] == ["ab_dist"]
     with pytest.raises(SystemExit):
         export_cli.main(["--onnx", str(out), "--ckpt", str(ckpt), "--outputs", "seg"])
+
+
+def test_unupsampled_graph_gives_the_head_resolution(tmp_path):
+    net = tiny_net()
+    L = torch.rand(2, 1, S, S) * 100
+    path = export_onnx(net, tmp_path / "n.onnx", size=S, outputs=("dist",), upsample=False)
+    got = _run(path, L)["ab_dist"]
+    ref = predict_ab(net, L, size=None, out_size="network", methods=("dist",))["dist"]
+    assert got.shape == tuple(ref.shape) == (2, 2, S // 4, S // 4)
+    assert np.abs(got - ref.numpy()).max() <= 1e-3
+
+
+def test_ort_network_is_cached_and_matches_predict_ab():
+    from semcolor.export import OrtNetwork, ort_network
+
+    net = tiny_net()
+    a = ort_network(net, S, "reg", 0.38)
+    assert isinstance(a, OrtNetwork) and ort_network(net, S, "reg", 0.38) is a
+    assert ort_network(net, S, "reg", 0.5) is not a
+    L = torch.rand(3, 1, S, S) * 100
+    ref = predict_ab(net, L, size=None, out_size="network", methods=("reg",))["reg"]
+    assert (a(normalize_l(L)) - ref).abs().max() <= 1e-3
+    with pytest.raises(ValueError, match="takes"):
+        a(torch.zeros(1, 1, S + 1, S + 1))

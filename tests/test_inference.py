@@ -227,3 +227,44 @@ def test_analyze_asks_only_for_what_it_returns():
     # colorize runs the method's head only
     c.colorize(img)
     assert rec.calls[-1] == ("reg",)
+
+
+def test_annealed_mean_per_image_matches_the_batched_one():
+    from semcolor.color import annealed_mean
+    from semcolor.inference import annealed_mean_per_image
+
+    torch.manual_seed(1)
+    logits = torch.randn(3, 313, 5, 7) * 4.0
+    for t in (0.1, 0.38, 1.0):
+        ref = annealed_mean(logits, t)
+        got = annealed_mean_per_image(logits, t)
+        assert got.shape == ref.shape == (3, 2, 5, 7)
+        assert (got - ref).abs().max() < 1e-3
+    with pytest.raises(ValueError, match="temperature"):
+        annealed_mean_per_image(logits, 0.0)
+    with pytest.raises(ValueError):
+        annealed_mean_per_image(logits[:, :300], 0.38)
+
+
+def test_predict_ab_precision_option():
+    net = tiny_net()
+    L = torch.rand(2, 1, 40, 40) * 100
+    fp32 = predict_ab(net, L, size=32, methods=("dist", "reg"))
+    bf16 = predict_ab(net, L, size=32, methods=("dist", "reg"), precision="bf16")
+    for m in ("dist", "reg"):
+        assert bf16[m].dtype == torch.float32 and bf16[m].shape == fp32[m].shape
+        assert torch.isfinite(bf16[m]).all()
+        assert 0 < (bf16[m] - fp32[m]).abs().max() < 10.0  # bf16 ran, and is close
+    with pytest.raises(ValueError, match=r"unknown precision 'fp16'; valid: \['fp32', 'bf16'\]"):
+        predict_ab(net, L, size=32, precision="fp16")
+
+
+def test_default_batch_size_by_device():
+    from semcolor.inference import (
+        CPU_NETWORK_BATCH,
+        CUDA_BATCH_SIZE,
+        default_batch_size,
+    )
+
+    assert default_batch_size("cpu") == CPU_NETWORK_BATCH >= 1
+    assert default_batch_size(torch.device("cuda", 0)) == CUDA_BATCH_SIZE

@@ -222,3 +222,21 @@ def test_hints_and_uncertainty_outputs(tmp_path):
     (tmp_path / "bad.txt").write_text("10 20 red\n")
     assert main([str(tmp_path / "g.png"), "-o", str(out), "--hints",
                  str(tmp_path / "bad.txt")]) == 2  # fmt: skip
+
+
+def test_backend_and_precision_options(tmp_path, ckpt):
+    pytest.importorskip("onnxruntime")
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(_photo()).save(src / "a.png")
+    outs = {}
+    for extra in ([], ["--backend", "onnxruntime"], ["--precision", "bf16"]):
+        out = tmp_path / ("out" + "_".join(extra))
+        assert cli.main([str(src), "-o", str(out), "--ckpt", str(ckpt), "--device", "cpu",
+                         *SIZE, *extra]) == 0  # fmt: skip
+        outs[tuple(extra)] = np.asarray(Image.open(next(out.glob("*.png"))), dtype=int)
+    assert np.abs(outs[()] - outs[("--backend", "onnxruntime")]).max() <= 1
+    with pytest.raises(SystemExit):
+        cli.main([str(src), "-o", str(tmp_path / "x"), "--backend", "tvm"])
+    with pytest.raises(SystemExit):
+        cli.main([str(src), "-o", str(tmp_path / "x"), "--precision", "fp16"])
