@@ -43,22 +43,31 @@ PRECISIONS = ("fp32", "bf16")
 #: Backends that run the network: "torch" (PyTorch eager) or "onnxruntime" (the graph of
 #: :func:`semcolor.export.export_onnx` in an ONNX Runtime CPU session; :class:`OrtNetwork`).
 BACKENDS = ("torch", "onnxruntime")
-#: Images per network call on CPU. Measured (benchmarks/bench_colorize.py and
-#: bench_inference.py, 2 threads, shipped model, 256x256; see the README's speed section):
+#: Images per network call on CPU with PyTorch. Measured (bench_inference.py, 2 threads,
+#: shipped model, 256x256, load ~3 on 2 cores; README speed section): predict_ab dist 97.0 /
+#: 105.6 / 127.6 ms per image at batch 1 / 4 / 8 (bench_colorize, Colorizer end to end, uncapped
+#: before this: 13.3 / 8.8 / 6.7 images/s at 1 / 8 / 32 in the issue).
 #: per-image cost rises with the batch once the activations (6.3 MB per image at stride 2,
 #: 5.1 MB of 313-bin logits at stride 4) outgrow the 32 MB L3 cache, so on CPU the network
 #: runs on at most this many images at a time whatever ``batch_size`` is (a larger batch only
 #: groups the preparation/recombination work), and it is the CPU default batch size.
 CPU_NETWORK_BATCH = 1
+#: The same for backend="onnxruntime": its per-image time falls to batch 4 and is flat after
+#: (bench_inference, 2 threads, load ~3 on 2 cores: 81.9 / 65.8 / 66.2 ms per image at batch
+#: 1 / 4 / 8, against PyTorch's 97.0 / 105.6 / 127.6 in the same run).
+CPU_ORT_NETWORK_BATCH = 4
 #: Default batch size of :class:`semcolor.Colorizer` on CUDA (no CUDA measurement here: a
 #: GPU is fed better by larger batches; 8 is the previous default).
 CUDA_BATCH_SIZE = 8
 
 
-def default_batch_size(device: str | torch.device) -> int:
-    """``Colorizer``'s default images per forward pass on ``device``: ``CPU_NETWORK_BATCH``
-    on CPU (measured fastest there), ``CUDA_BATCH_SIZE`` elsewhere."""
-    return CPU_NETWORK_BATCH if torch.device(device).type == "cpu" else CUDA_BATCH_SIZE
+def default_batch_size(device: str | torch.device, backend: str = "torch") -> int:
+    """``Colorizer``'s default images per forward pass on ``device``: on CPU the measured
+    fastest, ``CPU_NETWORK_BATCH`` (PyTorch) or ``CPU_ORT_NETWORK_BATCH`` (ONNX Runtime);
+    ``CUDA_BATCH_SIZE`` elsewhere."""
+    if torch.device(device).type != "cpu":
+        return CUDA_BATCH_SIZE
+    return CPU_ORT_NETWORK_BATCH if backend == "onnxruntime" else CPU_NETWORK_BATCH
 
 
 def check_choice(value: Any, name: str, valid: Sequence[str]) -> str:

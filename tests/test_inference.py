@@ -268,3 +268,6 @@ def test_default_batch_size_by_device():
 
     assert default_batch_size("cpu") == CPU_NETWORK_BATCH >= 1
     assert default_batch_size(torch.device("cuda", 0)) == CUDA_BATCH_SIZE
+    from semcolor.inference import CPU_ORT_NETWORK_BATCH
+
+    assert default_batch_size("cpu", "onnxruntime") == CPU_ORT_NETWORK_BATCH
