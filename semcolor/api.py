@@ -343,8 +343,8 @@ class Colorizer:
         device: "auto" (CUDA if available), "cpu", "cuda", "cuda:N". Only the network runs
             there.
         batch_size: images grouped per step; None = the device's default
-            (:func:`semcolor.inference.default_batch_size`: 1 on CPU, measured fastest there;
-            8 on CUDA). On CPU the network itself sees at most
+            (:func:`semcolor.inference.default_batch_size`: on CPU 1 with PyTorch and 4
+            with ONNX Runtime, measured fastest there; 8 on CUDA). On CPU the network itself sees at most
             :data:`semcolor.inference.CPU_NETWORK_BATCH` images per call whatever this is
             (per-image cost rises with the batch there: see the README's speed section).
         size: side of the square the network sees.
@@ -423,7 +423,8 @@ class Colorizer:
                 f"backend='onnxruntime' runs on the CPU; got device {str(self.device)!r} "
                 "(use device='cpu', or backend='torch')"
             )
-        self.batch_size = batch_size if batch_size is not None else default_batch_size(self.device)
+        self.batch_size = (batch_size if batch_size is not None
+                           else default_batch_size(self.device, self.backend))  # fmt: skip
         if method is None:
             if not self.model.methods:
                 raise ValueError(f"{type(self.model.net).__name__} has no colour head")
@@ -579,8 +580,10 @@ class Colorizer:
     def network_batch(self) -> int:
         """Images per network call: ``batch_size``, at most
         :data:`semcolor.inference.CPU_NETWORK_BATCH` on CPU (measured fastest there)."""
-        from semcolor.inference import CPU_NETWORK_BATCH
+        from semcolor.inference import CPU_NETWORK_BATCH, CPU_ORT_NETWORK_BATCH
 
+        if self.backend == "onnxruntime":
+            return min(self.batch_size, CPU_ORT_NETWORK_BATCH)
         if self.device.type == "cpu":
             return min(self.batch_size, CPU_NETWORK_BATCH)
         return self.batch_size
