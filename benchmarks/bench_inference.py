@@ -155,10 +155,12 @@ def build_cases(
     precisions: Sequence[str] = ("fp32",),
     backends: Sequence[str] = ("torch",),
     first_batch_only: Sequence[str] = (),
+    precisions_first_batch_only: bool = False,
 ) -> list[Case]:
     """Every row: for each batch size, :func:`network_cases` of each model on one random
     (B,1,size,size) float32 input in [-0.5, 0.5]; the models named in ``first_batch_only``
-    only at the first batch size."""
+    only at the first batch size, and with ``precisions_first_batch_only`` the non-fp32
+    rows too (bf16 is slow where the CPU has no bf16 instructions)."""
     gen = torch.Generator().manual_seed(seed)
     cases: list[Case] = []
     for i, b in enumerate(batches):
@@ -166,8 +168,9 @@ def build_cases(
         for label, net in models.items():
             if i > 0 and label in first_batch_only:
                 continue
+            precs = ("fp32",) if i > 0 and precisions_first_batch_only else precisions
             cases += network_cases(net, f"{label} b{b}" if len(batches) > 1 else label, x,
-                                   precisions, backends)  # fmt: skip
+                                   precs, backends)  # fmt: skip
     return cases
 
 
@@ -312,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
                     choices=["fp32", "bf16"], help="predict_ab rows per precision")
     ap.add_argument("--backends", nargs="+", default=["torch", "onnxruntime"],
                     choices=["torch", "onnxruntime"], help="predict_ab rows per backend")
+    ap.add_argument("--all-batches-bf16", action="store_true",
+                    help="bf16 rows at every batch size (default: at the first only)")
     ap.add_argument("--markdown", default=None, help="also write the table as Markdown here")
     ap.add_argument("--update-readme", default=None, metavar="README",
                     help="replace the README's block between the bench_inference markers "
@@ -327,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.manual_seed(0)
         models["ECCV16"] = ECCV16Net().eval()
     cases = build_cases(models, args.size, args.batches, precisions=args.precisions,
-                        backends=args.backends, first_batch_only=("ECCV16",))  # fmt: skip
+                        backends=args.backends, first_batch_only=("ECCV16",),
+                        precisions_first_batch_only=not args.all_batches_bf16)  # fmt: skip
     times = time_cases(cases, args.repeats, args.warmup)
     roofline = matmul_gflops(args.mm_side)
     rows = summarize(cases, times)

@@ -16,8 +16,8 @@ OUT=${OUT:-bench/speed_report}
 LOCK=${LOCK:-/tmp/semcolor_bench.lock}
 PY=${PYTHON:-python}
 mkdir -p "$OUT"
-flock "$LOCK" "$PY" benchmarks/bench_inference.py --threads 2 --batches 1 2 4 8 --repeats 10 \
-    --warmup 2 --markdown "$OUT/bench_inference.md" --update-readme README.md
+flock "$LOCK" "$PY" benchmarks/bench_inference.py --threads 2 --batches 1 4 8 --repeats 5 \
+    --warmup 1 --markdown "$OUT/bench_inference.md" --update-readme README.md
 flock "$LOCK" "$PY" benchmarks/bench_colorize.py --threads 2 --repeats 7 --images 32 \
     --batches 1 8 32 | tee "$OUT/bench_colorize.txt"
 ckpt=(); [ -n "${1:-}" ] && ckpt=(--ckpt "$1")
