@@ -13,6 +13,12 @@ network of the default architecture (same cost: speed does not depend on the wei
 the script says which.
 
     python benchmarks/bench_colorize.py [--threads N] [--repeats 3] [--images 64]
+        [--backend torch|onnxruntime] [--precision fp32|bf16]
+
+``--backend`` / ``--precision`` are passed to ``semcolor.colorize`` and ``Colorizer``. With
+PyTorch on CPU the network sees at most ``semcolor.inference.CPU_NETWORK_BATCH`` images per
+call whatever the batch size (ONNX Runtime: ``CPU_ORT_NETWORK_BATCH``), so the batch rows
+differ only in how the other work is grouped.
 
 ``--threads`` sets ``torch.set_num_threads`` in the measuring process (default: torch's
 default). On a machine whose cores are busy with other work, torch's OpenMP threads can be
@@ -69,7 +75,9 @@ def child(args: argparse.Namespace) -> dict:
         torch.set_num_threads(args.threads)
     model, which = _model()
     result = {"model": which, "threads": torch.get_num_threads()}
-    semcolor.colorize(np.zeros((64, 64), np.uint8), model=model, device="cpu")  # warm-up
+    opts = dict(backend=args.backend, precision=args.precision)
+    result["options"] = opts
+    semcolor.colorize(np.zeros((64, 64), np.uint8), model=model, device="cpu", **opts)  # warm-up
     rss_model = _maxrss_mb()
 
     photo = Image.fromarray(data.astronaut()).resize(MP24, Image.Resampling.BILINEAR)
@@ -77,13 +85,14 @@ def child(args: argparse.Namespace) -> dict:
     times = []
     for _ in range(args.repeats):
         t0 = time.perf_counter()
-        out = semcolor.colorize(photo, model=model, device="cpu")
+        out = semcolor.colorize(photo, model=model, device="cpu", **opts)
         times.append(time.perf_counter() - t0)
         assert out.size == photo.size
         del out
     result["mp24"] = {
         "best_s": min(times),
         "median_s": statistics.median(times),
+        "max_s": max(times),
         "peak_rss_mb": _maxrss_mb(),
         "rss_after_model_mb": rss_model,
         "rss_after_input_mb": rss_input,
@@ -95,7 +104,7 @@ def child(args: argparse.Namespace) -> dict:
     images = [np.roll(base, int(rng.integers(0, 256)), axis=1) for _ in range(args.images)]
     result["throughput"] = {}
     for bs in args.batches:
-        colorizer = semcolor.Colorizer(model, device="cpu", batch_size=bs)
+        colorizer = semcolor.Colorizer(model, device="cpu", batch_size=bs, **opts)
         colorizer.colorize_batch(images[:bs])  # warm-up at this batch size
         t0 = time.perf_counter()
         outs = colorizer.colorize_batch(images)
@@ -111,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="24-MP runs (best/median)")
     ap.add_argument("--images", type=int, default=64, help="images per throughput run")
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
+    ap.add_argument("--backend", choices=["torch", "onnxruntime"], default="torch")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -119,17 +130,22 @@ def main(argv: list[str] | None = None) -> int:
 
     cmd = [sys.executable, __file__, "--child", "--threads", str(args.threads),
            "--repeats", str(args.repeats), "--images", str(args.images),
-           "--batches", *map(str, args.batches)]  # fmt: skip
+           "--batches", *map(str, args.batches), "--backend", args.backend,
+           "--precision", args.precision]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         return proc.returncode
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     m = r["mp24"]
-    print(f"model: {r['model']}; CPU, torch threads = {r['threads']}")
+    import os
+
+    load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"model: {r['model']}; CPU, torch threads = {r['threads']}; {r['options']}; "
+          f"load average (1/5/15 min) at the end: {load}")  # fmt: skip
     print(
         f"24 MP ({MP24[0]}x{MP24[1]} RGB PIL image) colorize: best {m['best_s']:.2f} s, "
-        f"median {m['median_s']:.2f} s over {args.repeats} runs"
+        f"median {m['median_s']:.2f} s, worst {m['max_s']:.2f} s over {args.repeats} runs"
     )
     print(
         f"  peak RSS of the measuring process: {m['peak_rss_mb']:.0f} MB "
