@@ -45,7 +45,8 @@ PRECISIONS = ("fp32", "bf16")
 BACKENDS = ("torch", "onnxruntime")
 #: Images per network call on CPU with PyTorch. Measured (bench_inference.py, 2 threads,
 #: shipped model, 256x256, load ~3 on 2 cores; README speed section): predict_ab dist 97.0 /
-#: 105.6 / 127.6 ms per image at batch 1 / 4 / 8 (bench_colorize, Colorizer end to end, uncapped
+#: 105.6 / 127.6 ms per image at batch 1 / 4 / 8 (second run, load ~2.5: 72.8 / 103.2 / 117.0;
+#: ONNX Runtime 73.5 / 63.5 / 73.3) (bench_colorize, Colorizer end to end, uncapped
 #: before this: 13.3 / 8.8 / 6.7 images/s at 1 / 8 / 32 in the issue).
 #: per-image cost rises with the batch once the activations (6.3 MB per image at stride 2,
 #: 5.1 MB of 313-bin logits at stride 4) outgrow the 32 MB L3 cache, so on CPU the network
