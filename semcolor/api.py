@@ -28,8 +28,11 @@ floating in [0,1]. Tensor contract: (H,W), (C,H,W) or a batch (B,C,H,W), C in {1
 RGB + alpha), dtype floating in [0,1], ``uint8`` or ``uint16``, any device; the result has the
 same layout with C = 3 (4 when the input had alpha), the input's floating dtype (float32 for
 integer inputs) and the input's device. Anything else raises ``ValueError`` (empty, NaN or
-infinite values, float values outside [0,1], other dtypes, other channel counts); an object
-of another type raises ``TypeError``.
+infinite values, float values outside [0,1], other dtypes, other channel counts, more than
+:func:`semcolor.data.io.max_pixels` pixels per image: set ``SEMCOLOR_MAX_PIXELS`` to raise
+it); an object of another type raises ``TypeError``. A file over that limit, or that cannot be
+decoded (also a PIL image opened lazily from such a file), raises
+:class:`semcolor.data.io.BadImageError`.
 
 Only the network runs on ``device``; the full-resolution work (L, ab upsampling, Lab -> sRGB)
 runs on the CPU, the colour conversions in small chunks (:mod:`semcolor.color.fullres`), so
@@ -147,12 +150,21 @@ def _check_float_values(values: np.ndarray | torch.Tensor, what: str) -> None:
         )
 
 
+def _check_pixels(height: int, width: int, what: str) -> None:
+    """ValueError when an in-memory image is over semcolor's pixel limit
+    (:func:`semcolor.data.io.max_pixels`), before anything of its size is allocated."""
+    from semcolor.data.io import too_large_reason
+
+    reason = too_large_reason(width, height)
+    if reason:
+        raise ValueError(f"{what}: {reason}")
+
+
 def _prepare_array(a: np.ndarray, kind: str = "array") -> _Prepared:
-    if not a.dtype.isnative:  # big-endian files (e.g. ">u2" from some TIFF readers)
-        a = a.astype(a.dtype.newbyteorder("="))
-    if a.dtype.kind == "f" and a.dtype.itemsize > 8:
-        a = a.astype(np.float64)
-    if not (a.dtype in (np.uint8, np.uint16) or a.dtype in (np.float16, np.float32, np.float64)):
+    # Everything is checked on the dtype and shape alone before any conversion copies the
+    # array (a broadcast array can claim terabytes while holding one value).
+    dt = a.dtype
+    if not ((dt.kind == "u" and dt.itemsize in (1, 2)) or (dt.kind == "f" and dt.itemsize >= 2)):
         raise ValueError(
             f"image arrays must be uint8, uint16 or float (in [0,1]), got dtype {a.dtype}"
         )
@@ -164,6 +176,16 @@ def _prepare_array(a: np.ndarray, kind: str = "array") -> _Prepared:
         )
     if a.shape[0] < 1 or a.shape[1] < 1:
         raise ValueError(f"empty image array of shape {a.shape}")
+    _check_pixels(a.shape[0], a.shape[1], f"image array of shape {a.shape}")
+    if any(st < 0 for st in a.strides):
+        # flipped views (a[::-1]): torch.from_numpy refuses negative strides, and
+        # np.ascontiguousarray keeps them where an axis has length 1 (found by the fuzz)
+        a = a.copy()
+    if not a.dtype.isnative:  # big-endian files (e.g. ">u2" from some TIFF readers)
+        a = a.astype(a.dtype.newbyteorder("="))
+    if a.dtype.kind == "f" and a.dtype.itemsize > 8:  # longdouble
+        with np.errstate(over="ignore"):  # beyond float64: inf, rejected just below
+            a = a.astype(np.float64)
     if a.dtype.kind == "f":
         _check_float_values(a, "image array")
         if a.dtype == np.float16:
@@ -176,7 +198,20 @@ def _prepare_array(a: np.ndarray, kind: str = "array") -> _Prepared:
 
 
 def _prepare_pil(im: Image.Image) -> _Prepared:
+    from semcolor.data.io import _DECODE_ERRORS, BadImageError
+
     mode = im.mode
+    if im.width < 1 or im.height < 1:
+        raise ValueError(f"empty PIL image ({im.width}x{im.height})")
+    # im.size is known before the pixels: an image opened lazily (Image.open) is checked
+    # against the limit before it is decoded
+    _check_pixels(im.height, im.width, f"PIL image of mode {mode}")
+    try:  # a lazily opened image decodes here: its file's errors are BadImageError
+        im.load()
+    except _DECODE_ERRORS as e:
+        name = getattr(im, "filename", "") or "<PIL.Image>"
+        msg = str(e) or type(e).__name__
+        raise BadImageError(name, f"cannot decode image ({type(e).__name__}: {msg})") from None
     try:
         if mode == "La":
             im = im.convert("LA")
@@ -187,9 +222,14 @@ def _prepare_pil(im: Image.Image) -> _Prepared:
         elif mode not in ("L", "LA", "RGB", "RGBA", "I", "F") and not mode.startswith("I;16"):
             im = im.convert("RGB")  # P, CMYK, YCbCr, LAB, HSV...
     except (ValueError, OSError) as e:
+        trns = im.info.get("transparency")
+        if mode == "P" and isinstance(trns, bytes) and len(trns) > 256:  # found by the fuzz
+            raise ValueError(
+                f"PIL image of mode P has transparency for {len(trns)} palette entries, more "
+                "than a palette can have (256); trim im.info['transparency'] to the palette's "
+                "length"
+            ) from e
         raise ValueError(f"cannot convert a PIL image of mode {mode} to RGB: {e}") from e
-    if im.width < 1 or im.height < 1:
-        raise ValueError(f"empty PIL image ({im.width}x{im.height})")
     a = np.asarray(im)
     if im.mode == "LA":
         prep = _prepare_array(a[..., 0], kind="pil")
@@ -198,7 +238,8 @@ def _prepare_pil(im: Image.Image) -> _Prepared:
     if im.mode == "I":  # 32-bit integers: 16-bit data as Pillow opens some PNGs
         a = np.clip(a, 0, 65535).astype(np.uint16)
     elif im.mode == "F":  # as semcolor.data.io: [0,1] if max <= 1 else [0,255]
-        a = np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        with np.errstate(invalid="ignore"):  # signalling NaNs warn when cast (fuzz)
+            a = np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
         a = np.clip(a if a.max() <= 1.0 else a / 255.0, 0.0, 1.0)
     elif a.dtype.kind == "u" and a.dtype.itemsize == 2:  # I;16, I;16B...
         a = a.astype(np.uint16)
@@ -220,6 +261,7 @@ def _prepare_tensor(t: torch.Tensor) -> _Prepared:
         )
     if x.numel() == 0:
         raise ValueError(f"empty image tensor of shape {tuple(t.shape)}")
+    _check_pixels(x.shape[2], x.shape[3], f"image tensor of shape {tuple(t.shape)}")
     uint16 = getattr(torch, "uint16", None)
     if x.is_floating_point():
         x = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
@@ -690,10 +732,12 @@ def colorize(
 
     Raises:
         ValueError: an invalid image (empty, NaN, out-of-range floats, unsupported dtype or
-            channel count) or argument.
+            channel count, more pixels than ``semcolor.data.io.max_pixels()``; the message
+            says how to raise the limit) or argument.
         TypeError: an unsupported kind of input.
         FileNotFoundError: a missing image path, or model=None with no default model.
-        semcolor.data.io.BadImageError: an image file that cannot be decoded.
+        semcolor.data.io.BadImageError: an image file (or a lazily opened PIL image) that
+            cannot be decoded, or a file over the pixel limit.
         semcolor.inference.CheckpointError: an unusable checkpoint.
     """
     colorizer = Colorizer(

@@ -84,6 +84,25 @@ TRAIN_CROP: int = 224
 #: and must not train the colour heads (grayscale JPEGs in ImageNet; a sepia scan's chroma is
 #: well above it, so sepia is not colourless by this test).
 COLOURLESS_CHROMA: float = 2.0
+#: Peak memory of ``semcolor.colorize`` per image pixel, besides the model: peak RSS growth
+#: measured on 4, 12 and 24 MP JPEG files (19.0-19.3 bytes: decoded RGB 3, float32 L 4, float32
+#: ab 8, the 8-bit result 3...; 24 MP peaks at 0.43 GB; an in-memory uint8 array: 15 bytes;
+#: 16-bit and float files add their decoded size, 2 to 8 bytes).
+COLORIZE_BYTES_PER_PIXEL: int = 19
+#: Largest image, in pixels (width x height, per image), that semcolor decodes or colorizes:
+#: 89,478,485 (e.g. 11585 x 7723), the threshold of PIL's own decompression-bomb guard
+#: (PIL.Image.MAX_IMAGE_PIXELS, 2**30 // 12). Why: a 24 MP photo is a quarter of it; at
+#: COLORIZE_BYTES_PER_PIXEL it costs about 1.6 GB, which a laptop has free; and semcolor
+#: stays exactly as strict as before it had its own check (PIL's warning was turned into an
+#: error), since a tiny file can legally decode to an image of the limit's size (the input
+#: fuzz found a 706-byte TIFF that decodes to 120 M pixels of zeros). Larger photos (100 MP
+#: medium format) need MAX_PIXELS_ENV. A file claiming more (a decompression bomb: a few
+#: bytes of PNG can claim 4 G x 4 G) is rejected from its header, before any pixel is
+#: allocated.
+MAX_IMAGE_PIXELS: int = 89_478_485
+#: Environment variable that replaces MAX_IMAGE_PIXELS (a positive integer, e.g.
+#: ``SEMCOLOR_MAX_PIXELS=300000000``); read at every call, inherited by DataLoader workers.
+MAX_PIXELS_ENV: str = "SEMCOLOR_MAX_PIXELS"
 
 # --- Adversarial systems [SCGAN20; Spynco] ---------------------------------------------
 #: Width of the global feature fused into the bottleneck (``global_fusion``; Iizuka et al.'s
