@@ -386,9 +386,10 @@ class Colorizer:
             there.
         batch_size: images grouped per step; None = the device's default
             (:func:`semcolor.inference.default_batch_size`: on CPU 1 with PyTorch and 4
-            with ONNX Runtime, measured fastest there; 8 on CUDA). On CPU the network itself sees at most
-            :data:`semcolor.inference.CPU_NETWORK_BATCH` images per call whatever this is
-            (per-image cost rises with the batch there: see the README's speed section).
+            with ONNX Runtime, measured fastest there; 8 on CUDA). On CPU the network
+            itself sees at most :data:`semcolor.inference.CPU_NETWORK_BATCH` images per call
+            whatever this is (per-image cost rises with the batch there: see the README's
+            speed section).
         size: side of the square the network sees.
         temperature: annealed-mean temperature of the "dist" method (lower = more vivid);
             None = the model's own (calibrated, stored in its checkpoint). Ignored by "reg".

@@ -288,7 +288,9 @@ class OrtNetwork:
         """x: (B,1,S,S) ``normalize_l`` values -> (B,2,h,w) float32 CPU ab at the head's
         resolution."""
         if tuple(x.shape[-2:]) != (self.size, self.size):
-            raise ValueError(f"this graph takes (B,1,{self.size},{self.size}), got {tuple(x.shape)}")
+            raise ValueError(
+                f"this graph takes (B,1,{self.size},{self.size}), got {tuple(x.shape)}"
+            )
         feed = {"L": x.detach().float().cpu().contiguous().numpy()}
         (ab,) = self.session.run([self.output_name], feed)
         return torch.from_numpy(ab)

@@ -525,7 +525,8 @@ def test_precision_and_backend_errors_list_valid_values():
     net = tiny_net()
     with pytest.raises(ValueError, match=r"unknown precision 'fp16'; valid: \['fp32', 'bf16'\]"):
         semcolor.Colorizer(net, device="cpu", precision="fp16")
-    with pytest.raises(ValueError, match=r"unknown backend 'tvm'; valid: \['torch', 'onnxruntime'\]"):
+    valid = r"unknown backend 'tvm'; valid: \['torch', 'onnxruntime'\]"
+    with pytest.raises(ValueError, match=valid):
         semcolor.Colorizer(net, device="cpu", backend="tvm")
     with pytest.raises(ValueError, match="onnxruntime.*fp32"):
         semcolor.Colorizer(net, device="cpu", backend="onnxruntime", precision="bf16")
