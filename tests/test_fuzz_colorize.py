@@ -21,24 +21,17 @@ to run the long fuzz and collect the counts).
 
 from __future__ import annotations
 
-import contextlib
-import faulthandler
 import io
-import json
 import os
-import signal
 import struct
 import time
 import warnings
 import zlib
-from collections import Counter
-from datetime import timedelta
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -46,6 +39,11 @@ import semcolor
 from semcolor import api
 from semcolor import constants as C
 from semcolor.data.io import BadImageError, max_pixels
+from tests.fuzz_helpers import (
+    fuzz,
+    time_limit,
+    tried_counter,
+)
 from tests.test_inference import tiny_net
 
 pytestmark = [
@@ -55,76 +53,7 @@ pytestmark = [
 
 SIZE = 32  # network side (the tiny model's smallest; a call takes ~20 ms)
 
-# --------------------------------------------------------------------------------------
-# profiles, time limits, counters (the same in tests/data/test_fuzz_io.py)
-# --------------------------------------------------------------------------------------
-EXAMPLE_SECONDS = 30.0
-HARD_KILL_SECONDS = 120.0
-settings.register_profile(
-    "semcolor-fuzz-ci",
-    derandomize=True,
-    database=None,
-    deadline=timedelta(seconds=10),  # generous: a loaded 2-core machine must not flake
-    max_examples=100,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.filter_too_much],
-)  # fmt: skip
-settings.register_profile(
-    "semcolor-fuzz-long", settings.get_profile("semcolor-fuzz-ci"), derandomize=False
-)
-
-
-class FuzzTimeout(BaseException):
-    """An example ran past EXAMPLE_SECONDS (a BaseException: no ``except Exception`` in the
-    library can swallow it)."""
-
-
-@contextlib.contextmanager
-def time_limit(what: str, seconds: float = EXAMPLE_SECONDS):
-    def on_alarm(signum, frame):
-        raise FuzzTimeout(f"{what} took more than {seconds} s (a hang?)")
-
-    has_alarm = hasattr(signal, "setitimer")
-    if has_alarm:
-        old = signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-    faulthandler.dump_traceback_later(HARD_KILL_SECONDS, exit=True)
-    try:
-        yield
-    finally:
-        faulthandler.cancel_dump_traceback_later()
-        if has_alarm:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, old)
-
-
-TRIED: Counter[str] = Counter()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _report_tried():
-    t0 = time.perf_counter()
-    yield
-    seconds = time.perf_counter() - t0
-    total = sum(TRIED.values())
-    print(f"\n{__name__}: {total} inputs tried in {seconds:.1f} s: {dict(TRIED)}")
-    log = os.environ.get("SEMCOLOR_FUZZ_LOG")
-    if log:
-        with open(log, "a") as f:
-            f.write(json.dumps({"module": __name__, "inputs": total, "seconds": round(seconds, 1),
-                                "per_test": dict(TRIED)}) + "\n")  # fmt: skip
-
-
-def fuzz(body, ci: int, long: int, **strategies):
-    """(CI test, slow test) running ``body`` over ``strategies`` with the two profiles."""
-    fast = settings(settings.get_profile("semcolor-fuzz-ci"), max_examples=ci)(
-        given(**strategies)(body)
-    )
-    slow = settings(settings.get_profile("semcolor-fuzz-long"), max_examples=long)(
-        given(**strategies)(body)
-    )
-    return fast, pytest.mark.slow(slow)
+TRIED, _report_tried = tried_counter(__name__)
 
 
 @pytest.fixture(scope="module")
