@@ -106,6 +106,18 @@ def data_root(tmp_path_factory) -> Path:
     return make_data_root(tmp_path_factory.mktemp("data"))
 
 
+def _photo_shards(data_root: Path) -> str:
+    """``semcolor-shard`` output of the generated photo folder, made once per module (each
+    conversion starts LitData worker processes: seconds)."""
+    out = data_root / "photo_shards"
+    if not (out / "semcolor_shards.json").is_file():
+        from semcolor.data.datasets import ImageFolder
+        from semcolor.data.shards import write_shards
+
+        write_shards(ImageFolder(str(data_root / "photos"), split=None), out, chunk_size=16)
+    return str(out)
+
+
 def _labels_for(dataset, path: Path, num_classes: int = 365) -> Path:
     """A labels file (as semcolor-label-scenes writes) covering every image of ``dataset``."""
     from semcolor.data.scene_labels import save_scene_labels
@@ -143,11 +155,7 @@ def test_documented_command_builds_its_datamodule_on_generated_trees(
         if key == "paths.data_root":
             a = f"paths.data_root={data_root}"
         elif key == "data.root" and "data=shards" in args:  # shards of the photos
-            from semcolor.data.datasets import ImageFolder
-            from semcolor.data.shards import write_shards
-
-            photos = ImageFolder(str(data_root / "photos"), split=None)
-            a = f"data.root={write_shards(photos, tmp_path / 'shards', chunk_size=16).out}"
+            a = f"data.root={_photo_shards(data_root)}"
         elif key == "data.root":
             a = f"data.root={data_root / 'photos'}"
         elif key == "data.val_root":
@@ -223,11 +231,7 @@ def test_the_head_table_is_true(tmp_path, data_root, name):
     extra = {"folder": [f"data.root={data_root / 'photos'}"],
              "unpaired": [f"data.gray_root={data_root / 'photos'}"]}.get(name, [])
     if name == "shards":  # shards of a photo folder: no labels, as its source had none
-        from semcolor.data.datasets import ImageFolder
-        from semcolor.data.shards import write_shards
-
-        photos = ImageFolder(str(data_root / "photos"), split=None)
-        extra = [f"data.root={write_shards(photos, tmp_path / 's', chunk_size=16).out}"]
+        extra = [f"data.root={_photo_shards(data_root)}"]
     base = [f"data={name}", f"paths.data_root={data_root}", "model.heads=[reg,dist]", *SMALL,
             f"paths.output_dir={tmp_path}", *extra]  # fmt: skip
     dm = _datamodule(compose_train(base))

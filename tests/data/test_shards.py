@@ -44,8 +44,8 @@ _SLOW = pytest.mark.slow
 
 @pytest.mark.parametrize(
     "config",
-    ["cocostuff", "mixed", *(pytest.param(c, marks=_SLOW) for c in
-                             ("camvid", "imagenet", "places365", "tinyimagenet", "div2k"))],
+    ["mixed", *(pytest.param(c, marks=_SLOW) for c in
+                ("cocostuff", "camvid", "imagenet", "places365", "tinyimagenet", "div2k"))],
 )  # fmt: skip
 def test_every_config_round_trips_the_sample_contract(tmp_path, data_root, config):
     """Each data config's training set, converted and read back under the same (eval)
@@ -114,14 +114,15 @@ def _photos(root: Path, n: int, bad: tuple[int, ...] = ()) -> Path:
     return root
 
 
-def test_conversion_is_deterministic_and_lists_bad_files(tmp_path, capsys):
+def test_conversion_lists_bad_files_and_never_overwrites(tmp_path, capsys):
+    """(Determinism, byte-identical chunks across runs, is checked by the killed-conversion
+    test against its uninterrupted reference.)"""
     root = _photos(tmp_path / "photos", 9, bad=(4,))
-    a, b = tmp_path / "a", tmp_path / "b"
+    a = tmp_path / "a"
     assert shard_cli.main([str(root), "--out", str(a), "--chunk-size", "3"]) == 1
     err = capsys.readouterr().err
     assert "skipped 1 unreadable" in err and "p04.jpg" in err
-    assert shard_cli.main([str(root), "--out", str(b), "--chunk-size", "3"]) == 1
-    assert _chunk_bytes(a) == _chunk_bytes(b) and len(_chunk_bytes(a)) == 3
+    assert len(_chunk_bytes(a)) == 3
     meta = json.loads((a / META_NAME).read_text())
     assert meta["samples"] == 8 and [p.endswith("p04.jpg") for p, _ in meta["skipped"]] == [True]
     # a finished folder is never overwritten by accident
@@ -157,7 +158,8 @@ if __name__ == "__main__":  # LitData's workers are spawned
 @pytest.mark.slow
 def test_a_killed_conversion_resumes_to_the_same_shards(tmp_path):
     """SIGKILL a real conversion after its first chunk is written; rerunning it finishes
-    with chunk files byte-identical to an uninterrupted conversion."""
+    with chunk files byte-identical to an uninterrupted conversion (so conversions are
+    also deterministic: two runs, the same bytes)."""
     import signal
     import time
 
