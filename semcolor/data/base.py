@@ -184,6 +184,32 @@ def build_sample(
     }
 
 
+def resolve_label_count(
+    owner: str, name: str, given: int | None, native: int, soft: bool = False,
+    whose: str = "the dataset's",
+) -> int:
+    """The label-space size a dataset produces: ``given`` (0 switches the labels off, a
+    number above ``native`` pads), or ``native`` when None. ``soft``: the labels come from a
+    pseudo-label file, whose class count must be given. ``owner``/``whose`` name the dataset
+    in errors."""
+    if given is None:
+        if soft and native == 0:
+            raise ValueError(
+                f"{owner}: scene_labels given but num_scene_classes is not; "
+                "pass the classifier's class count (e.g. 365 for Places365)"
+            )
+        return native
+    given = int(given)
+    if given < 0:
+        raise ValueError(f"{name} must be >= 0, got {given}")
+    if 0 < given < native:
+        raise ValueError(
+            f"{owner}: {name}={given} is smaller than {whose} {native} classes "
+            "(0 disables these labels)"
+        )
+    return given
+
+
 def append_skip_log(skip_log: str | os.PathLike[str], path: str, reason: str) -> None:
     """Append ``path<TAB>reason`` to ``skip_log`` in one ``O_APPEND`` write (safe across
     DataLoader workers and DDP ranks); a failure to write is logged, never raised (a full
@@ -447,22 +473,7 @@ class ColorizationDataset(Dataset):
         raise exc(f"{type(self).__name__}: {problem}. Expected layout:\n{self.LAYOUT.strip()}")
 
     def _label_count(self, name: str, given: int | None, native: int, soft: bool = False) -> int:
-        if given is None:
-            if soft and native == 0:
-                raise ValueError(
-                    f"{type(self).__name__}: scene_labels given but num_scene_classes is not; "
-                    "pass the classifier's class count (e.g. 365 for Places365)"
-                )
-            return native
-        given = int(given)
-        if given < 0:
-            raise ValueError(f"{name} must be >= 0, got {given}")
-        if 0 < given < native:
-            raise ValueError(
-                f"{type(self).__name__}: {name}={given} is smaller than the dataset's "
-                f"{native} classes (0 disables these labels)"
-            )
-        return given
+        return resolve_label_count(type(self).__name__, name, given, native, soft=soft)
 
     def relpath(self, index: int) -> str:
         """Image path of ``index`` relative to ``root`` (POSIX): the key of scene-label files."""

@@ -50,6 +50,7 @@ from semcolor.data.base import (  # noqa: E402
     SampleOptions,
     append_skip_log,
     build_sample,
+    resolve_label_count,
 )
 from semcolor.data.io import BadImageError, BadLabelError, load_rgb_bytes  # noqa: E402
 
@@ -347,26 +348,18 @@ class ShardDataset(_streaming_base()):  # type: ignore[misc]
         self.skipped: list[tuple[str, str]] = []
         self.native_scene_classes = int(self.meta["num_scene_classes"])
         self.native_seg_classes = int(self.meta["num_seg_classes"])
-        self.num_scene_classes = self._count(
-            "num_scene_classes", options.num_scene_classes, self.native_scene_classes
-        )
-        self.num_seg_classes = self._count(
-            "num_seg_classes", options.num_seg_classes, self.native_seg_classes
-        )
+        self.num_scene_classes = resolve_label_count(
+            "ShardDataset", "num_scene_classes", options.num_scene_classes,
+            self.native_scene_classes, whose="the shards'",
+        )  # fmt: skip
+        self.num_seg_classes = resolve_label_count(
+            "ShardDataset", "num_seg_classes", options.num_seg_classes,
+            self.native_seg_classes, whose="the shards'",
+        )  # fmt: skip
         super().__init__(
             input_dir=root, shuffle=shuffle, seed=seed, drop_last=drop_last,
             cache_dir=cache_dir, max_cache_size=max_cache_size,
         )  # fmt: skip
-
-    def _count(self, name: str, given: int | None, native: int) -> int:
-        if given is None:
-            return native
-        if 0 < given < native:
-            raise ValueError(
-                f"ShardDataset: {name}={given} is smaller than the shards' {native} classes "
-                "(0 disables these labels)"
-            )
-        return int(given)
 
     # LitData calls __getitem__ for every item (from __next__ too): decode here.
     def __getitem__(self, index: Any) -> dict[str, torch.Tensor]:
