@@ -84,6 +84,14 @@ TRAIN_CROP: int = 224
 #: and must not train the colour heads (grayscale JPEGs in ImageNet; a sepia scan's chroma is
 #: well above it, so sepia is not colourless by this test).
 COLOURLESS_CHROMA: float = 2.0
+#: ``semcolor-prepare-photos``: photos whose shorter side is below this are left out. Training
+#: resizes the shorter side to 256 (the evaluation scale); Caltech-101's smallest images
+#: (down to ~80 px) would be upscaled 3x. 150 px keeps about 6,900 of its colour images
+#: (issue 21's count).
+PHOTO_MIN_SIDE: int = 150
+#: ``semcolor-prepare-photos``: the part of Caltech-101 (which has no published split) held
+#: out by path hash for choosing models and temperatures.
+CALTECH_HOLDOUT_FRACTION: float = 0.1
 #: Peak memory of ``semcolor.colorize`` per image pixel, besides the model: peak RSS growth
 #: measured on 4, 12 and 24 MP JPEG files (19.0-19.3 bytes: decoded RGB 3, float32 L 4, float32
 #: ab 8, the 8-bit result 3...; 24 MP peaks at 0.43 GB; an in-memory uint8 array: 15 bytes;
