@@ -85,6 +85,23 @@ def resolve_sync_batchnorm(trainer_cfg: DictConfig) -> bool:
     return bool(want)
 
 
+def resolve_precision(cfg: DictConfig) -> None:
+    """``trainer.precision=auto``: bf16-mixed where the training device computes bf16
+    natively, else 32-true (:func:`semcolor.hardware.training_precision`); the choice and its
+    reason are logged. An explicit value is kept."""
+    from omegaconf import open_dict
+
+    from semcolor import hardware
+
+    requested = str(cfg.trainer.get("precision", hardware.AUTO))
+    device = "cuda" if _uses_gpu(str(cfg.trainer.get("accelerator", "auto"))) else "cpu"
+    choice = hardware.training_precision(requested, device)
+    if requested == hardware.AUTO:
+        log.info("trainer.precision=auto -> %s on %s (%s)", choice.value, device, choice.reason)
+    with open_dict(cfg):
+        cfg.trainer.precision = choice.value
+
+
 def _uses_gpu(accelerator: str) -> bool:
     import torch
 
@@ -307,6 +324,7 @@ def build(cfg: DictConfig):
             f"ckpt_path={cfg.ckpt_path} does not exist; give the path of a checkpoint such "
             "as <run dir>/checkpoints/last.ckpt, or drop ckpt_path to start afresh"
         )
+    resolve_precision(cfg)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     if cfg.ckpt_path is not None:
         diffs = config_differences(checkpoint_run_info(cfg.ckpt_path)["config"], resolved)

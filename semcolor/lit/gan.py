@@ -163,7 +163,7 @@ class GANModule(SemColorModule):
 
     # ------------------------------------------------------------------ optim
     def configure_optimizers(self):
-        opt_g = self.optimizer_factory(params=[p for p in self.net.parameters() if p.requires_grad])
+        opt_g = self.make_optimizer(self.optimizer_factory, self.net)
         opt_d = self.optimizer_d_factory(params=list(self.disc.parameters()))
         if self.scheduler_factory is None:
             return [opt_g, opt_d]

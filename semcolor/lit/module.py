@@ -18,6 +18,7 @@ from torch import nn
 
 import semcolor
 from semcolor import constants as C
+from semcolor import hardware
 from semcolor.color import AB_BINS, RebalancePrior, normalize_l
 from semcolor.losses import MultiTaskLoss
 from semcolor.models import ColorizerOutput, SemColorNet
@@ -67,6 +68,18 @@ class SemColorModule(pl.LightningModule):
         run_config: the full resolved config (plain dict), stored in every checkpoint.
         run_overrides: the command-line overrides the run was composed from (stored in
             checkpoints; ``semcolor-train ckpt_path=`` replays them to resume).
+        memory_format: "auto" (channels_last on CPU, and on CUDA under bf16:
+            :func:`semcolor.hardware.memory_format`), "channels_last" or "contiguous": how
+            the network's weights and inputs are laid out. Logged with its reason.
+        encoder_lr_mult: the encoder's learning rate as a multiple of the optimizer's (the
+            decoder and heads get the full rate). Below 1 keeps more of what a pretrained
+            encoder knows: a 1,500-step photo-only RegSoft run with 0.1x scored +0.76 dB
+            over gray on imagen1k/test against +0.54 dB with one rate (issue 21).
+        freeze_encoder_steps: the encoder's weights do not change for this many optimizer
+            steps (the fresh decoder and heads settle first), then train at
+            ``encoder_lr_mult``; 0 = never frozen.
+        freeze_encoder_bn: keep the encoder's batch-norm statistics as loaded (its layers
+            stay in eval mode; their affine weights still train), e.g. for small batches.
     """
 
     def __init__(
@@ -85,6 +98,10 @@ class SemColorModule(pl.LightningModule):
         init_from: str | None = None,
         run_config: dict | None = None,
         run_overrides: list[str] | None = None,
+        memory_format: str = hardware.AUTO,
+        encoder_lr_mult: float = 1.0,
+        freeze_encoder_steps: int = 0,
+        freeze_encoder_bn: bool = False,
     ):
         super().__init__()
         if scheduler_interval not in SCHEDULER_INTERVALS:
@@ -94,6 +111,27 @@ class SemColorModule(pl.LightningModule):
             )
         if max_nan_in_a_row < 1:
             raise ValueError(f"max_nan_in_a_row must be >= 1, got {max_nan_in_a_row}")
+        if memory_format not in (hardware.AUTO, *hardware.MEMORY_FORMATS):
+            raise ValueError(
+                f"unknown memory_format {memory_format!r}; valid: "
+                f"{[hardware.AUTO, *hardware.MEMORY_FORMATS]}"
+            )
+        if not encoder_lr_mult >= 0:
+            raise ValueError(f"encoder_lr_mult must be >= 0, got {encoder_lr_mult}")
+        if freeze_encoder_steps < 0:
+            raise ValueError(f"freeze_encoder_steps must be >= 0, got {freeze_encoder_steps}")
+        if (encoder_lr_mult != 1.0 or freeze_encoder_steps or freeze_encoder_bn) and not (
+            isinstance(getattr(net, "encoder", None), nn.Module)
+        ):
+            raise ValueError(
+                f"encoder_lr_mult / freeze_encoder_* need a network with an encoder; "
+                f"{type(net).__name__} has none (leave them at 1.0 / 0 / false)"
+            )
+        self.memory_format_request = memory_format
+        self.memory_format = torch.contiguous_format
+        self.encoder_lr_mult = float(encoder_lr_mult)
+        self.freeze_encoder_steps = int(freeze_encoder_steps)
+        self.freeze_encoder_bn = bool(freeze_encoder_bn)
         self.net, self.criterion = net, loss
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.scheduler_interval, self.prior_path = scheduler_interval, prior
@@ -127,6 +165,11 @@ class SemColorModule(pl.LightningModule):
 
     # ------------------------------------------------------------------ setup
     def setup(self, stage: str) -> None:
+        bf16 = "bf16" in str(getattr(self._trainer, "precision", ""))
+        fmt = hardware.memory_format(self.memory_format_request, self.device, bf16)
+        log.info("memory format: %s (%s)", fmt.value, fmt.reason)
+        self.memory_format = hardware.torch_memory_format(fmt.value)
+        self.net.to(memory_format=self.memory_format)
         if self.compile and self._forward is self.net:
             # Compile the call, not the module, so state_dict keys stay "net.*".
             self._forward = torch.compile(self.net)
@@ -178,7 +221,17 @@ class SemColorModule(pl.LightningModule):
     # ------------------------------------------------------------------ steps
     def forward(self, L: torch.Tensor) -> ColorizerOutput:
         """L: (B,1,H,W) in [0,100] -> network outputs (see ColorizerOutput)."""
-        return self._forward(normalize_l(L))
+        return self._forward(normalize_l(L).contiguous(memory_format=self.memory_format))
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        if self.freeze_encoder_bn:  # running statistics stay as loaded (every batch: Lightning
+            for m in self.net.encoder.modules():  # puts modules back in train mode after val)
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        if self.freeze_encoder_steps:
+            frozen = self.global_step < self.freeze_encoder_steps
+            for p in self.net.encoder.parameters():
+                p.requires_grad_(not frozen)  # no gradient: AdamW leaves it (and its state)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
         out = self(batch["L"])
@@ -330,8 +383,34 @@ class SemColorModule(pl.LightningModule):
                 log.warning("%d bad files skipped this epoch (listed in %s)", len(fresh), skip_log)
 
     # ------------------------------------------------------------------ optim
+    def param_groups(self, module: nn.Module | None = None) -> list[dict[str, Any]]:
+        """The optimizer's parameter groups over ``module`` (default: this module): the
+        encoder at ``encoder_lr_mult`` times the optimizer's learning rate (key ``lr_mult``,
+        applied by :meth:`make_optimizer`), everything else at 1x; one group when the
+        multiplier is 1. Encoder weights frozen for a start are included (they train later)."""
+        params = [p for p in (module or self).parameters()
+                  if p.requires_grad or self.freeze_encoder_steps]  # fmt: skip
+        if self.encoder_lr_mult == 1.0:
+            return [{"params": params, "name": "all", "lr_mult": 1.0}]
+        enc = {id(p) for p in self.net.encoder.parameters()}
+        return [
+            {"params": [p for p in params if id(p) in enc], "name": "encoder",
+             "lr_mult": self.encoder_lr_mult},
+            {"params": [p for p in params if id(p) not in enc], "name": "rest", "lr_mult": 1.0},
+        ]  # fmt: skip
+
+    def make_optimizer(
+        self, factory: Callable[..., torch.optim.Optimizer], module: nn.Module | None = None
+    ) -> torch.optim.Optimizer:
+        """``factory`` over :meth:`param_groups`, each group's lr scaled by its ``lr_mult``
+        (schedulers then start every group from its own rate)."""
+        opt = factory(params=self.param_groups(module))
+        for g in opt.param_groups:
+            g["lr"] = g["lr"] * g["lr_mult"]
+        return opt
+
     def configure_optimizers(self):
-        opt = self.optimizer_factory(params=[p for p in self.parameters() if p.requires_grad])
+        opt = self.make_optimizer(self.optimizer_factory)
         if self.scheduler_factory is None:
             return opt
         sched = self.scheduler_factory(optimizer=opt)

@@ -16,6 +16,7 @@ def tiny_overrides(tmp_path: Path) -> list[str]:
         f"paths.output_dir={tmp_path}",
         f"paths.cache_dir={tmp_path}/cache",
         "trainer.accelerator=cpu",
+        "trainer.precision=32-true",  # the same numbers on every CPU (auto is tested apart)
         "trainer.enable_progress_bar=false",
         "trainer.log_every_n_steps=1",
         "model.decoder_channels=[32,16,16,8,8]",
@@ -32,7 +33,8 @@ def tiny_overrides(tmp_path: Path) -> list[str]:
 #: The same small setup as command-line overrides of a semcolor-train subprocess
 #: (synthetic data, narrow decoder, no validation).
 TINY_CLI = [
-    "trainer.accelerator=cpu", "trainer.enable_progress_bar=false", "logger=csv",
+    "trainer.accelerator=cpu", "trainer.precision=32-true", "trainer.enable_progress_bar=false",
+    "logger=csv",
     "model.decoder_channels=[32,16,16,8,8]", "data.train.size=32", "data.val.size=32",
     "data.train.num_samples=8", "data.val.num_samples=2", "data.batch_size=4",
     "data.prior_images=8", "trainer.limit_val_batches=0",
