@@ -5,8 +5,9 @@
   L1(RGB_pred * sal_pred, RGB_true * sal_true), a perceptual L1 on VGG16 features and the
   adversarial term (WGAN-GP, or LSGAN in their ablation).
 - :class:`SpyncoGANLoss`: Ratajczak et al., pseudo-cyclic network: the consistency
-  ||H_t(G(x)) - x||_1 at every pyramid level, H_t a fixed differentiable colour -> gray map,
-  a realism term from a discriminator on colour images of the other domain, and an optional
+  ||H_t(G(x)) - x||_1 at every pyramid level, H_t a fixed differentiable colour -> gray map
+  that makes the gray input x of a colour photo (so the photo's own colours score 0), a
+  realism term from a discriminator on colour images of the other domain, and an optional
   contour term.
 - :class:`AdversarialLoss`: the discriminator and generator sides of WGAN-GP and LSGAN.
 
@@ -24,7 +25,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from semcolor import constants as C
-from semcolor.color import l_to_gray, lab_to_rgb, luma_bt601, normalize_ab, normalize_l
+from semcolor.color import (
+    l_to_gray,
+    lab_to_rgb,
+    luma_bt601,
+    luminance_gray,
+    normalize_ab,
+    normalize_l,
+    rgb_to_gray_lab,
+)
 from semcolor.losses import LossOutput, _masked_mean, _zero_touching
 from semcolor.models import ColorizerOutput
 
@@ -34,34 +43,59 @@ log = logging.getLogger("semcolor.train")
 GAN_KINDS: tuple[str, ...] = ("wgan_gp", "lsgan")
 #: Reconstruction norms of SCGAN's ablation ("L1" vs "L2").
 REC_NORMS: tuple[str, ...] = ("l1", "l2")
-#: H_t choices: BT.601 luma of the sRGB output, or the L of its Lab conversion.
-HT_CHOICES: tuple[str, ...] = ("bt601", "lab_l")
+#: H_t choices: the sRGB gray of the output's luminance (as x = l_to_gray(L) is made), or the
+#: L of its Lab conversion / 100 (against L / 100). Both give a photo's own colours 0.
+HT_CHOICES: tuple[str, ...] = ("luminance", "lab_l")
 #: Edge scale of the contour term (gray levels in [0, 1]): colour may change freely where
 #: the input's gradient is well above it.
 CONTOUR_EDGE_SCALE: float = 0.05
 
 
 def gradient_penalty(
-    disc: nn.Module, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor | None = None
+    disc: nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    alpha: torch.Tensor | None = None,
+    cond_channels: int = 0,
 ) -> torch.Tensor:
     """WGAN-GP's penalty E[(||grad_x D(x_hat)||_2 - 1)^2] (Gulrajani et al. 2017).
 
     x_hat = alpha real + (1 - alpha) fake with alpha ~ U[0, 1] per sample; a PatchGAN's
     patch scores are summed before the gradient (grad_outputs of ones, as SCGAN's code);
-    the norm is over each sample's whole gradient.
+    the norm is over each sample's whole gradient with respect to the judged channels.
+
+    A conditional critic D(cond, image) takes its condition as the first ``cond_channels``
+    channels, which real and fake share: they are passed as they are and neither
+    interpolated nor differentiated, so the penalty is on the image channels given the
+    condition (SCGAN's code takes the gradient with respect to the RGB interpolate only,
+    not its L input).
 
     Args:
         real, fake: (B,C,H,W) float; fake is detached here.
         alpha: (B,1,1,1) mixing weights, or None to draw them.
+        cond_channels: leading channels that are the condition (0: unconditional).
 
     Returns:
         Scalar, differentiable with respect to D's parameters.
+
+    Raises:
+        ValueError: the condition channels of ``real`` and ``fake`` differ.
     """
+    k = int(cond_channels)
+    if not 0 <= k < real.shape[1]:
+        raise ValueError(f"cond_channels must be in [0, {real.shape[1]}), got {cond_channels!r}")
     if alpha is None:
         alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
-    x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    real, fake = real.detach(), fake.detach()
+    if k and not torch.equal(real[:, :k], fake[:, :k]):
+        raise ValueError(
+            f"the first {k} channel(s) are the critic's condition and must be the same in "
+            "real and fake (SCGAN: the input's normalised L)"
+        )
+    mixed = (alpha * real[:, k:] + (1 - alpha) * fake[:, k:]).requires_grad_(True)
+    x_hat = torch.cat([real[:, :k], mixed], dim=1) if k else mixed
     scores = disc(x_hat)
-    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     return (grad.flatten(1).norm(2, dim=1) - 1.0).square().mean()
 
 
@@ -76,28 +110,57 @@ class AdversarialLoss(nn.Module):
     Args:
         kind: one of :data:`GAN_KINDS`.
         gp_weight: the gradient-penalty weight (WGAN-GP only; 10 in both papers' setups).
+        cond_channels: leading channels of D's input that are its condition, shared by real
+            and fake; the penalty leaves them out (:func:`gradient_penalty`).
     """
 
-    def __init__(self, kind: str = "wgan_gp", gp_weight: float = C.WGAN_GP_WEIGHT):
+    def __init__(self, kind: str = "wgan_gp", gp_weight: float = C.WGAN_GP_WEIGHT,
+                 cond_channels: int = 0):  # fmt: skip
         super().__init__()
         if kind not in GAN_KINDS:
             raise ValueError(f"gan must be one of {list(GAN_KINDS)}, got {kind!r}")
         if not gp_weight >= 0:
             raise ValueError(f"gp_weight must be >= 0, got {gp_weight!r}")
+        if not isinstance(cond_channels, int) or cond_channels < 0:
+            raise ValueError(f"cond_channels must be an int >= 0, got {cond_channels!r}")
         self.kind, self.gp_weight = kind, float(gp_weight)
+        self.cond_channels = cond_channels
 
     def discriminator_loss(
-        self, disc: nn.Module, real: torch.Tensor, fake: torch.Tensor
+        self,
+        disc: nn.Module,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        real_mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """(loss, detached terms) for one D step; ``fake`` is detached (G gets no gradient)."""
+        """(loss, detached terms) for one D step; ``fake`` is detached (G gets no gradient).
+
+        real, fake: (B,C,H,W). real_mask: (B,) bool, the samples whose ``real`` D may be
+        shown (None: all). The others' real images are left out of D's real set and of the
+        penalty's interpolates (a colourless photo is not a real colour image); every fake
+        still counts. With no real sample left, the real side contributes 0.
+        """
         fake = fake.detach()
-        d_real, d_fake = disc(real).float(), disc(fake).float()
+        d_fake = disc(fake).float()
+        if real_mask is not None:
+            keep = real_mask.to(device=real.device, dtype=torch.bool).flatten()
+            if keep.shape[0] != real.shape[0]:
+                raise ValueError(f"real_mask must be ({real.shape[0]},), got "
+                                 f"{tuple(real_mask.shape)}")  # fmt: skip
+            real, paired_fake = real[keep], fake[keep]
+        else:
+            paired_fake = fake
+        has_real = real.shape[0] > 0
+        d_real = disc(real).float() if has_real else d_fake.new_zeros((0,))
+        real_mean = d_real.mean() if has_real else d_fake.new_zeros(())
         if self.kind == "wgan_gp":
-            gp = gradient_penalty(disc, real, fake) if self.gp_weight > 0 else d_real.new_zeros(())
-            wdist = d_real.mean() - d_fake.mean()
+            gp = (gradient_penalty(disc, real, paired_fake, cond_channels=self.cond_channels)
+                  if self.gp_weight > 0 and has_real else d_fake.new_zeros(()))  # fmt: skip
+            wdist = real_mean - d_fake.mean()
             loss = -wdist + self.gp_weight * gp
             return loss, {"d_loss": loss.detach(), "wasserstein": wdist.detach(), "gp": gp.detach()}
-        loss = 0.5 * ((d_real - 1).square().mean() + d_fake.square().mean())
+        real_term = (d_real - 1).square().mean() if has_real else d_fake.new_zeros(())
+        loss = 0.5 * (real_term + d_fake.square().mean())
         return loss, {"d_loss": loss.detach()}
 
     def generator_loss(self, disc: nn.Module, fake: torch.Tensor) -> torch.Tensor:
@@ -132,11 +195,13 @@ class SCGANLoss(nn.Module):
     - ``att``: L1(RGB_pred * sigmoid(saliency_logits), RGB_true * saliency) over samples whose
       map exists (``has_saliency``): the saliency head learns the map through the colours it
       weights, as in SCGAN's code.
-    - ``perc``: L1 between VGG16 features (relu2_2) of the two images; active only with
-      ``vgg_weights`` (a local torchvision VGG16 state_dict); without one a warning says it
-      is off.
+    - ``perc``: L1 between VGG16 features of the two images at conv3_3 before its ReLU
+      (SCGAN's code: ``vgg16.features[:15]``; its weight of 5 is scaled for these
+      features); active only with ``vgg_weights`` (a local torchvision VGG16 state_dict);
+      without one a warning says it is off.
 
-    Colourless samples (``colorful`` False) add nothing to ``rec``, ``att`` and ``perc``.
+    Colourless samples (``colorful`` False) add nothing to ``rec``, ``att`` and ``perc``, and
+    their true images are not shown to the discriminator as real (:meth:`real_mask`).
 
     Args:
         w_rec, w_att, w_perc: term weights (>= 0).
@@ -147,8 +212,13 @@ class SCGANLoss(nn.Module):
         vgg_weights: path of a local VGG16 state_dict, or None (perceptual term off).
 
     The discriminator judges (B,3,H,W) ``cat(normalize_l(L), normalize_ab(ab))`` images
-    (:meth:`real_for_d`, :meth:`fake_for_d`): conditional on L, as SCGAN's D(L, RGB).
+    (:meth:`real_for_d`, :meth:`fake_for_d`): conditional on L, as SCGAN's D(L, RGB), so the
+    gradient penalty is on the ab channels only (L is the condition).
     """
+
+    #: The VGG16 layer of the perceptual term: conv3_3 before its ReLU, the last layer of
+    #: SCGAN's ``vgg16.features[:15]`` (semcolor.models.gan.VGG16_LAYERS).
+    perceptual_layer: str = "conv3_3"
 
     #: No class rebalancing prior is needed (read by SemColorModule.setup).
     rebalance = False
@@ -172,9 +242,11 @@ class SCGANLoss(nn.Module):
                 raise ValueError(f"{name} must be >= 0, got {w!r}")
         self.w_rec, self.w_att, self.w_perc, self.w_adv = w_rec, w_att, w_perc, w_adv
         self.rec = rec
-        self.adversarial = AdversarialLoss(gan, gp_weight)
+        # D's first channel is the condition L, which real and fake share.
+        self.adversarial = AdversarialLoss(gan, gp_weight, cond_channels=1)
         # Held outside the module tree: frozen VGG weights stay out of every checkpoint.
-        self._vgg = [_perceptual_net(vgg_weights, ("relu2_2",))] if w_perc > 0 else [None]
+        self._vgg = ([_perceptual_net(vgg_weights, (self.perceptual_layer,))] if w_perc > 0
+                     else [None])  # fmt: skip
 
     @property
     def perceptual(self) -> nn.Module | None:
@@ -184,6 +256,11 @@ class SCGANLoss(nn.Module):
     def real_for_d(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """(B,3,H,W) the true colour image as D sees it: normalised L and ab."""
         return torch.cat([normalize_l(batch["L"]), normalize_ab(batch["ab"])], dim=1)
+
+    def real_mask(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(B,) bool: the samples whose true image D may see as real: the colourful ones (a
+        colourless photo's ab is no real colour image; the reconstruction terms skip it too)."""
+        return batch["colorful"].bool()
 
     def fake_for_d(self, out: ColorizerOutput, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """(B,3,H,W) the generated image as D sees it (differentiable in ``out.ab_reg``)."""
@@ -225,24 +302,37 @@ class SCGANLoss(nn.Module):
         return LossOutput(total, {k: v.detach() for k, v in terms.items()})
 
 
-def _gray_target(L: torch.Tensor, ht: str) -> torch.Tensor:
-    """x in H_t's space: the sRGB gray level of L (bt601) or L / 100 (lab_l); (B,1,H,W)."""
-    return l_to_gray(L.float()) if ht == "bt601" else L.float() / 100.0
-
-
-def handcrafted_gray(rgb: torch.Tensor, ht: str = "bt601") -> torch.Tensor:
-    """SpyncoGAN's H_t: (B,3,H,W) sRGB in [0,1] -> (B,1,H,W) gray in [0,1].
-
-    ``bt601``: BT.601 luma (:func:`semcolor.color.luma_bt601`; exact on gray: R=G=B=g -> g).
-    ``lab_l``: the Lab L of the image / 100 (what semcolor keeps from the input).
-    """
+def _check_ht(ht: str) -> None:
+    if ht == "bt601":
+        raise ValueError(
+            "ht='bt601' was removed: BT.601 luma of the sRGB output is not how the gray input "
+            "x = l_to_gray(L) is made (pure red: 0.299 against 0.499), so a photo's own "
+            f"colours were penalised; use one of {list(HT_CHOICES)} ('luminance' is the same "
+            "sRGB gray scale and the default)"
+        )
     if ht not in HT_CHOICES:
         raise ValueError(f"ht must be one of {list(HT_CHOICES)}, got {ht!r}")
-    if ht == "bt601":
-        return luma_bt601(rgb)
-    from semcolor.color import rgb_to_lab
 
-    return rgb_to_lab(rgb)[:, :1] / 100.0
+
+def _gray_target(L: torch.Tensor, ht: str) -> torch.Tensor:
+    """x in H_t's space: the sRGB gray level of L (luminance) or L / 100 (lab_l); (B,1,H,W)."""
+    return l_to_gray(L.float()) if ht == "luminance" else L.float() / 100.0
+
+
+def handcrafted_gray(rgb: torch.Tensor, ht: str = "luminance") -> torch.Tensor:
+    """SpyncoGAN's H_t: (B,3,H,W) sRGB in [0,1] -> (B,1,H,W) gray in [0,1].
+
+    Both choices make of a colour image exactly the gray input x that semcolor makes of its
+    Lab L, so the true colours of a photo score 0 on the consistency term:
+
+    ``luminance``: :func:`semcolor.color.luminance_gray`, the sRGB level of the neutral colour
+    with the image's luminance, = ``l_to_gray`` of its Lab L (exact on gray: R=G=B=g -> g).
+    ``lab_l``: the Lab L of the image / 100 (compared with L / 100).
+    """
+    _check_ht(ht)
+    if ht == "luminance":
+        return luminance_gray(rgb)
+    return rgb_to_gray_lab(rgb) / 100.0
 
 
 def _grad_mag(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -254,10 +344,11 @@ def _grad_mag(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def contour_loss(rgb: torch.Tensor, gray: torch.Tensor,
                  scale: float = CONTOUR_EDGE_SCALE) -> torch.Tensor:  # fmt: skip
-    """Edge-aware colour smoothness: the chroma part of the image (rgb - H_t(rgb)) may change
-    where the gray input has contours and is penalised elsewhere, weight exp(-|grad x| /
-    scale). Our stand-in for SpyncoGAN's contour ablation (the paper's exact term was not at
-    hand here; docs/spyncogan.md). rgb (B,3,H,W), gray (B,1,H,W) -> scalar."""
+    """Edge-aware colour smoothness: the chroma part of the image (rgb minus its BT.601 luma,
+    which is 0 on gray whatever H_t is) may change where the gray input has contours and is
+    penalised elsewhere, weight exp(-|grad x| / scale). Our stand-in for SpyncoGAN's contour
+    ablation (the paper's exact term was not at hand here; docs/spyncogan.md).
+    rgb (B,3,H,W), gray (B,1,H,W) -> scalar."""
     chroma = rgb - luma_bt601(rgb)
     cx, cy = _grad_mag(chroma)
     gx, gy = _grad_mag(gray)
@@ -278,7 +369,8 @@ class SpyncoGANLoss(nn.Module):
     Args:
         w_cons, w_contour: term weights.
         w_adv: weight of the realism term the training module adds (0: no GAN).
-        ht: "bt601" (H_t = BT.601 luma of the sRGB output; default) or "lab_l" (its Lab L).
+        ht: "luminance" (H_t = the sRGB gray of the output's luminance, as the input x =
+            ``l_to_gray(L)`` is made; default) or "lab_l" (its Lab L / 100 against L / 100).
         gan: "lsgan" (default, as CycleGAN) or "wgan_gp".
         gp_weight: WGAN-GP penalty weight.
 
@@ -293,13 +385,12 @@ class SpyncoGANLoss(nn.Module):
         w_cons: float = 10.0,
         w_contour: float = 0.0,
         w_adv: float = 1.0,
-        ht: str = "bt601",
+        ht: str = "luminance",
         gan: str = "lsgan",
         gp_weight: float = C.WGAN_GP_WEIGHT,
     ):
         super().__init__()
-        if ht not in HT_CHOICES:
-            raise ValueError(f"ht must be one of {list(HT_CHOICES)}, got {ht!r}")
+        _check_ht(ht)
         for name, w in (("w_cons", w_cons), ("w_contour", w_contour), ("w_adv", w_adv)):
             if not w >= 0:
                 raise ValueError(f"{name} must be >= 0, got {w!r}")
@@ -310,6 +401,11 @@ class SpyncoGANLoss(nn.Module):
         """(B,3,H,W) a colour-domain image (``batch["real_rgb"]``, from ``data=unpaired``)
         in [-1, 1]. KeyError without one: SpyncoGAN never takes the gray image's own colours."""
         return batch["real_rgb"].float() * 2 - 1
+
+    def real_mask(self, batch: dict[str, torch.Tensor]) -> None:
+        """None: every ``real_rgb`` is a colour image (:class:`semcolor.data.unpaired.
+        UnpairedDataset` draws only colourful colour-domain images)."""
+        return None
 
     def fake_for_d(self, out: ColorizerOutput, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """(B,3,H,W) the generator's full-resolution image in [-1, 1]."""

@@ -6,12 +6,18 @@ import math
 
 import numpy as np
 import pytest
+import skimage.data
 import torch
-from skimage.color import lab2rgb
+import torch.nn.functional as F
+import torchvision
+from skimage.color import lab2rgb, rgb2lab
 from torch import nn
 
-from semcolor.color import l_to_gray, luma_bt601
+from semcolor import constants as C
+from semcolor.color import l_to_gray, lab_to_rgb, luma_bt601, luminance_gray, rgb_to_lab
 from semcolor.gan_losses import (
+    GAN_KINDS,
+    HT_CHOICES,
     AdversarialLoss,
     SCGANLoss,
     SpyncoGANLoss,
@@ -77,6 +83,40 @@ def test_gradient_penalty_interpolates_real_and_fake():
     assert torch.allclose(d.seen[1], torch.full((3, 2, 2), 0.75))
 
 
+def _lab_pair(b=2, h=4, w=5):
+    """(real, fake) as SCGAN's D sees them: the same L channel, different ab."""
+    L = torch.rand(b, 1, h, w)
+    return torch.cat([L, torch.rand(b, 2, h, w)], 1), torch.cat([L, torch.rand(b, 2, h, w)], 1)
+
+
+def test_scgan_gradient_penalty_is_on_ab_given_l():
+    # SCGAN's critic D(L, RGB) is differentiated with respect to the colour image only: a
+    # critic that weighs L by 3 has the same penalty as one that ignores L.
+    real, fake = _lab_pair()
+    w = [3.0, -1.0, 2.0]
+    loss, terms = SCGANLoss(w_perc=0.0).adversarial.discriminator_loss(Linear1x1(w), real, fake)
+    norm_ab = math.sqrt(4 * 5 * (w[1] ** 2 + w[2] ** 2))
+    assert terms["gp"].item() == pytest.approx((norm_ab - 1.0) ** 2, rel=1e-5)
+
+
+def test_conditional_gradient_penalty_keeps_the_condition_as_it_is():
+    class Record(nn.Module):
+        def forward(self, x):
+            self.seen = x.detach().clone()
+            return x.sum((1, 2, 3), keepdim=True)
+
+    real, fake = _lab_pair()
+    d = Record()
+    gp = gradient_penalty(d, real, fake, alpha=torch.full((2, 1, 1, 1), 0.25), cond_channels=1)
+    assert torch.equal(d.seen[:, :1], real[:, :1])  # L passed through, not interpolated
+    assert torch.allclose(d.seen[:, 1:], 0.25 * real[:, 1:] + 0.75 * fake[:, 1:])
+    # the gradient of a sum over the 2 ab channels: ones, norm sqrt(2 H W)
+    assert gp.item() == pytest.approx((math.sqrt(2 * 4 * 5) - 1.0) ** 2, rel=1e-5)
+    fake[:, 0] += 0.1
+    with pytest.raises(ValueError, match="condition"):
+        gradient_penalty(d, real, fake, cond_channels=1)
+
+
 # ------------------------------------------------------------------ adversarial objectives
 def test_wgan_gp_sides_by_hand():
     adv = AdversarialLoss("wgan_gp", gp_weight=10.0)
@@ -97,6 +137,47 @@ def test_lsgan_sides_by_hand():
     loss, _ = adv.discriminator_loss(MeanD(), real, fake)
     assert loss.item() == pytest.approx(0.5 * ((0.8 - 1) ** 2 + 0.2**2), rel=1e-5)
     assert adv.generator_loss(MeanD(), fake).item() == pytest.approx((0.2 - 1) ** 2, rel=1e-5)
+
+
+class RecordMeanD(MeanD):
+    def __init__(self):
+        super().__init__()
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, x):
+        self.seen.append(x.detach().clone())
+        return super().forward(x)
+
+
+@pytest.mark.parametrize("kind", GAN_KINDS)
+def test_masked_real_samples_are_never_shown_to_d(kind):
+    # sample 1 is a colourless photo: its real image is out of D's real set (and of the
+    # penalty's interpolates); every fake still counts
+    real = torch.stack([torch.full((3, 4, 4), v) for v in (0.8, 0.6, 0.4)])
+    fake = torch.stack([torch.full((3, 4, 4), v) for v in (0.2, 0.1, 0.3)])
+    keep = torch.tensor([True, False, True])
+    d = RecordMeanD()
+    loss, _ = AdversarialLoss(kind, gp_weight=0.0).discriminator_loss(d, real, fake, keep)
+    assert not any((x == 0.6).any() for x in d.seen)
+    r, f = (0.8 + 0.4) / 2, (0.2 + 0.1 + 0.3) / 3
+    if kind == "wgan_gp":
+        assert loss.item() == pytest.approx(f - r, rel=1e-5)
+    else:
+        expect = 0.5 * (((0.8 - 1) ** 2 + (0.4 - 1) ** 2) / 2 + (0.04 + 0.01 + 0.09) / 3)
+        assert loss.item() == pytest.approx(expect, rel=1e-5)
+    d = RecordMeanD()
+    AdversarialLoss("wgan_gp").discriminator_loss(d, real, fake, keep)
+    assert [x.shape[0] for x in d.seen] == [3, 2, 2]  # fakes, kept reals, their interpolates
+    assert not any((x == 0.6).any() for x in d.seen)
+    none = AdversarialLoss(kind).discriminator_loss(MeanD(), real, fake, torch.zeros(3, dtype=bool))
+    assert torch.isfinite(none[0])  # no real sample left: the real side adds 0
+
+
+def test_scgan_shows_d_only_colourful_photos_as_real():
+    batch = _scgan_batch(torch.tensor([20.0, -10.0]).view(1, 2, 1, 1))
+    batch["colorful"] = torch.tensor([True, False])
+    assert torch.equal(SCGANLoss(w_perc=0.0).real_mask(batch), torch.tensor([True, False]))
+    assert SpyncoGANLoss().real_mask({"real_rgb": torch.rand(2, 3, 4, 4)}) is None
 
 
 def test_discriminator_loss_gives_no_gradient_to_the_fake():
@@ -179,6 +260,33 @@ def test_scgan_perceptual_missing_file_says_where_to_put_it(tmp_path):
         SCGANLoss(w_perc=5.0, vgg_weights=str(tmp_path / "nope.pth"))
 
 
+def test_scgan_perceptual_features_are_conv3_3_before_its_relu(tmp_path):
+    # SCGAN's code: vgg16.features[:15], which ends at conv3_3 (index 14), not relu2_2
+    torch.manual_seed(0)
+    # vgg16().features' layout without initialising VGG16's 138 M parameters (seconds)
+    ref = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"])[:15].eval()
+    path = tmp_path / "vgg16.pth"
+    torch.save({f"features.{k}": v for k, v in ref.state_dict().items()}, path)
+    loss = SCGANLoss(w_rec=0.0, w_att=0.0, w_perc=5.0, vgg_weights=str(path))
+    rgb = torch.rand(1, 3, 32, 32)
+    mean = torch.tensor(C.IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(C.IMAGENET_STD).view(1, 3, 1, 1)
+    (feat,) = loss.perceptual(rgb)
+    with torch.no_grad():
+        expect = ref((rgb - mean) / std)
+    assert feat.shape == (1, 256, 8, 8) and torch.allclose(feat, expect, atol=1e-5)
+    assert (feat < 0).any()  # before the ReLU
+    # the term itself: mean |f(RGB_pred) - f(RGB_true)| on those features
+    batch = _scgan_batch(torch.tensor([30.0, -20.0]).view(1, 2, 1, 1), b=1, h=32, w=32)
+    out = ColorizerOutput(ab_reg=torch.zeros(1, 2, 32, 32))
+    res = loss(out, batch)
+    with torch.no_grad():
+        f_p = ref((lab_to_rgb(torch.cat([batch["L"], out.ab_reg], 1)) - mean) / std)
+        f_t = ref((lab_to_rgb(torch.cat([batch["L"], batch["ab"]], 1)) - mean) / std)
+    assert res.terms["perc"].item() == pytest.approx((f_p - f_t).abs().mean().item(), rel=1e-4)
+    assert res.total.item() == pytest.approx(5.0 * res.terms["perc"].item(), rel=1e-6)
+
+
 def test_scgan_d_inputs_are_normalised_lab():
     batch = _scgan_batch(torch.tensor([55.0, -22.0]).view(1, 2, 1, 1), L=75.0)
     loss = SCGANLoss(w_perc=0.0)
@@ -193,9 +301,9 @@ def test_scgan_d_inputs_are_normalised_lab():
 def test_ht_is_exact_on_gray_and_differentiable():
     g = torch.rand(2, 1, 5, 6, dtype=torch.float64)
     rgb = g.expand(2, 3, 5, 6)
-    assert torch.allclose(handcrafted_gray(rgb, "bt601"), g, atol=1e-15, rtol=0)
-    x = torch.rand(1, 3, 3, 3, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda t: handcrafted_gray(t, "bt601"), (x,))
+    assert torch.allclose(handcrafted_gray(rgb, "luminance"), g, atol=1e-12, rtol=0)
+    x = (torch.rand(1, 3, 3, 3, dtype=torch.float64) * 0.9 + 0.05).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda t: handcrafted_gray(t, "luminance"), (x,))
     y = (torch.rand(1, 3, 3, 3, dtype=torch.float64) * 0.8 + 0.1).requires_grad_(True)
     assert torch.autograd.gradcheck(lambda t: handcrafted_gray(t, "lab_l"), (y,))
 
@@ -205,6 +313,53 @@ def test_ht_bt601_weights_by_hand():
     assert luma_bt601(rgb).item() == pytest.approx(0.299)
     rgb = torch.tensor([0.2, 0.4, 0.6]).view(1, 3, 1, 1)
     assert luma_bt601(rgb).item() == pytest.approx(0.299 * 0.2 + 0.587 * 0.4 + 0.114 * 0.6)
+
+
+def test_ht_luminance_makes_the_gray_input_of_a_colour_image():
+    # x = l_to_gray(L): the sRGB level of the neutral colour (L, 0, 0). H_t must give the same
+    # of the colour image itself; golden values from scikit-image (rgb2lab, then lab2rgb of
+    # (L, 0, 0)), where BT.601 luma gives 0.299, 0.587 and 0.114.
+    prim = torch.eye(3, dtype=torch.float64).view(3, 3, 1, 1)
+    for rgb in prim:
+        L = rgb2lab(rgb.view(1, 1, 3).numpy())[0, 0, 0]
+        gray = lab2rgb(np.array([[[L, 0.0, 0.0]]]))[0, 0, 1]
+        assert handcrafted_gray(rgb[None]).item() == pytest.approx(gray, abs=1e-4)
+    assert handcrafted_gray(prim[:1]).item() == pytest.approx(0.4985, abs=1e-4)  # not 0.299
+    rgb = torch.rand(2, 3, 8, 8, dtype=torch.float64)
+    expect = l_to_gray(rgb_to_lab(rgb)[:, :1])
+    assert torch.allclose(luminance_gray(rgb), expect, atol=1e-12, rtol=0)
+
+
+def test_ht_bt601_is_refused_with_the_reason_and_the_choices():
+    for make in (lambda: SpyncoGANLoss(ht="bt601"), lambda: handcrafted_gray(
+            torch.rand(1, 3, 2, 2), "bt601")):  # fmt: skip
+        with pytest.raises(ValueError, match="l_to_gray.*luminance.*lab_l"):
+            make()
+    with pytest.raises(ValueError, match="luminance.*lab_l"):
+        SpyncoGANLoss(ht="rec709")
+
+
+def _photo(name: str, size: int = 64) -> torch.Tensor:
+    """A real colour photo shipped with scikit-image, area-resized to (1,3,size,size)."""
+    rgb = torch.from_numpy(getattr(skimage.data, name)()).permute(2, 0, 1)[None].float() / 255
+    return F.interpolate(rgb, size=(size, size), mode="area").clamp(0.0, 1.0)
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea"])
+def test_real_colour_photos_score_about_zero_on_consistency(name):
+    # The pseudo-cycle's fixed point: a photo's own colours must satisfy H_t(photo) = x, the
+    # gray input semcolor makes of its L. BT.601 luma gave 3e-3 .. 1.5e-2 at full resolution
+    # here (9e-3 .. 4.5e-2 over 3 levels).
+    rgb = _photo(name)
+    L = rgb_to_lab(rgb)[:, :1]
+    pyramid = (rgb, F.avg_pool2d(rgb, 2), F.avg_pool2d(rgb, 4))
+    full = ColorizerOutput(ab_reg=torch.zeros(1, 2, 64, 64), rgb_pyramid=pyramid[:1])
+    for ht in HT_CHOICES:
+        assert SpyncoGANLoss(ht=ht)(full, {"L": L}).terms["cons"].item() < 1e-5, ht
+    # coarser levels: x_i and the photo are both area-averaged in sRGB-encoded values, and
+    # H_t is not linear there; what is left is small (at most 3e-3 on these photos)
+    three = ColorizerOutput(ab_reg=torch.zeros(1, 2, 64, 64), rgb_pyramid=pyramid)
+    assert SpyncoGANLoss()(three, {"L": L}).terms["cons"].item() < 5e-3
 
 
 def test_ht_lab_l_on_gray_is_l():

@@ -52,13 +52,7 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
             f"rgb must lie in [0, 1], got values in [{lo.item():.4g}, {hi.item():.4g}]; "
             "divide 8-bit images by 255 (or clamp(0, 1) after resampling)"
         )
-    # sRGB decoding; pow on clamped input keeps gradients finite in the unused branch.
-    lin = torch.where(
-        rgb > C.SRGB_KNEE_ENCODED,
-        ((rgb.clamp_min(C.SRGB_KNEE_ENCODED) + C.SRGB_OFFSET) / (1 + C.SRGB_OFFSET))
-        ** C.SRGB_GAMMA,
-        rgb / C.SRGB_LINEAR_SLOPE,
-    )
+    lin = _srgb_decode(rgb)
     xyz_from_rgb, _ = _matrices(rgb.dtype, rgb.device)
     xyz = _apply_matrix(xyz_from_rgb, lin) / _white(rgb.dtype, rgb.device)
     f = torch.where(
@@ -100,6 +94,17 @@ def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
     return _srgb_encode(_apply_matrix(rgb_from_xyz, xyz)).clamp(0.0, 1.0)
 
 
+def _srgb_decode(rgb: torch.Tensor) -> torch.Tensor:
+    """sRGB-encoded values -> linear light (IEC 61966-2-1, as skimage)."""
+    # pow on clamped input keeps gradients finite in the unused branch.
+    return torch.where(
+        rgb > C.SRGB_KNEE_ENCODED,
+        ((rgb.clamp_min(C.SRGB_KNEE_ENCODED) + C.SRGB_OFFSET) / (1 + C.SRGB_OFFSET))
+        ** C.SRGB_GAMMA,
+        rgb / C.SRGB_LINEAR_SLOPE,
+    )
+
+
 def _srgb_encode(lin: torch.Tensor) -> torch.Tensor:
     """Linear light -> sRGB-encoded values (IEC 61966-2-1, as skimage), unclipped."""
     return torch.where(
@@ -127,6 +132,25 @@ def l_to_gray(L: torch.Tensor) -> torch.Tensor:
     fy = (L + 16.0) / 116.0
     knee = C.LAB_F_KNEE
     y = torch.where(fy > knee, fy.clamp_min(knee) ** 3, (fy - C.LAB_OFFSET) / C.LAB_KAPPA_SLOPE)
+    return _srgb_encode(y.clamp(0.0, 1.0)).clamp(0.0, 1.0)
+
+
+def luminance_gray(rgb: torch.Tensor) -> torch.Tensor:
+    """The gray of a colour image as :func:`l_to_gray` makes it: the sRGB level of the neutral
+    colour with the same luminance, i.e. ``l_to_gray(rgb_to_gray_lab(rgb))``.
+
+    Computed directly: Y = the Y row of ``XYZ_FROM_RGB`` on the linear channels (relative to
+    white, whose Y is 1), then sRGB-encoded. The row sums to 1, so a gray pixel R = G = B = g
+    maps to g. Unlike BT.601 luma of the encoded channels (:func:`luma_bt601`), a colour
+    image's gray here is exactly the gray image semcolor makes of its Lab L (pure red: 0.499,
+    where BT.601 gives 0.299).
+
+    (B,3,H,W) sRGB in [0,1] -> (B,1,H,W) in [0,1]; differentiable; dtype/device of ``rgb``.
+    """
+    if rgb.ndim != 4 or rgb.shape[1] != 3:
+        raise ValueError(f"rgb must be (B,3,H,W), got {tuple(rgb.shape)}")
+    xyz_from_rgb, _ = _matrices(rgb.dtype, rgb.device)
+    y = _apply_matrix(xyz_from_rgb[1:2], _srgb_decode(rgb))
     return _srgb_encode(y.clamp(0.0, 1.0)).clamp(0.0, 1.0)
 
 

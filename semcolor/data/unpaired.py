@@ -3,7 +3,8 @@
 The generator's input comes only from the gray domain: a gray-domain sample keeps its L and
 drops its ab, so no colour of the image the generator sees is in the batch at all. The
 discriminator's real images come from the colour domain, drawn at random, independently of
-the gray sample.
+the gray sample, and only among its colourful images: a colourless photo (a gray scan, 5.5%
+of imagen1k/train) is no real colour image.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ UNPAIRED_KEYS: tuple[str, ...] = ("L", "colorful", "index", "real_rgb", "real_in
 #: Fraction of a shared folder that goes to the colour domain when both domains are one
 #: folder (chosen by path hash, :func:`semcolor.data.base.in_holdout`).
 HALF: float = 0.5
+#: Draws of the colour domain per item before giving up on finding a colourful image there
+#: (with 5.5% colourless images, 64 colourless draws in a row have probability ~1e-80).
+COLOUR_DRAWS: int = 64
 
 
 class UnpairedDataset(Dataset):
@@ -39,10 +43,15 @@ class UnpairedDataset(Dataset):
     * ``"colorful"``: bool () of the gray-domain image (its own colour is never returned);
     * ``"index"``: int64 () gray-domain index;
     * ``"real_rgb"``: float32 (3,H,W) sRGB in [0, 1] of a colour-domain image drawn at random
-      (torch's RNG, which DataLoader seeds per worker);
+      among its colourful ones (``colorful`` True; torch's RNG, which DataLoader seeds per
+      worker; colourless draws are redrawn, so the draw is uniform over colourful images);
     * ``"real_index"``: int64 () its colour-domain index.
 
     Attributes ``num_scene_classes`` and ``num_seg_classes`` are 0 (no labels).
+
+    Raises (from ``__getitem__``):
+        ValueError: :data:`COLOUR_DRAWS` draws in a row found only colourless images in the
+            colour domain.
     """
 
     num_scene_classes = 0
@@ -71,8 +80,17 @@ class UnpairedDataset(Dataset):
         from semcolor.color import lab_to_rgb
 
         g = self.gray[index]
-        j = int(torch.randint(len(self.colour), ()))
-        c = self.colour[j]
+        for _ in range(COLOUR_DRAWS):
+            c = self.colour[int(torch.randint(len(self.colour), ()))]
+            if bool(c["colorful"]):
+                break
+        else:
+            raise ValueError(
+                f"the colour domain gave {COLOUR_DRAWS} colourless images in a row (mean "
+                "chroma below constants.COLOURLESS_CHROMA): the discriminator needs colour "
+                "photos; check the colour domain's folder (data.colour_root, or "
+                f"data.gray_root when one folder is split): {self.colour!r}"
+            )
         real = lab_to_rgb(torch.cat([c["L"], c["ab"]], 0)[None])[0]
         return {
             "L": g["L"],

@@ -7,7 +7,8 @@ One training batch:
 1. Stage 1 (the first ``pretrain_steps`` generator steps, or always when the criterion's
    ``w_adv`` is 0): a generator step on the criterion's non-adversarial terms only (SCGAN's
    ``trainer_noGAN``).
-2. Stage 2: a discriminator step on (real, generated.detach()); then, on every
+2. Stage 2: a discriminator step on (real, generated.detach()), colourless photos left out
+   of the real set (the criterion's ``real_mask``); then, on every
    ``d_steps_per_g``-th batch of the stage, a generator step on the criterion's terms plus
    ``w_adv`` x the adversarial term, with D's parameters frozen for it.
 
@@ -101,10 +102,13 @@ class GANModule(SemColorModule):
         opt.step()
 
     def discriminator_step(self, batch: dict, fake: torch.Tensor) -> dict[str, torch.Tensor]:
-        """One D update on (real of ``batch``, ``fake`` detached); returns its terms."""
+        """One D update on (real of ``batch``, ``fake`` detached); returns its terms. Only
+        the criterion's ``real_mask`` samples are shown as real (SCGAN: colourful ones)."""
         _, opt_d = self.optimizers()
         real = self.criterion.real_for_d(batch)
-        loss, terms = self.criterion.adversarial.discriminator_loss(self.disc, real, fake.detach())
+        loss, terms = self.criterion.adversarial.discriminator_loss(
+            self.disc, real, fake.detach(), real_mask=self.criterion.real_mask(batch)
+        )
         if not self.skip_non_finite(loss, real.shape[0]):
             self._step(opt_d, loss)
             self.d_steps += 1

@@ -149,9 +149,12 @@ class PatchDiscriminator(nn.Module):
         return self.net(x)
 
 
-#: Indices in torchvision's ``vgg16().features`` after which SCGAN-style perceptual features
-#: are taken: relu2_2 and relu3_3 (Johnson et al. 2016's content layers).
-VGG16_LAYERS: dict[str, int] = {"relu1_2": 3, "relu2_2": 8, "relu3_3": 15, "relu4_3": 22}
+#: Indices in torchvision's ``vgg16().features`` of the layers whose outputs a perceptual loss
+#: can take: conv3_3 (index 14, before its ReLU) is SCGAN's, the last layer of its code's
+#: ``vgg16.features[:15]``; the ReLU outputs are Johnson et al. 2016's content layers.
+VGG16_LAYERS: dict[str, int] = {
+    "relu1_2": 3, "relu2_2": 8, "conv3_3": 14, "relu3_3": 15, "relu4_3": 22,
+}  # fmt: skip
 
 
 class VGG16Features(nn.Module):
@@ -191,13 +194,19 @@ class VGG16Features(nn.Module):
                 "without the perceptual loss"
             )
         last = max(VGG16_LAYERS[n] for n in layers)
-        features = torchvision.models.vgg16(weights=None).features[: last + 1]
+        # The layout on the meta device, the file's weights assigned: initialising all of
+        # VGG16 (138 M parameters) only to overwrite it took ~3 s.
+        with torch.device("meta"):
+            features = torchvision.models.vgg16(weights=None).features[: last + 1]
         feat_sd = {k[len("features."):]: v for k, v in sd.items() if k.startswith("features.")}
-        feat_sd = {k: v for k, v in feat_sd.items() if int(k.split(".")[0]) <= last}
+        feat_sd = {k: v.float() for k, v in feat_sd.items() if int(k.split(".")[0]) <= last}
         try:
-            features.load_state_dict(feat_sd)
+            features.load_state_dict(feat_sd, assign=True)
         except RuntimeError as e:
             raise ValueError(f"{weights}: not torchvision VGG16 weights ({e})") from None
+        for layer in features:
+            if isinstance(layer, nn.ReLU):  # in place, it would overwrite a tapped conv output
+                layer.inplace = False
         self.features = features.eval().requires_grad_(False)
         self.taps = sorted(VGG16_LAYERS[n] for n in layers)
         mean, std = torch.tensor(C.IMAGENET_MEAN), torch.tensor(C.IMAGENET_STD)

@@ -8,7 +8,7 @@ import torch
 from skimage import color as skcolor
 from skimage import data as skdata
 
-from semcolor.color import lab_to_rgb, normalize_ab, normalize_l, rgb_to_lab
+from semcolor.color import lab_to_rgb, luminance_gray, normalize_ab, normalize_l, rgb_to_lab
 
 LEVELS = np.arange(0, 256, 15)
 TOL = {torch.float64: 1e-4, torch.float32: 1e-2}
@@ -109,3 +109,16 @@ def test_rgb_to_lab_bad_input(x, match):
 def test_lab_to_rgb_bad_input():
     with pytest.raises(ValueError, match=r"\(B,3,H,W\)"):
         lab_to_rgb(torch.zeros(1, 2, 4, 4))
+
+
+def test_luminance_gray_is_the_gray_of_the_lab_l():
+    # golden: scikit-image's gray of the same L, lab2rgb((L, 0, 0)), on the RGB grid
+    rgb = _grid()
+    L = skcolor.rgb2lab(rgb)[..., :1]
+    gray = skcolor.lab2rgb(np.concatenate([L, np.zeros_like(L), np.zeros_like(L)], -1))
+    got = _to_np(luminance_gray(_to_t(rgb, torch.float64)))[..., 0]
+    assert np.abs(got - gray[..., 1]).max() < 1e-4
+    g = torch.rand(1, 1, 3, 4, dtype=torch.float64)  # exact on gray
+    assert torch.allclose(luminance_gray(g.expand(1, 3, 3, 4)), g, atol=1e-12, rtol=0)
+    with pytest.raises(ValueError, match=r"\(B,3,H,W\)"):
+        luminance_gray(torch.rand(1, 1, 3, 4))

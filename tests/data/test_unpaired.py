@@ -45,6 +45,28 @@ def test_one_folder_splits_in_disjoint_halves(tmp_path):
     assert set(same.gray.paths) == gray
 
 
+def test_colour_domain_gives_d_only_colourful_images(tmp_path):
+    # 1 colour photo among 3 gray ones: a uniform draw would pick a gray one 3/4 of the time
+    colour = _write(tmp_path / "colour", [(90, 90, 90), (30, 60, 220), (140, 140, 140),
+                                          (200, 200, 200)])  # fmt: skip
+    gray = _write(tmp_path / "gray", [(200, 40, 40)] * 2)
+    ds = unpaired_folders(str(gray), str(colour), options=SampleOptions(crop_size=16))
+    torch.manual_seed(0)
+    drawn = [ds[i % 2] for i in range(12)]
+    assert {int(s["real_index"]) for s in drawn} == {1}
+    for s in drawn:
+        assert torch.allclose(s["real_rgb"].mean((1, 2)), torch.tensor([30, 60, 220]) / 255.0,
+                              atol=2e-3)  # fmt: skip
+
+
+def test_colour_domain_without_colour_is_an_error(tmp_path):
+    colour = _write(tmp_path / "colour", [(90, 90, 90), (140, 140, 140)])
+    gray = _write(tmp_path / "gray", [(200, 40, 40)])
+    ds = unpaired_folders(str(gray), str(colour), options=SampleOptions(crop_size=16))
+    with pytest.raises(ValueError, match="colourless.*data.colour_root"):
+        ds[0]
+
+
 def test_empty_domain_is_an_error(tmp_path):
     class Empty(torch.utils.data.Dataset):
         def __len__(self):

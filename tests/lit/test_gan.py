@@ -202,6 +202,39 @@ def test_the_generator_sees_only_gray_domain_input(tmp_path, photo_tree):
         assert x.shape[1] == 1 and torch.equal(x, normalize_l(b["L"]))
 
 
+def test_d_is_never_shown_a_colourless_photo_as_real(tmp_path):
+    # one batch of a colour photo and a gray scan: SCGAN's D sees the gray scan's fake (its
+    # L, generated ab) but never its true image as real, nor in the penalty's interpolates
+    folder = _photos(tmp_path / "train", 1)
+    Image.fromarray(np.full((40, 48, 3), 120, np.uint8)).save(folder / "scan.png")
+    overrides = [o for o in scgan_overrides(tmp_path, {"train": folder, "val": folder,
+                 "maps": None}, "scgan_no_attention") if not o.startswith("data.saliency_dir")]
+    cfg = compose_train([*overrides, "trainer.max_steps=2", "trainer.limit_val_batches=0",
+                         "module.pretrain_steps=0"])  # fmt: skip
+    dm, module, trainer = build(cfg)
+    seen, batches = [], []
+    module.disc.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    orig = module.training_step
+
+    def step(batch, batch_idx):
+        batches.append({k: v.clone() for k, v in batch.items()})
+        return orig(batch, batch_idx)
+
+    module.training_step = step
+    trainer.fit(module, datamodule=dm)
+    (batch,) = batches
+    assert sorted(batch["colorful"].tolist()) == [False, True]
+    real = module.criterion.real_for_d(batch)
+    rows = torch.cat(seen)
+    gray, colour = int(batch["colorful"].int().argmin()), int(batch["colorful"].int().argmax())
+    assert not any(torch.equal(r, real[gray]) for r in rows)
+    assert any(torch.equal(r, real[colour]) for r in rows)
+    # rows with the sample's L: its fake in the D and the G step; for the colourful one also
+    # its real image and its interpolate (whose L is the real one's, passed as it is)
+    assert sum(torch.equal(r[0], real[gray, 0]) for r in rows) == 2
+    assert sum(torch.equal(r[0], real[colour, 0]) for r in rows) == 4
+
+
 def test_sal_head_without_maps_fails_before_any_scan(tmp_path, photo_tree):
     cfg = compose_train([o for o in scgan_overrides(tmp_path, photo_tree)
                          if not o.startswith("data.saliency_dir")])  # fmt: skip

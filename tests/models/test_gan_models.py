@@ -65,6 +65,22 @@ def test_vgg16_features_from_a_local_file(tmp_path):
     assert not vgg.train().training  # stays frozen in eval mode
 
 
+def test_vgg16_conv3_3_is_scgans_layer_and_not_overwritten_by_its_relu(tmp_path):
+    # SCGAN's perceptual layer: the last of vgg16.features[:15], conv3_3 before its ReLU.
+    # Tapped with relu3_3, the conv output must survive the (in-place in torchvision) ReLU.
+    torch.manual_seed(0)
+    ref = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"])[:16].eval()
+    path = tmp_path / "vgg16.pth"
+    torch.save({f"features.{k}": v for k, v in ref.state_dict().items()}, path)
+    vgg = VGG16Features(str(path), ("conv3_3", "relu3_3"))
+    x = torch.rand(1, 3, 16, 16)
+    conv, relu = vgg(x)
+    with torch.no_grad():
+        expect = ref[:15]((x - vgg.mean) / vgg.std)
+    assert torch.allclose(conv, expect, atol=1e-5) and (conv < 0).any()
+    assert torch.equal(relu, conv.clamp_min(0))
+
+
 def test_vgg16_features_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="download.pytorch.org"):
         VGG16Features(str(tmp_path / "missing.pth"))
