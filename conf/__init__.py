@@ -16,8 +16,16 @@ def _holdout(val_root, fraction) -> float:
     return fraction
 
 
+def _pick(flag, if_true, if_false):
+    """``${semcolor.pick:${data.aux_colour},0.15,0.0}``: one switch setting several values."""
+    if not isinstance(flag, bool):
+        raise ValueError(f"semcolor.pick needs true or false, got {flag!r}")
+    return if_true if flag else if_false
+
+
 # data=folder: a separate validation folder, or a deterministic held-out part of the photos.
 OmegaConf.register_new_resolver("semcolor.holdout", _holdout, replace=True)
 OmegaConf.register_new_resolver(
     "semcolor.val_root", lambda val_root, root: val_root or root, replace=True
 )
+OmegaConf.register_new_resolver("semcolor.pick", _pick, replace=True)

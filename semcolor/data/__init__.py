@@ -19,6 +19,7 @@ _EXPORTS = {
     "ColorizationDataset": "base",
     "Record": "base",
     "SampleOptions": "base",
+    "options_with": "base",
     "SkipTracker": "base",
     "SAMPLE_KEYS": "base",
     "CocoStuff": "datasets",
@@ -55,6 +56,7 @@ __all__ = [
     "load_label_map",
     "load_rgb",
     "load_scene_labels",
+    "options_with",
     "save_scene_labels",
     "write_cocostuff_pngs",
 ]
@@ -66,6 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover
         Record,
         SampleOptions,
         SkipTracker,
+        options_with,
     )
     from semcolor.data.datasets import (
         DIV2K,

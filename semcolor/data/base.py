@@ -146,6 +146,7 @@ def build_sample(
     has_scene: bool,
     index: int,
     transform: PairTransform,
+    colour: bool = True,
 ) -> dict[str, torch.Tensor]:
     """The sample contract of :class:`ColorizationDataset` from decoded arrays: one place for
     every dataset (folder layouts and shards alike).
@@ -155,8 +156,10 @@ def build_sample(
         sal: uint8 (H,W) saliency map or None. scene: float32 (num_scene_classes,) vector;
         has_scene: whether it is a label. index: the sample's index.
         transform: the geometry (image, labels and map move together).
+        colour: False: the sample trains no colour head (``colorful`` False whatever the
+            image; :attr:`SampleOptions.colour`).
     """
-    colorful = chroma_mean(rgb) >= C.COLOURLESS_CHROMA
+    colorful = colour and chroma_mean(rgb) >= C.COLOURLESS_CHROMA
     image = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)
     if sal is not None:  # a 4th channel: the map follows the image's geometry exactly
         image = torch.cat([image, torch.from_numpy(np.ascontiguousarray(sal))[None]], dim=0)
@@ -288,6 +291,10 @@ class SampleOptions:
         skip_log: file to which every process appends skipped files (see
             :class:`SkipTracker`), or None.
         max_retries: consecutive bad samples tolerated before ``RuntimeError``.
+        colour: whether the samples train the colour heads. False marks every sample
+            not ``colorful`` (no colour loss, not in the rebalancing prior, not shown to a
+            discriminator as real): a mix member kept for its labels only, e.g. CamVid's
+            road scenes for segmentation (``data=photos``' ``aux_colour`` switch).
     """
 
     crop_size: int = C.TRAIN_CROP
@@ -303,6 +310,7 @@ class SampleOptions:
     saliency_dir: str | None = None
     skip_log: str | None = None
     max_retries: int = 50
+    colour: bool = True
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
@@ -328,6 +336,13 @@ class SampleOptions:
             scale_min=self.scale_min,
             scale_max=self.scale_max,
         )
+
+
+def options_with(base: SampleOptions, **changes: Any) -> SampleOptions:
+    """``base`` with some fields changed: a mix member's own options in a config without
+    repeating every field (``options: {_target_: semcolor.data.base.options_with, base:
+    ${data.options}, scene_labels: FILE}``). Unknown fields list the valid ones."""
+    return base.replace(**changes)
 
 
 class ColorizationDataset(Dataset):
@@ -621,7 +636,8 @@ class ColorizationDataset(Dataset):
         rgb, seg = self.load_arrays(index)
         sal = self.load_saliency_map(index, rgb.shape[:2])
         scene, has_scene = self._scene(index)
-        return build_sample(rgb, seg, sal, scene, has_scene, index, self.transform)
+        return build_sample(rgb, seg, sal, scene, has_scene, index, self.transform,
+                            colour=self.options.colour)  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.records)

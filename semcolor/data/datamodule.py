@@ -52,6 +52,10 @@ class SemColorDataModule(pl.LightningDataModule):
             folder and held-out fraction (the config passes them to its datasets).
         gray_root, colour_root: ``data=unpaired``'s two domains (the config passes them to
             :func:`semcolor.data.unpaired.unpaired_folders`).
+        photos_root, labels_root, aux_colour: ``data=photos``' folder of prepared photo sets
+            (``semcolor-prepare-photos``), folder of scene-label files and the switch that
+            lets CamVid and Tiny ImageNet images train the colour heads (the config passes
+            them to its members).
         options, val_options: the :class:`semcolor.data.SampleOptions` the configs give
             their training and validation datasets (``options: ${data.options}``); kept
             here for the record (the datasets already hold them).
@@ -79,6 +83,9 @@ class SemColorDataModule(pl.LightningDataModule):
         saliency_dir: str | None = None,
         gray_root: str | None = None,
         colour_root: str | None = None,
+        photos_root: str | None = None,
+        labels_root: str | None = None,
+        aux_colour: bool = False,
         options: SampleOptions | None = None,
         val_options: SampleOptions | None = None,
     ):
@@ -96,6 +103,8 @@ class SemColorDataModule(pl.LightningDataModule):
         self.resize, self.scene_labels = resize, scene_labels
         self.saliency_dir = saliency_dir
         self.gray_root, self.colour_root = gray_root, colour_root
+        self.photos_root, self.labels_root = photos_root, labels_root
+        self.aux_colour = bool(aux_colour)
         self.options, self.val_options = options, val_options
         self.root, self.val_root, self.val_fraction = root, val_root, float(val_fraction)
         for name, ds in (("train", train), ("val", val)):

@@ -397,7 +397,8 @@ class ShardDataset(_streaming_base()):  # type: ignore[misc]
         has_scene = bool(raw["has_scene"]) and self.num_scene_classes > 0
         if has_scene:
             scene[: vec.size] = torch.from_numpy(vec.copy())
-        return build_sample(rgb, seg, sal, scene, has_scene, int(raw["index"]), self.geometry)
+        return build_sample(rgb, seg, sal, scene, has_scene, int(raw["index"]), self.geometry,
+                            colour=self.options.colour)  # fmt: skip
 
     def inert_sample(self) -> dict[str, torch.Tensor]:
         """A stand-in for a corrupt member that no loss term learns from: mid-gray, not

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from semcolor import constants as C
+from semcolor.data.scene_labels import save_scene_labels
 
 #: ``../shared`` relative to the repository root.
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -145,7 +146,8 @@ def make_coco_png(root, split="train", n=2):
 def make_data_root(root: Path) -> Path:
     """Tiny trees for every ``conf/data`` config under one ``paths.data_root``: COCO-Stuff
     (PNG maps), CamVid, ImageNet folders, DIV2K, Places365 folders, Tiny ImageNet, the
-    photo folders of ``data=mixed`` (Imagenette, imagen1k with its val split, BSDS500), and
+    photo folders of ``data=mixed`` (Imagenette, imagen1k with its val split, BSDS500),
+    ``data=photos``' prepared photo sets and scene-label files, and
     a flat folder of photos (``photos``, ``photos_val``) for ``data=folder``."""
     for split in ("train", "val"):
         make_coco_png(root / "cocostuff", split=split, n=2)
@@ -168,6 +170,22 @@ def make_data_root(root: Path) -> Path:
         for split in splits:
             for i in range(2):
                 save_image(root / name / split / f"{split}{i}.jpg", seed=400 + i)
+    # data=photos: semcolor-prepare-photos outputs and Places365-style scene labels.
+    for name, cls in (("imagenette2", "n01440764"), ("caltech101", "accordion")):
+        for split in ("train", "val"):
+            for i in range(2):
+                save_image(root / "photo_sets" / name / split / cls / f"{i}.jpg", seed=450 + i)
+    label_sets = {"imagenette2": ("photo_sets/imagenette2", ("train",)),
+                  "caltech101": ("photo_sets/caltech101", ("train",)),
+                  "imagen1k": ("imagen1k", ("train",)), "bsds500": ("bsds500", ("train", "val"))}
+    for name, (rel, splits) in label_sets.items():
+        base = root / rel
+        names = sorted(p.relative_to(base).as_posix() for s in splits
+                       for p in (base / s).rglob("*.jpg"))  # fmt: skip
+        idx = np.tile(np.arange(5), (len(names), 1))
+        prob = np.tile(np.array([0.5, 0.2, 0.1, 0.1, 0.1], np.float32), (len(names), 1))
+        (root / "scene_labels").mkdir(exist_ok=True)
+        save_scene_labels(root / "scene_labels" / f"{name}.npz", names, idx, prob, 365)
     # A user's own photos (data=folder): enough for its 5% held-out validation part.
     for i in range(60):
         save_image(root / "photos" / f"p{i:02d}.jpg", h=20, w=24, seed=500 + i)
