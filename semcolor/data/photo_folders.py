@@ -214,6 +214,8 @@ def prepare_photos(
     _check_out(out, settings)
     out.mkdir(parents=True, exist_ok=True)
     result = PrepareResult(layout)
+    # The manifest first: an interrupted run's folder is then recognised and continued.
+    _write_manifest(out, src, settings, result, complete=False)
     for path, split, rel in progress(files) if progress else files:
         try:
             rgb = load_rgb(path)
@@ -242,6 +244,12 @@ def _write_reports(out: Path, src: Path, settings: dict, result: PrepareResult) 
     with open(out / DROPPED, "w", encoding="utf-8") as f:
         f.write("path\treason\n")
         f.writelines(f"{p}\t{r}\n" for p, r in result.dropped)
+    _write_manifest(out, src, settings, result, complete=True)
+
+
+def _write_manifest(
+    out: Path, src: Path, settings: dict, result: PrepareResult, complete: bool
+) -> None:
     counts = {s: sum(1 for _ in (out / s).rglob("*") if _.is_file()) if (out / s).is_dir()
               else 0 for s in SPLITS}  # fmt: skip
     manifest = {
@@ -250,6 +258,7 @@ def _write_reports(out: Path, src: Path, settings: dict, result: PrepareResult) 
         "images": counts,
         "dropped": {"colourless": len(result.colourless), "too_small": len(result.too_small),
                     "unreadable": len(result.bad)},
+        "complete": complete,
         "made_by": "semcolor-prepare-photos",
     }  # fmt: skip
     tmp = out / f".{MANIFEST}.partial"

@@ -109,6 +109,24 @@ def test_second_run_continues_and_other_settings_are_refused(tmp_path):
         prepare_photos(src, out, holdout_fraction=0.5)
 
 
+def test_interrupted_run_is_continued(tmp_path):
+    src = caltech_tree(tmp_path, n=4)
+    out = tmp_path / "out"
+
+    def stop_after_three(items):
+        for k, item in enumerate(items):
+            if k == 3:
+                raise KeyboardInterrupt
+            yield item
+
+    with pytest.raises(KeyboardInterrupt):
+        prepare_photos(src, out, holdout_fraction=0.3, progress=stop_after_three)
+    assert not json.loads((out / "manifest.json").read_text())["complete"]
+    r = prepare_photos(src, out, holdout_fraction=0.3)
+    assert r.kept_existing == 3 and sum(r.copied.values()) == 5
+    assert json.loads((out / "manifest.json").read_text())["complete"]
+
+
 @pytest.mark.parametrize("where", ["inside", "same", "parent"])
 def test_output_overlapping_the_source_is_refused(tmp_path, where):
     src = caltech_tree(tmp_path, n=2)
