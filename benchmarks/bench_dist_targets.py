@@ -8,7 +8,13 @@ path's ``upsample_ab`` and recombined with the exact L: what a head that predict
 targets perfectly would score. PSNR and colourfulness use the bench's metric code; the
 gray baseline (ab = 0) is the named baseline of the same run. Prints a table; not a test.
 
+``--subsample-variants`` adds where "subsample" could take its one pixel per cell: the
+top-left pixel (``ab[..., ::s, ::s]``, Zhang et al.'s code and semcolor 0.2), pixel s//2
+(half a pixel past the centre for even s) and pixel s//2 - 1 (half a pixel before it);
+the library's "subsample" row is the cell centre (the mean of the central 2x2 for even s).
+
     python benchmarks/bench_dist_targets.py [--root ../shared/data/imagen1k/val] [--limit N]
+        [--subsample-variants]
 """
 
 from __future__ import annotations
@@ -25,12 +31,14 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--stride", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--subsample-variants", action="store_true",
+                    help="also score other pixels 'subsample' could take per cell")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
     from semcolor.bench import lab_of, list_dataset_images, load_ground_truth, recombine
-    from semcolor.color import annealed_mean, mean
-    from semcolor.color.targets import DIST_TARGET_MODES, distribution_targets
+    from semcolor.color import annealed_mean, mean, soft_encode_sparse
+    from semcolor.color.targets import DIST_TARGET_MODES, DistTargets, distribution_targets
     from semcolor.inference import upsample_ab
     from semcolor.metrics import MetricAccumulator, evaluate_pair, grayscale_baseline, is_colourless
 
@@ -47,9 +55,15 @@ def main() -> None:
         L, ab = lab[:, :1].float(), lab[:, 1:].float()
         accs["gray"].update(evaluate_pair(grayscale_baseline(gt), gt))
         gt_cf.append(evaluate_pair(gt, gt, keys=("colorfulness",))["colorfulness"])
-        hw = (256 // args.stride, 256 // args.stride)
-        for mode in DIST_TARGET_MODES:
-            t = distribution_targets(ab, hw, mode)
+        s = args.stride
+        hw = (256 // s, 256 // s)
+        targets = {mode: distribution_targets(ab, hw, mode) for mode in DIST_TARGET_MODES}
+        if args.subsample_variants:
+            for name, off in (("top-left", 0), ("pixel s//2", s // 2),
+                              ("pixel s//2-1", max(s // 2 - 1, 0))):  # fmt: skip
+                idx, wts = soft_encode_sparse(ab[..., off::s, off::s])
+                targets[f"subsample@{name}"] = DistTargets(idx=idx, wts=wts)
+        for mode, t in targets.items():
             dense = t.dense
             if dense is None:
                 dense = torch.zeros(1, 313, *hw).scatter_add_(1, t.idx, t.wts)

@@ -71,8 +71,8 @@ def soft_ce_loss(
             is weighted by the weight of its target's most likely bin (Zhang et al. eq. 3).
         targets: how a strided head's cell targets are built, one of
             :data:`semcolor.color.targets.DIST_TARGET_MODES` ("cell": the mean of the
-            pixels' soft encodings, the default; "subsample": Zhang et al.'s every s-th pixel;
-            "area": soft encoding of the area-averaged ab).
+            pixels' soft encodings, the default; "subsample": Zhang et al.'s one ab value per
+            cell, taken at the cell's centre; "area": soft encoding of the area-averaged ab).
 
     Returns:
         Scalar: the weighted per-cell cross-entropy averaged over counted cells.

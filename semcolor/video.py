@@ -4,7 +4,9 @@ PyAV, which ships ffmpeg inside its wheel).
 Frames are decoded, colorized in batches through the one inference path (the
 :class:`semcolor.Colorizer` of :mod:`semcolor.api`: L at full resolution, the network on a
 ``size`` x ``size`` copy, ab upsampled in one step), re-encoded at the input's resolution and
-frame rate, and the input's audio track is copied unchanged.
+frame rate (H.264, converted to YUV with the BT.709 matrix, limited range, and tagged so:
+players then show the colours that were computed), and the input's audio track is copied
+unchanged.
 
 Temporal stabilisation (:class:`TemporalStabilizer`, on by default) smooths the network's ab
 across frames, before upsampling:
@@ -192,6 +194,41 @@ def colorize_video(
                        n / seconds if seconds > 0 else 0.0)  # fmt: skip
 
 
+def _add_video_stream(av: Any, out: Any, w: int, h: int, rate: Any, crf: int) -> Any:
+    """An H.264 stream of ``out`` tagged BT.709 (matrix, primaries, transfer) and limited
+    ("TV", MPEG) range, which is what :func:`_video_frame` converts to.
+
+    Why tag: an untagged stream leaves the matrix to the player, which assumes BT.709 for HD
+    and BT.601 for SD; ffmpeg's default RGB -> YUV conversion is BT.601, so untagged HD
+    output was shown with shifted colours (RGB (200, 60, 40) as (213, 73, 37)). BT.709 is
+    the matrix of HD video and its primaries are sRGB's, the primaries our RGB is in.
+    """
+    from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc  # extra
+
+    vout = out.add_stream("libx264", rate=rate)
+    vout.width, vout.height = w, h
+    # 4:2:0 needs even sides; 4:4:4 keeps any size (and the full colour resolution).
+    vout.pix_fmt = "yuv420p" if w % 2 == 0 and h % 2 == 0 else "yuv444p"
+    vout.options = {"crf": str(int(crf))}
+    cc = vout.codec_context  # written into the H.264 VUI, so any container carries it
+    cc.colorspace, cc.color_range = Colorspace.ITU709, ColorRange.MPEG
+    cc.color_primaries, cc.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
+    return vout
+
+
+def _video_frame(av: Any, rgb: np.ndarray, pix_fmt: str) -> Any:
+    """(H,W,3) uint8 RGB -> a ``pix_fmt`` frame converted with the BT.709 matrix to limited
+    range and tagged so (the conversion the stream of :func:`_add_video_stream` declares)."""
+    from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc  # extra
+
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+        format=pix_fmt, dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG
+    )
+    frame.colorspace, frame.color_range = Colorspace.ITU709, ColorRange.MPEG
+    frame.color_primaries, frame.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
+    return frame
+
+
 def _transcode(av: Any, src: Path, tmp: Path, colorizer: Any, stab: TemporalStabilizer,
                progress: bool, crf: int) -> tuple[int, Any, Any]:  # fmt: skip
     from semcolor.api import _finish, _prepare
@@ -208,11 +245,7 @@ def _transcode(av: Any, src: Path, tmp: Path, colorizer: Any, stab: TemporalStab
         out = av.open(str(tmp), mode="w")
         try:
             w, h = vin.codec_context.width, vin.codec_context.height
-            vout = out.add_stream("libx264", rate=rate)
-            vout.width, vout.height = w, h
-            # 4:2:0 needs even sides; 4:4:4 keeps any size (and the full colour resolution).
-            vout.pix_fmt = "yuv420p" if w % 2 == 0 and h % 2 == 0 else "yuv444p"
-            vout.options = {"crf": str(int(crf))}
+            vout = _add_video_stream(av, out, w, h, rate, crf)
             aout = out.add_stream_from_template(ain) if ain is not None else None
             bar = None
             if progress:
@@ -232,7 +265,7 @@ def _transcode(av: Any, src: Path, tmp: Path, colorizer: Any, stab: TemporalStab
                     ab = stab.step(small[i], ab_net[i])
                     full = upsample_ab(ab[None], tuple(p.L.shape[-2:]))
                     rgb = _finish(p, full.contiguous())
-                    for packet in vout.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                    for packet in vout.encode(_video_frame(av, rgb, vout.pix_fmt)):
                         out.mux(packet)
                     n += 1
                 if bar is not None:

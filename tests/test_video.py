@@ -55,6 +55,39 @@ def test_video_keeps_size_rate_frames_and_audio(tmp_path):
     assert not list((tmp_path / "out").glob(".*partial*"))
 
 
+def test_hd_output_is_tagged_bt709_and_shows_the_computed_colours(tmp_path, monkeypatch):
+    """Every colorized frame is RGB (200, 60, 40) (the pipeline's last step is stubbed); a
+    player decoding the 1280x720 output with its tags honoured (an untagged HD stream: as
+    BT.709, what players assume) must show that colour. Converted with BT.601 and left
+    untagged, it showed (213, 73, 37)."""
+    from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
+
+    import semcolor.api
+
+    want = np.array([200, 60, 40])
+
+    def constant(p, ab):
+        h, w = p.L.shape[-2:]
+        return np.broadcast_to(want.astype(np.uint8), (h, w, 3)).copy()
+
+    monkeypatch.setattr(semcolor.api, "_finish", constant)
+    src = _clip(tmp_path / "hd.mp4", frames=2, w=1280, h=720, audio=False)
+    r = colorize_video(src, tmp_path / "hd_out.mp4", size=32, progress=False, device="cpu")
+    with av.open(str(r.path)) as c:
+        cc = c.streams.video[0].codec_context
+        tags = (cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range)
+        shown = []
+        for f in c.decode(video=0):
+            space = Colorspace.ITU709 if f.colorspace in (0, 2) else f.colorspace  # 2: unset
+            rng = ColorRange.MPEG if f.color_range == ColorRange.UNSPECIFIED else f.color_range
+            rgb = f.to_ndarray(format="rgb24", src_colorspace=space, src_color_range=rng)
+            shown.append(rgb[200:520, 400:880].reshape(-1, 3).mean(0))
+    assert tags == (Colorspace.ITU709, ColorPrimaries.BT709, ColorTrc.BT709, ColorRange.MPEG)
+    assert len(shown) == 2
+    for rgb in shown:
+        assert np.abs(rgb - want).max() < 2.5, rgb.round(1)
+
+
 def test_odd_sizes_and_no_audio(tmp_path):
     src = tmp_path / "odd.mkv"
     with av.open(str(src), "w") as c:

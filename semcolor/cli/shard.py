@@ -4,14 +4,17 @@
     semcolor-shard cocostuff --data-root $DATA --out /scratch/coco_shards
     semcolor-shard imagenet --data-root $DATA --out /scratch/in_shards \\
         --set data.scene_labels=$DATA/imagenet_places365.npz data.num_scene_classes=365
-    semcolor-shard mixed --data-root $DATA --out /scratch/mix_shards --chunk-bytes 128MB
+    semcolor-shard camvid --data-root $DATA --out /scratch/camvid_shards --chunk-bytes 128MB
 
 SRC is a folder of photos (any depth) or the name of a data config (``conf/data``:
-cocostuff, imagenet, places365, tinyimagenet, camvid, div2k, folder, mixed), whose training
-set (or ``--split val``'s validation set) is built exactly as ``semcolor-train data=SRC``
-builds it, ``--set`` overrides included: label maps, scene pseudo-labels, saliency maps and
-the mix's padded label spaces go into the shards. Train from them with
-``semcolor-train data=shards data.root=DIR``.
+cocostuff, imagenet, places365, tinyimagenet, camvid, div2k, folder), whose training set (or
+``--split val``'s validation set) is built exactly as ``semcolor-train data=SRC`` builds it,
+``--set`` overrides included: label maps, scene pseudo-labels, saliency maps and padded label
+spaces go into the shards. Train from them with ``semcolor-train data=shards data.root=DIR``.
+
+A weighted mix (``mixed``, any config whose training set is a ``MixedDataset``) is refused
+(exit 2): shards are streamed, every stored sample once per epoch, so the mix's weights
+would be lost (see :mod:`semcolor.data.shards`). Train a mix with ``data=mixed``.
 
 Deterministic (same source, chunk size and workers: byte-identical chunk files) and
 resumable (rerun the same command after an interruption). Unreadable images are skipped and
@@ -27,6 +30,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from semcolor.cli._help import parser as help_parser
 
@@ -73,12 +77,32 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _sources() -> list[str]:
+def _configs() -> dict[str, Any]:
+    """Data config name -> its YAML file (``semcolor.conf/data``), minus non-sources."""
     from importlib.resources import files
 
-    names = sorted(p.name[:-5] for p in files("semcolor.conf").joinpath("data").iterdir()
-                   if p.name.endswith(".yaml"))  # fmt: skip
-    return [n for n in names if n not in NOT_SOURCES]
+    found = {p.name[:-5]: p for p in files("semcolor.conf").joinpath("data").iterdir()
+             if p.name.endswith(".yaml")}  # fmt: skip
+    return {n: found[n] for n in sorted(found) if n not in NOT_SOURCES}
+
+
+def _is_mix(config_file: Any) -> bool:
+    """Whether a data config's training set is a weighted mix (read from its YAML, not
+    composed: cheap)."""
+    from omegaconf import OmegaConf
+
+    train = OmegaConf.load(str(config_file)).get("train") or {}
+    return str(train.get("_target_", "")).endswith("MixedDataset")
+
+
+def _mixes() -> list[str]:
+    return [n for n, f in _configs().items() if _is_mix(f)]
+
+
+def _sources() -> list[str]:
+    """The data configs semcolor-shard converts (weighted mixes are not among them)."""
+    mixes = set(_mixes())
+    return [n for n in _configs() if n not in mixes]
 
 
 def build_source(src: str, split: str = "train", data_root: str | None = None,
@@ -89,7 +113,7 @@ def build_source(src: str, split: str = "train", data_root: str | None = None,
 
     Raises:
         ValueError: an unknown config name (the valid ones are listed) or a config whose
-            dataset cannot be sharded.
+            dataset cannot be sharded (a weighted mix: the reason is given).
     """
     from hydra import compose, initialize_config_module
     from hydra.utils import instantiate
@@ -101,6 +125,10 @@ def build_source(src: str, split: str = "train", data_root: str | None = None,
         return ImageFolder(str(Path(src).expanduser()), split=None,
                            options=SampleOptions(train=False, num_scene_classes=0,
                                                  num_seg_classes=0))  # fmt: skip
+    if src in _mixes():
+        from semcolor.data.shards import MIX_REFUSAL
+
+        raise ValueError(f"data={src} is no shard source: {MIX_REFUSAL}")
     if src not in _sources():
         raise ValueError(
             f"SRC {src!r} is neither a folder nor a data config; configs: {_sources()}"

@@ -9,7 +9,8 @@
 
 A resume reuses the run's own configuration: the command-line overrides stored in the
 checkpoint are replayed (yours win over them), the run continues in its own folder, and a
-warning lists every value that differs from the stored config.
+warning lists every value that differs from the stored config. Only overrides that cannot
+name code are replayed (:func:`replayable_overrides`): a checkpoint is data.
 
 Configs live in the package (``semcolor.conf``), so this works from any directory after a
 plain ``pip install``. ``semcolor-train --cfg job`` prints the composed config.
@@ -234,10 +235,118 @@ def _quote(value: str) -> str:
     return value if re.fullmatch(r"[\w./:@-]+", value) else "'" + value.replace("'", "\\'") + "'"
 
 
+#: A key part naming Hydra's instantiation machinery (``_target_``, ``_args_``,
+#: ``_partial_``, ``_recursive_``, ``_convert_``...): never replayed from a checkpoint.
+_CODE_KEY = re.compile(r"_\w+_")
+#: A config option name: ``group=NAME`` selects ``NAME.yaml`` of the package's group.
+_OPTION_NAME = re.compile(r"[A-Za-z0-9][\w-]*")
+
+
+def _config_groups() -> Any:
+    from importlib.resources import files
+
+    return files("semcolor.conf")
+
+
+def _value_problem(value: Any) -> str | None:
+    """None for a number, bool, null, a string without interpolation, or a (nested) list of
+    these; else why not."""
+    if isinstance(value, list):
+        return next((p for p in map(_value_problem, value) if p), None)
+    if isinstance(value, dict):
+        return "a dict value (it can carry _target_, or add a whole node that gets instantiated)"
+    if isinstance(value, str):
+        if "${" in value:
+            return "an interpolation (a resolver such as oc.create builds nodes)"
+        return None
+    if value is None or isinstance(value, (bool, int, float)):
+        return None
+    return f"a {type(value).__name__} value"
+
+
+def _replay_problem(override: Any) -> str | None:
+    """Why a stored override must not be replayed (None: it may). See :func:`resume_argv`."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    if not isinstance(override, str):
+        return f"not a command-line override ({type(override).__name__})"
+    try:
+        ov = OverridesParser.create().parse_overrides([override])[0]
+    except Exception as e:  # noqa: BLE001 - Hydra's grammar errors have several types
+        return f"not a valid override ({str(e).splitlines()[0][:120]})"
+    key = ov.key_or_group
+    parts = re.split(r"[./]", key)
+    if parts[0] == "hydra":
+        return "hydra.* settings (callbacks, launchers, search paths) can run code"
+    if any(_CODE_KEY.fullmatch(p) for p in parts):
+        return "a _target_/_args_/_partial_-style key names code for Hydra to instantiate"
+    if ov.package is not None:
+        return "a @package placement"
+    if ov.is_sweep_override():
+        return "a multirun sweep"
+    group = _config_groups().joinpath(key)
+    if "." not in key and group.is_dir():  # a config group: only one of the package's configs
+        if ov.is_delete():
+            return None
+        value = ov.value()
+        if value is None:
+            return None
+        if not (isinstance(value, str) and _OPTION_NAME.fullmatch(value)
+                and group.joinpath(f"{value}.yaml").is_file()):  # fmt: skip
+            return f"not a config of the package's group {key!r}"
+        return None
+    if ov.is_delete():
+        return None
+    return _value_problem(ov.value())
+
+
+def replayable_overrides(stored: Any) -> tuple[list[str], list[tuple[str, str]]]:
+    """Split a checkpoint's stored command line into (replayed, [(dropped, why)]).
+
+    A checkpoint is data: a checkpoint from someone else must not be able to make
+    ``semcolor-train ckpt_path=FILE`` run code. Hydra instantiates any ``_target_`` it finds
+    in the config (a callback, a logger, a plugin), so a replayed override is kept only when
+    it cannot name code:
+
+    * a **config group selection** (``data=mixed``, ``+experiment=regsoft``, ``~logger``):
+      only a config that exists in the package's group (``semcolor.conf``);
+    * a **value** (``data.batch_size=32``, ``+trainer.profiler=simple``): a number, bool,
+      null, string or list of these; no dict (it could carry ``_target_`` or add a whole
+      node, e.g. ``+callbacks.x={_target_: ...}``), no ``${...}`` interpolation (a resolver
+      such as ``oc.create`` builds nodes).
+
+    Dropped always: keys with a part like ``_target_``, ``_args_``, ``_partial_`` (any
+    ``_name_``), ``hydra.*`` and ``hydra/`` groups, ``@package`` placements, sweeps, and
+    anything Hydra's override grammar does not parse (``hydra.run.dir`` silently: the resume
+    sets the run's folder itself). Your own command line is not filtered: repeat a dropped
+    override there if you trust it.
+
+    Args:
+        stored: the checkpoint's ``semcolor.overrides`` (a list of str; anything else is
+            dropped whole).
+    """
+    if stored is None:
+        return [], []
+    if not isinstance(stored, (list, tuple)):
+        return [], [(repr(stored)[:80], "the stored command line is not a list")]
+    kept, dropped = [], []
+    for o in stored:
+        if isinstance(o, str) and o.startswith("hydra.run.dir="):
+            continue  # resume_argv sets the run's folder itself (where the checkpoint is)
+        why = _replay_problem(o)
+        if why is None:
+            kept.append(o)
+        else:
+            dropped.append((str(o), why))
+    return kept, dropped
+
+
 def resume_argv(argv: list[str]) -> list[str]:
     """The command line for ``ckpt_path=CKPT [overrides]``: the checkpoint's stored overrides
-    (minus those the user repeats), then the user's, then ``hydra.run.dir`` = the run's own
-    folder (unless given). Any other command line is returned unchanged."""
+    that are safe to replay (:func:`replayable_overrides`; the others are dropped with a
+    warning that names each and why), minus those the user repeats, then the user's, then
+    ``hydra.run.dir`` = the run's own folder (unless given). Any other command line is
+    returned unchanged."""
     ckpt = next((a.split("=", 1)[1] for a in reversed(argv) if a.startswith("ckpt_path=")), None)
     if not ckpt or ckpt == "null" or not Path(ckpt).is_file():
         return argv  # nothing to resume, or build() reports the missing file
@@ -248,14 +357,24 @@ def resume_argv(argv: list[str]) -> list[str]:
                     "command line alone", ckpt)  # fmt: skip
         return argv
     mine = {_override_key(a) for a in argv if "=" in a and not a.startswith("-")}
-    replay = [o for o in stored if _override_key(o) not in mine and _override_key(o) not in
+    safe, dropped = replayable_overrides(stored)
+    if dropped:
+        log.warning(
+            "%s: %d stored override(s) not replayed (a checkpoint is data; overrides that "
+            "could name code are never taken from one; repeat any you trust on the command "
+            "line):\n  %s", ckpt, len(dropped),
+            "\n  ".join(f"{o}  ({why})" for o, why in dropped),
+        )  # fmt: skip
+    replay = [o for o in safe if _override_key(o) not in mine and _override_key(o) not in
               _RESUME_IGNORED]  # fmt: skip
     out = [*replay, *argv]
     if "hydra.run.dir" not in mine:
         p = Path(ckpt).resolve()
         run_dir = p.parent.parent if p.parent.name == "checkpoints" else None
         if run_dir is None:
-            run_dir = (info["config"].get("paths") or {}).get("output_dir")
+            stored_dir = (info["config"].get("paths") or {}).get("output_dir")
+            if isinstance(stored_dir, str) and "${" not in stored_dir:
+                run_dir = stored_dir
         if run_dir:
             out.append(f"hydra.run.dir={_quote(str(run_dir))}")
     return out

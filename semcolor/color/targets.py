@@ -9,8 +9,11 @@ cell's target be? Three answers (``DIST_TARGET_MODES``):
   brown that their average ab would encode to. Built by a sparse scatter-add of the k
   weights per pixel into the (B,313,h,w) cell grid; no dense 313 x H x W tensor at full
   resolution ever exists.
-- ``"subsample"``: Zhang et al.'s training net: ab is subsampled (every s-th pixel, the
-  top-left one of each cell) and that pixel is soft-encoded.
+- ``"subsample"``: Zhang et al.'s training net: one ab value per cell, soft-encoded. It is
+  taken at the cell's *centre* (:func:`cell_centres`), where the bilinear upsampling of the
+  head's output (``align_corners=False``) places it: the centre pixel for odd s, the mean of
+  the central 2x2 pixels for even s (the centre lies between them). Taking the top-left
+  pixel (``ab[..., ::s, ::s]``, semcolor 0.2 and earlier) shifts every target by (s-1)/2 pixels.
 - ``"area"``: ab averaged over the cell, then soft-encoded (semcolor < 0.2; turns textures
   and edges into desaturated mixtures).
 
@@ -108,6 +111,38 @@ def cell_distributions(
     return (out.view(b, C.NUM_AB_BINS, h, w) / count.view(1, 1, h, w)).contiguous()
 
 
+def cell_centres(ab: torch.Tensor, stride: int) -> torch.Tensor:
+    """ab at the centre of every ``stride`` x ``stride`` cell.
+
+    Cell i along an axis of n pixels covers pixels [i*s, min((i+1)*s, n)); its centre is
+    i*s + (m-1)/2 with m its pixel count (a partial border cell: its own centre). A centre
+    on a pixel gives that pixel; one between two pixels (even m) their mean, i.e. bilinear
+    sampling at the centre: the mean of the central 2x2 pixels of an even cell. Why not
+    pixel s//2 (no averaging, but half a pixel off): the ceiling of a perfect stride-4 head
+    on imagen1k/val is 37.59 dB with the 2x2 mean, 37.05 with pixel 2, 37.04 with pixel 1
+    and 34.68 with the top-left pixel (annealed mean; ``benchmarks/bench_dist_targets.py
+    --limit 100 --subsample-variants``, docs/default_model.md).
+
+    Args:
+        ab: (B,2,H,W) float.
+        stride: s >= 1.
+
+    Returns:
+        (B,2,ceil(H/s),ceil(W/s)), ab's dtype.
+    """
+
+    def lo_hi(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        start = torch.arange(0, n, stride, device=ab.device)
+        last = torch.clamp(start + stride, max=n) - 1  # the cell's last pixel
+        twice = start + last  # twice the centre: odd = between two pixels
+        return twice // 2, (twice + 1) // 2
+
+    ylo, yhi = lo_hi(ab.shape[-2])
+    xlo, xhi = lo_hi(ab.shape[-1])
+    rows = (ab.index_select(-2, ylo) + ab.index_select(-2, yhi)) / 2
+    return (rows.index_select(-1, xlo) + rows.index_select(-1, xhi)) / 2
+
+
 def distribution_targets(
     ab: torch.Tensor,
     out_hw: tuple[int, int],
@@ -145,7 +180,7 @@ def distribution_targets(
     elif mode == "cell":
         return DistTargets(dense=cell_distributions(ab, stride, k, sigma))
     elif mode == "subsample":
-        ab = ab[..., ::stride, ::stride]
+        ab = cell_centres(ab, stride)
     else:  # area
         ab = F.interpolate(ab, size=(h, w), mode="area")
     idx, wts = soft_encode_sparse(ab, k, sigma)

@@ -600,6 +600,15 @@ class TinyImageNet(ColorizationDataset):
     ``test/images`` (unlabelled). Note the default ``crop_size`` (224) upsamples the 64x64
     images; pass ``SampleOptions(crop_size=64)`` for native resolution.
 
+    The official ``val`` is a split to report on, not to choose on; ``data=tinyimagenet``
+    validates on a part of ``train`` held out instead (``holdout_fraction``).
+
+    Args:
+        holdout_fraction: hold out this fraction of ``train``, chosen deterministically by
+            path (:func:`semcolor.data.base.in_holdout` of ``<wnid>/images/<file>``), for
+            validation; 0 = none. Only with ``split="train"``.
+        holdout: "exclude" (drop the held-out files: training) or "only" (keep only them).
+
     Other arguments (``root``, ``split``, ``options``): see
     :class:`semcolor.data.base.ColorizationDataset`.
     """
@@ -613,6 +622,24 @@ class TinyImageNet(ColorizationDataset):
 
     SPLITS = ("train", "val", "test")
 
+    def __init__(
+        self,
+        root: str,
+        split: str = "train",
+        holdout_fraction: float = 0.0,
+        holdout: str = "exclude",
+        options: SampleOptions | None = None,
+    ) -> None:
+        if holdout not in HOLDOUT_MODES:
+            raise ValueError(f"holdout must be one of {list(HOLDOUT_MODES)}, got {holdout!r}")
+        if holdout_fraction and split != "train":
+            raise ValueError(
+                f"TinyImageNet: holdout_fraction={holdout_fraction} holds out part of the "
+                f"train split, not of {split!r}; pass split='train'"
+            )
+        self.holdout_fraction, self.holdout = float(holdout_fraction), holdout
+        super().__init__(root, split, options)
+
     def _scan(self) -> list[Record]:
         wnids_path = self.root / "wnids.txt"
         if not wnids_path.is_file():
@@ -625,6 +652,10 @@ class TinyImageNet(ColorizationDataset):
                 d = self.root / "train" / w / "images"
                 if d.is_dir():
                     records.extend(Record(p, scene=lookup[w]) for p in list_images(d, False))
+            if self.holdout_fraction > 0:
+                keep, base = self.holdout == "only", self.root / "train"
+                records = [r for r in records if in_holdout(
+                    os.path.relpath(r.image, base), self.holdout_fraction) == keep]  # fmt: skip
             return records
         img_dir = self.root / self.split / "images"
         if not img_dir.is_dir():

@@ -15,10 +15,21 @@ padding and resumable iteration state.
 What a shard sample holds (one per source image; :func:`shard_record`): the image file's
 own encoded bytes (no re-encoding), whether EXIF orientation applies, the label map as a
 PNG of final label values (255, or 65535 above 255 classes, for ``IGNORE_INDEX``), the scene
-vector (float32, already padded to the mix's label space), the saliency map as PNG, the
+vector (float32, already padded to the configured label space), the saliency map as PNG, the
 source index and path. Decoding, augmentation and Lab conversion happen at read time, with
 the same code as the folder datasets (:func:`semcolor.data.base.build_sample`), so random
 crops differ per epoch as before.
+
+Not a source: a weighted mix (:class:`semcolor.data.mixed.MixedDataset`, ``data=mixed``).
+LitData streams every stored sample once per epoch in shuffled order, so a mix stored as
+shards would be drawn in proportion to its members' sizes, not by its weights (the default
+mix's 40/15/5/5/20/15% would become 11/2/0.6/0.3/85/1%); :func:`write_shards` refuses it.
+LitData's own weighted combination (``CombinedStreamingDataset(weights=...)``, 0.2.76) is
+no substitute as it stands: it ends an epoch as soon as any member runs out, has no length
+(no fixed step count per epoch), and draws members from ``random.Random(seed)`` created
+anew for every epoch and loader worker, i.e. the same member sequence in each. Train a mix
+from its folders (``data=mixed``: drawn by weight, resumed exactly) or shard each source on
+its own.
 
 Bad data: a source file that cannot be decoded is skipped at conversion and listed (in the
 report and ``semcolor_shards.json``). A member that is corrupt *in a shard* (bit rot, a
@@ -53,6 +64,7 @@ from semcolor.data.base import (  # noqa: E402
     resolve_label_count,
 )
 from semcolor.data.io import BadImageError, BadLabelError, load_rgb_bytes  # noqa: E402
+from semcolor.data.mixed import MixedDataset  # noqa: E402
 
 log = logging.getLogger("semcolor.data")
 
@@ -104,24 +116,28 @@ def _decode_png(data: bytes | memoryview, what: str, path: str) -> np.ndarray:
         ) from None
 
 
-def _members(dataset: Any, index: int) -> tuple[ColorizationDataset, int]:
-    """The folder dataset and its local index behind ``index`` (a MixedDataset's member)."""
-    from semcolor.data.mixed import MixedDataset
+#: Why a weighted mix is no shard source (see the module docstring).
+MIX_REFUSAL = (
+    "a weighted mix (MixedDataset, e.g. data=mixed) cannot be sharded: shards are streamed "
+    "with every stored sample drawn once per epoch, so its members would be drawn in "
+    "proportion to their sizes, not by its weights. Train the mix from its folders "
+    "(semcolor-train data=mixed, drawn by weight, exact resume), or shard one source at a time"
+)
 
+
+def _check_source(dataset: Any) -> ColorizationDataset:
     if isinstance(dataset, MixedDataset):
-        k, local = dataset.locate(index)
-        return _members(dataset.datasets[k], local)
+        raise ValueError(MIX_REFUSAL)
     if isinstance(dataset, ColorizationDataset):
-        return dataset, index
+        return dataset
     raise TypeError(
-        f"semcolor-shard converts semcolor's folder datasets and MixedDataset, not "
+        f"semcolor-shard converts semcolor's folder datasets (ColorizationDataset), not "
         f"{type(dataset).__name__}"
     )
 
 
 def shard_record(dataset: Any, index: int) -> dict[str, Any]:
-    """The stored form of sample ``index`` of ``dataset`` (a ColorizationDataset or a
-    MixedDataset of them).
+    """The stored form of sample ``index`` of ``dataset`` (a ColorizationDataset).
 
     Keys: ``index`` (int, the source index), ``path`` (bytes, UTF-8), ``image`` (bytes, the file as
     stored), ``exif`` (int 0/1), ``seg`` (bytes: PNG, or empty), ``scene`` (bytes: float32
@@ -131,7 +147,7 @@ def shard_record(dataset: Any, index: int) -> dict[str, Any]:
         BadImageError: the image, its label map or its saliency map is unusable (decoded and
             checked exactly as training would).
     """
-    ds, local = _members(dataset, int(index))
+    ds, local = _check_source(dataset), int(index)
     record = ds.records[local]
     rgb, seg = ds.load_arrays(local)  # decodes and validates, as training does
     sal = ds.load_saliency_map(local, rgb.shape[:2])
@@ -196,7 +212,8 @@ def write_shards(
     left alone unless ``overwrite``.
 
     Args:
-        dataset: a ColorizationDataset or MixedDataset (its label spaces are kept).
+        dataset: a ColorizationDataset (its label spaces are kept); not a weighted mix
+            (:data:`MIX_REFUSAL`).
         out: a new or empty folder, an interrupted conversion's folder, or (``overwrite``)
             an old one.
         chunk_bytes / chunk_size: chunk limit in bytes ("64MB") or in samples (one of the
@@ -205,8 +222,10 @@ def write_shards(
 
     Raises:
         FileExistsError: ``out`` holds a finished conversion and ``overwrite`` is False.
-        ValueError: no usable sample.
+        ValueError: no usable sample, or ``dataset`` is a MixedDataset.
+        TypeError: ``dataset`` is no semcolor folder dataset.
     """
+    first = _check_source(dataset)  # before anything is written
     ld = _litdata()
     out_p = Path(out).expanduser().resolve()
     meta_path = out_p / META_NAME
@@ -254,7 +273,6 @@ def write_shards(
             skipped.setdefault((p, reason), None)
     if samples == 0:
         raise ValueError(f"no usable sample among the {n} of {dataset!r}")
-    first, _ = _members(dataset, 0)
     meta = {
         "version": SHARD_FORMAT_VERSION,
         "samples": samples,

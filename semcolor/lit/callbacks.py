@@ -76,20 +76,50 @@ class SaveOnSigterm(pl.Callback):
     (SIGUSR1), not on SIGTERM.
 
     The save is made in ``on_train_batch_end``, the very point where ``ModelCheckpoint``
-    saves, so the resume is the well-trodden one. In a distributed run the ranks first agree
-    (any rank signalled = all save, at the same batch) and all then stop at that batch. A
-    SIGTERM that arrives after the batch-end check (during validation, say) is saved from
-    ``on_exception`` instead, in a single-process run; with several processes, where only
-    some may have seen it, the run stops with its latest periodic checkpoint rather than risk
-    a collective save that not every rank joins.
+    saves, so the resume is the well-trodden one.
+
+    In a distributed run every rank must save and stop at the same step, or a collective
+    waits forever. Lightning's notifier cannot ensure it: it runs a ``broadcast`` from rank 0
+    inside the signal handler, i.e. at an arbitrary point of the receiving rank's program
+    (one rank issues a collective the others do not, and their sequences no longer pair
+    up), and it stops only the rank that received the signal (or, through its per-step
+    broadcast, every rank when rank 0 did, at the start of a batch and without a save). So
+    with several processes this callback replaces that notifier (before Lightning installs
+    it) by one that only notes the signal and forwards it to the ranks Lightning launched
+    (as Lightning's does); at each training batch end the ranks agree in one collective (any
+    rank signalled = all save at this batch), each sets ``received_sigterm`` and Lightning
+    then stops all of them at that batch. A signal during validation is acted on at the
+    next training batch end. A single-process run keeps Lightning's notifier (no collective
+    to keep in step), and a SIGTERM that arrives after the batch-end check (during
+    validation, say) is saved from ``on_exception``.
     """
 
     def __init__(self) -> None:
         self._agreed = False
         self._saved_step: int | None = None
+        self._signalled = False
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # Lightning registers its SIGTERM handler after on_fit_start, from this attribute.
+        connector = getattr(trainer, "_signal_connector", None)
+        if trainer.world_size > 1 and connector is not None:
+            self._signalled = False
+            connector._sigterm_notifier_fn = self._make_notifier(trainer)
+
+    def _make_notifier(self, trainer: pl.Trainer):
+        def note_sigterm(signum: int, frame: Any) -> None:
+            # A signal handler: a flag and os.kill only, never a collective.
+            if not self._signalled:
+                launcher = trainer.strategy.launcher
+                if launcher is not None:
+                    launcher.kill(signum)  # the ranks Lightning spawned, as Lightning does
+            self._signalled = True
+
+        return note_sigterm
 
     def on_train_batch_end(self, trainer: pl.Trainer, *args: Any, **kwargs: Any) -> None:
-        stop = trainer.strategy.reduce_boolean_decision(bool(trainer.received_sigterm), all=False)
+        mine = self._signalled or bool(trainer.received_sigterm)
+        stop = trainer.strategy.reduce_boolean_decision(mine, all=False)
         if not stop:
             return
         self._agreed = True

@@ -86,3 +86,60 @@ def test_resume_argv_replays_stored_overrides_and_the_users_win(tmp_path):
     assert config_differences({"a": {"b": 1, "c": 2}}, {"a": {"b": 1, "c": 3}, "d": 0}) == [
         "a.c: 2 -> 3", "d: '<absent>' -> 0"
     ]  # fmt: skip
+
+
+def test_a_crafted_checkpoint_cannot_make_a_resume_run_code(tmp_path, caplog):
+    """A checkpoint is data. Its stored command line is replayed only where an override
+    cannot name code: no _target_/_args_/_partial_ keys, no dict values (a whole node with a
+    _target_), no interpolations, no hydra.*, group selections only of the package's configs.
+    Each dropped override is named with the reason."""
+    import logging
+
+    import torch
+    from omegaconf import OmegaConf
+
+    from semcolor.cli.train import resume_argv
+    from tests.lit.helpers import compose_train
+
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    ckpt.parent.mkdir(parents=True)
+    code = [
+        "+callbacks.pwn={_target_:builtins.exec,_args_:['import os']}",  # a whole node
+        "callbacks.model_checkpoint._target_=builtins.exec",
+        "+callbacks.x._target_=builtins.exec",
+        "+callbacks.x._args_=['import os']",
+        "module._partial_=true",
+        "+trainer.plugins=[{_target_:builtins.exec}]",
+        "+logger.y='${oc.create:{_target_:builtins.exec}}'",
+        "hydra.callbacks.z._target_=builtins.exec",
+        "hydra/launcher=basic",
+        "data=../../../tmp/evil",  # a group selection outside the package
+        "+experiment=not_a_packaged_config",
+    ]
+    safe = ["+experiment=regsoft", "data=camvid", "data.batch_size=4", "~logger",
+            "+trainer.profiler=simple", "data.crop_size=[64,64]"]  # fmt: skip
+    torch.save({"semcolor": {"config": {}, "overrides": [*safe, *code]},
+                "optimizer_states": []}, ckpt)  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="semcolor.train"):
+        argv = resume_argv([f"ckpt_path={ckpt}"])
+    assert argv[: len(safe)] == safe
+    assert argv[len(safe):] == [f"ckpt_path={ckpt}", f"hydra.run.dir={tmp_path / 'run'}"]
+    assert f"{len(code)} stored override(s) not replayed" in caplog.text
+    for o in code:
+        assert o in caplog.text
+    # what Hydra composes from the replayed command line instantiates only packaged targets
+    cfg = OmegaConf.to_container(compose_train([a for a in argv if not a.startswith("hydra.")]))
+    targets = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            targets.extend(v for k, v in node.items() if k == "_target_")
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(cfg)
+    assert targets and all(t.split(".")[0] in ("semcolor", "pytorch_lightning", "torch")
+                           for t in targets), targets  # fmt: skip

@@ -7,7 +7,12 @@ import torch
 import torch.nn.functional as F
 
 from semcolor.color import AB_BINS, soft_encode, soft_encode_sparse
-from semcolor.color.targets import DIST_TARGET_MODES, cell_distributions, distribution_targets
+from semcolor.color.targets import (
+    DIST_TARGET_MODES,
+    cell_centres,
+    cell_distributions,
+    distribution_targets,
+)
 
 
 def _ab(b=2, h=16, w=12, seed=0):
@@ -50,12 +55,37 @@ def test_cell_keeps_both_colours_of_an_edge_where_area_mixes_them():
     assert area_bins[:, 0].abs().max() <= 20  # a is averaged away: a ~ 0
 
 
-def test_subsample_encodes_every_sth_pixel():
-    ab = _ab()
+def test_subsample_encodes_each_cells_centre_where_upsampling_puts_it():
+    """The head's value of a cell is upsampled (bilinear, align_corners=False) as the cell
+    centre's: "subsample" must take ab there, not at the top-left pixel (1.5 px off at s=4)."""
+    ab = _ab()  # 16 x 12 at stride 4: full cells, centre between pixels 1 and 2 (and 5, 6...)
     t = distribution_targets(ab, (4, 3), "subsample")
-    idx, wts = soft_encode_sparse(ab[..., ::4, ::4])
+    centre = F.avg_pool2d(ab[..., 1:, 1:], 2, stride=4)  # mean of each cell's central 2x2
+    idx, wts = soft_encode_sparse(centre)
     assert torch.equal(t.idx, idx)
     torch.testing.assert_close(t.wts, wts)
+    # an odd stride takes the centre pixel itself; a partial border cell its own centre
+    ab = _ab(1, 7, 8)  # s=3: rows 0-2, 3-5, 6; columns 0-2, 3-5, 6-7
+    got = cell_centres(ab, 3)
+    rows = ab[..., [1, 4, 6], :]
+    want = torch.stack([rows[..., 1], rows[..., 4], (rows[..., 6] + rows[..., 7]) / 2], -1)
+    torch.testing.assert_close(got, want)
+
+
+def test_subsample_targets_line_up_with_the_upsampled_output():
+    """A smooth horizontal ramp of b: the stride-4 targets' values, upsampled as the model's
+    output is, land on the ramp (within the encoding's error); the top-left pixel would sit
+    1.5 px (1.5 ramp steps) early everywhere."""
+    from semcolor.color import mean
+    from semcolor.inference import upsample_ab
+
+    ab = torch.zeros(1, 2, 8, 32)
+    ab[0, 1] = torch.arange(32.0) * 2 - 30  # b from -30 to 32, 2 per pixel
+    t = distribution_targets(ab, (2, 8), "subsample")
+    dense = torch.zeros(1, 313, 2, 8).scatter_add_(1, t.idx, t.wts)
+    up = upsample_ab(mean(torch.log(dense.clamp_min(1e-12))), (8, 32))
+    err = (up[0, 1, :, 4:-4] - ab[0, 1, :, 4:-4]).abs().mean()  # away from the clamped borders
+    assert err < 1.0, f"mean |b error| {err:.2f} (top-left sampling gives about 3)"
 
 
 def test_stride_one_is_plain_soft_encoding_for_every_mode():

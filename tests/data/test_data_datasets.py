@@ -358,6 +358,31 @@ def test_tinyimagenet(tmp_path):
         TinyImageNet(str(root), options=SampleOptions(num_scene_classes=2))
 
 
+def test_tinyimagenet_holds_out_part_of_train_for_validation(tmp_path):
+    """data=tinyimagenet validates on a path-hashed part of train, never on the official
+    val (a report split); training never sees that part."""
+    from hydra.utils import instantiate
+
+    from semcolor.data.base import in_holdout
+    from tests.lit.helpers import compose_train
+
+    root = make_tiny(tmp_path / "tiny-imagenet-200", per_class=8)
+    cfg = compose_train(["data=tinyimagenet", f"paths.data_root={tmp_path}", "data.crop_size=16",
+                         "data.val_fraction=0.3", "data.skip_log=null"])  # fmt: skip
+    train, val = instantiate(cfg.data.train), instantiate(cfg.data.val)
+    tr, va = set(train.paths), set(val.paths)
+    assert va and tr and not tr & va and len(tr | va) == 24
+    assert all("/train/" in p for p in va)  # not tiny-imagenet-200/val
+    assert va == {p for p in tr | va if in_holdout(p.split("/train/")[1], 0.3)}
+    assert all(r.scene is not None for r in val.records)  # the scene head is scored too
+    again = TinyImageNet(str(root), holdout_fraction=0.3, holdout="only")
+    assert set(again.paths) == va  # deterministic
+    with pytest.raises(ValueError, match="split='train'"):
+        TinyImageNet(str(root), split="val", holdout_fraction=0.3)
+    with pytest.raises(ValueError, match="holdout must be one of"):
+        TinyImageNet(str(root), holdout_fraction=0.3, holdout="some")
+
+
 # ============================================================================ folder
 def test_image_folder_recursive_case_insensitive(tmp_path):
     root = tmp_path / "folder"

@@ -18,11 +18,13 @@ from __future__ import annotations
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytorch_lightning as pl
@@ -312,3 +314,149 @@ def test_auto_resume_skips_partial_files_and_takes_lightnings_slurm_checkpoint(t
     cfg.ckpt_path = "auto"
     resolve_auto_ckpt(cfg)
     assert Path(cfg.ckpt_path) == hpc
+
+
+# ---------------------------------------------------------------------- SIGTERM under DDP
+_DDP_SIGTERM = r"""
+import sys
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.utilities.exceptions import SIGTERMException
+from semcolor.lit.callbacks import PREEMPTED_EXIT_CODE, SaveOnSigterm
+from tests.lit.test_kill_resume import RankProbe
+
+out = sys.argv[1]
+
+
+class Net(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 1)
+
+    def training_step(self, batch, i):
+        return self.lin(batch).pow(2).mean()
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.01)
+
+
+data = torch.utils.data.DataLoader(torch.randn(2000, 4), batch_size=2)
+trainer = pl.Trainer(
+    accelerator="cpu", devices=2, strategy="ddp", max_steps=1000, logger=False,
+    enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
+    default_root_dir=out, callbacks=[SaveOnSigterm(), RankProbe(out, 0.05)],
+)
+try:
+    trainer.fit(Net(), data)
+except SIGTERMException:
+    sys.exit(PREEMPTED_EXIT_CODE)
+"""
+
+
+class RankProbe(pl.Callback):
+    """Each rank appends ``pid P``, ``step N`` (after each batch) and ``stopped EXC N`` (on
+    an exception) to ``<out_dir>/rank<R>.txt``."""
+
+    def __init__(self, out_dir: str, step_delay_s: float = 0.0):
+        self.out_dir, self.step_delay_s = out_dir, step_delay_s
+
+    def _write(self, trainer, line: str) -> None:
+        with open(os.path.join(self.out_dir, f"rank{trainer.global_rank}.txt"), "a") as f:
+            f.write(line + "\n")
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self._write(trainer, f"pid {os.getpid()}")
+
+    def on_train_batch_end(self, trainer, *args, **kwargs) -> None:
+        self._write(trainer, f"step {trainer.global_step}")
+        time.sleep(self.step_delay_s)
+
+    def on_exception(self, trainer, pl_module, exception) -> None:
+        self._write(trainer, f"stopped {type(exception).__name__} {trainer.global_step}")
+
+
+def _ddp_probe(path: Path) -> dict[str, Any]:
+    """pid, last step and the stop line a rank's probe file holds so far."""
+    info: dict[str, Any] = {"pid": None, "step": 0, "stopped": None}
+    for line in path.read_text().splitlines() if path.is_file() else []:
+        kind, _, rest = line.partition(" ")
+        if kind == "pid":
+            info["pid"] = int(rest)
+        elif kind == "step":
+            info["step"] = int(rest)
+        elif kind == "stopped":
+            info["stopped"] = rest
+    return info
+
+
+@pytest.mark.parametrize("signalled", [1, pytest.param(0, marks=pytest.mark.slow)])
+def test_sigterm_to_one_ddp_rank_stops_every_rank_at_the_same_saved_step(tmp_path, signalled):
+    """Two gloo processes (as torchrun starts them); SIGTERM reaches one rank only. Every rank
+    must agree, save once, stop at the same step and exit 143; last.ckpt holds that step.
+    (Lightning's own notifier broadcast from inside the signal handler: the ranks' collectives
+    fell out of step and the run hung or stopped one rank.)"""
+    script = tmp_path / "ddp_sigterm.py"
+    script.write_text(_DDP_SIGTERM)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    procs, logs = [], []
+    for rank in (0, 1):
+        env = {**os.environ, "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2",
+               "NODE_RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
+               "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}  # fmt: skip
+        logs.append(open(tmp_path / f"log{rank}.txt", "w"))  # noqa: SIM115 - closed below
+        procs.append(subprocess.Popen([sys.executable, str(script), str(tmp_path)], env=env,
+                                      stdout=logs[-1], stderr=subprocess.STDOUT))  # fmt: skip
+    probes = [tmp_path / f"rank{r}.txt" for r in (0, 1)]
+    try:
+        end = time.monotonic() + STEP_TIMEOUT_S
+        while min(_ddp_probe(p)["step"] for p in probes) < 3:
+            assert all(p.poll() is None for p in procs), "a rank exited before step 3"
+            assert time.monotonic() < end, "no step 3 in time"
+            time.sleep(POLL_S)
+        os.kill(_ddp_probe(probes[signalled])["pid"], signal.SIGTERM)
+        codes = [p.wait(timeout=SIGTERM_EXIT_BOUND_S) for p in procs]
+    finally:
+        for p, f in zip(procs, logs, strict=True):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            f.close()
+    out = "\n".join((tmp_path / f"log{r}.txt").read_text()[-1500:] for r in (0, 1))
+    assert codes == [PREEMPTED_EXIT_CODE] * 2, out
+    ranks = [_ddp_probe(p) for p in probes]
+    step = ranks[0]["step"]
+    assert [r["step"] for r in ranks] == [step, step], out  # the same last batch
+    assert [r["stopped"] for r in ranks] == [f"SIGTERMException {step}"] * 2, out
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["global_step"] == step
+
+
+@pytest.mark.slow
+def test_sigterm_to_a_ddp_semcolor_train_saves_once_and_stops_both_ranks(tmp_path):
+    """The real entry point with Lightning's own launcher (``trainer=ddp``, 2 CPU processes):
+    SIGTERM to the command's process (rank 0) reaches rank 1 through the launcher; both stop
+    at the same step, last.ckpt holds it, the command exits 143."""
+    marks = tmp_path / "ranks"
+    marks.mkdir()
+    proc, _, log = _start(tmp_path, 0, 200, 100, extra=[
+        "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
+        f"+callbacks.ranks._target_={HOOKS}.RankProbe", f"+callbacks.ranks.out_dir={marks}",
+        "+callbacks.ranks.step_delay_s=0.2",
+    ])  # fmt: skip
+    probes = [marks / f"rank{r}.txt" for r in (0, 1)]
+    try:
+        _wait_for(lambda: min(_ddp_probe(p)["step"] for p in probes) >= 3, proc,
+                  "step 3 on both ranks", timeout=STEP_TIMEOUT_S + 60)  # fmt: skip
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=SIGTERM_EXIT_BOUND_S)
+    finally:
+        _close(proc, log)
+    out = _log(tmp_path, 0)
+    assert rc == PREEMPTED_EXIT_CODE, out[-3000:]
+    ranks = [_ddp_probe(p) for p in probes]
+    step = ranks[0]["step"]
+    assert [r["stopped"] for r in ranks] == [f"SIGTERMException {step}"] * 2, out[-3000:]
+    assert f"SIGTERM: saved step {step} to " in out
+    assert _checkpoint_steps(tmp_path / "run" / "checkpoints") == {"last.ckpt": step}
