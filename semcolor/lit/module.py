@@ -544,6 +544,8 @@ def prior_cache_key(data_config: dict, loss: MultiTaskLoss, dist_stride: int) ->
         "sigma": float(loss.sigma),
         "dist_stride": int(dist_stride),
         "rebalance": [C.REBALANCE_SIGMA, C.REBALANCE_LAMBDA],
+        # 2: "subsample" takes each cell's centre (was its top-left pixel): old priors differ.
+        "targets_version": 2,
     }
     blob = json.dumps(payload, sort_keys=True, default=str).encode("utf-8")
     return hashlib.sha1(blob).hexdigest()
