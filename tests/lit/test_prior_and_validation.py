@@ -170,12 +170,16 @@ def test_default_model_recipe_trains_at_the_evaluation_scale(tmp_path):
     size) before its 128 crop; validation is imagen1k/val under the bench protocol."""
     cfg = compose_train(["+experiment=default_model", f"paths.output_dir={tmp_path}"])
     members = cfg.data.train.datasets
-    assert len(members) == 6
-    assert all(m.options.resize == 256 and m.options.crop_size == 128 for m in members)
-    assert all(m.options.scene_labels is None for m in members)  # keyed per dataset
+    assert len(members) == 7 and cfg.data.name == "photos"
+    opts = [m.options.base if "base" in m.options else m.options for m in members]
+    assert all(o.resize == 256 and o.crop_size == 128 for o in opts)
+    # scene pseudo-labels are keyed per photo set; CamVid and Tiny ImageNet have none
+    labelled = [str(m.options.get("scene_labels")) for m in members]
+    assert [x.endswith(".npz") for x in labelled] == [True] * 5 + [False] * 2
     assert cfg.data.val._target_.endswith("BenchImages") and cfg.data.val.size == 256
     assert cfg.data.val.split == "val" and cfg.data.val.root.endswith("imagen1k")
     assert cfg.model.encoder_weights == "imagenet" and cfg.loss.dist_targets == "cell"
+    assert cfg.module.encoder_lr_mult == 0.1
     # the report splits are never trained on
     roots = [f"{m.root}/{m.split}" for m in members]
     assert not any(r.endswith(("/test", "kodak24/None")) for r in roots)
