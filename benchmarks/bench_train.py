@@ -20,12 +20,26 @@ run, and with ``--curve N`` also trains each for N steps on the same fixed strea
 batches and prints the loss curve (mean of each tenth), to check that the curves agree:
 
     python benchmarks/bench_train.py --precision --size 128 --batch 16 --steps 10 --curve 300
+
+``--e2e`` measures the real training loop against the pure step, in one run: the default
+recipe (``+experiment=default_model``, or the Hydra overrides given after ``--``) trained by
+``semcolor-train``'s own ``build()`` and ``Trainer.fit`` on its real data (loader, Lightning,
+logging, the recipe's precision and memory format), steady-state images/s over ``--steps``
+steps after ``--warmup``; then the pure step of the same network on batches recorded from
+that loader (forward, loss, backward, clipping, AdamW; no loader, no Lightning) in fp32,
+bf16-mixed, channels_last and both; the ratio is e2e / the fastest pure row. It also times
+one validation pass and the start-up, and gives their share of the recipe's whole run:
+
+    python benchmarks/bench_train.py --e2e --steps 60 -- +experiment=default_model \
+        paths.data_root=$DATA data.photos_root=$PHOTOS data.labels_root=$LABELS
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_model_latency import ECCV16Net  # noqa: E402
 
 from semcolor import constants as C  # noqa: E402
+from semcolor import hardware  # noqa: E402
 from semcolor.color import normalize_l  # noqa: E402
 from semcolor.losses import MultiTaskLoss, soft_ce_loss  # noqa: E402
 from semcolor.models import ColorizerOutput, SemColorNet  # noqa: E402
@@ -126,6 +141,114 @@ def precision_rows(args, dev, sync) -> None:
         print(f"loss curve {name:>28}: " + " ".join(f"{v:.3f}" for v in c))
 
 
+#: Pure-step modes: (bf16 autocast, channels_last).
+MODES = {"fp32": (False, False), "bf16-mixed": (True, False), "channels_last": (False, True),
+         "bf16-mixed + channels_last": (True, True)}  # fmt: skip
+
+
+def e2e_rows(args, overrides: list[str]) -> None:
+    """The real loop (semcolor-train's build + Trainer.fit) vs the pure step, same run."""
+    import pytorch_lightning as pl
+    from hydra import compose, initialize_config_module
+    from torch.nn.utils import clip_grad_norm_
+
+    from semcolor.cli.train import build
+
+    out = tempfile.mkdtemp(prefix="bench_e2e_")
+    with initialize_config_module("semcolor.conf", version_base="1.3"):
+        cfg = compose("train", overrides=[
+            *(overrides or ["+experiment=default_model"]), f"paths.output_dir={out}",
+            "logger=csv", "trainer.enable_progress_bar=false", "trainer.limit_val_batches=0",
+            f"trainer.max_steps={args.warmup + args.steps}",
+            "callbacks.model_checkpoint.every_n_train_steps=100000",
+        ])  # fmt: skip
+    recipe_steps = int(compose_value(overrides, "trainer.max_steps", cfg))
+
+    class Clock(pl.Callback):
+        def __init__(self):
+            self.t: list[float] = []
+            self.batches: list[dict] = []
+
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            self.t.append(time.perf_counter())
+            if len(self.batches) < args.pure_batches:
+                self.batches.append({k: v.clone() for k, v in batch.items()})
+
+    t0 = time.perf_counter()
+    dm, module, trainer = build(cfg)
+    clock = Clock()
+    trainer.callbacks.append(clock)
+    trainer.fit(module, datamodule=dm)
+    startup = clock.t[0] - t0 - (clock.t[1] - clock.t[0])  # to the first step's start
+    w = args.warmup
+    e2e = args.steps * cfg.data.batch_size / (clock.t[-1] - clock.t[w - 1])
+
+    # Validation: one pass as the recipe runs it (same module, its own val loader).
+    validator = pl.Trainer(accelerator="cpu", precision=trainer.precision, logger=False,
+                           enable_progress_bar=False, enable_checkpointing=False)
+    vt = time.perf_counter()
+    validator.validate(module, datamodule=dm, verbose=False)
+    val_s = time.perf_counter() - vt
+    every = cfg.trainer.get("val_check_interval") or recipe_steps
+    n_val = max(1, recipe_steps // int(every)) if isinstance(every, int) else 1
+
+    # Pure steps on the recorded real batches, each mode from the same weights.
+    state = {k: v.clone() for k, v in module.net.state_dict().items()}
+    batches = clock.batches
+    pure: dict[str, float] = {}
+    for name, (bf16, cl) in MODES.items():
+        module.net.load_state_dict(state)
+        fmt = torch.channels_last if cl else torch.contiguous_format
+        module.net.to(memory_format=fmt)
+        module.memory_format = fmt
+        opt = module.make_optimizer(module.optimizer_factory)
+
+        def step(i, opt=opt, bf16=bf16):
+            b = batches[i % len(batches)]
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = module.criterion(module(b["L"]), b).total
+            loss.backward()
+            clip_grad_norm_(module.parameters(), 1.0)
+            opt.step()
+
+        for i in range(2):
+            step(i)
+        t = time.perf_counter()
+        for i in range(args.steps):
+            step(i)
+        pure[name] = args.steps * cfg.data.batch_size / (time.perf_counter() - t)
+    best = max(pure, key=pure.get)
+    print(f"CPU: {hardware.describe_cpu()}; {torch.get_num_threads()} torch threads, "
+          f"{cfg.data.num_workers} loader worker(s); load average {os.getloadavg()}")
+    print(f"recipe: {' '.join(overrides) or '+experiment=default_model'}; batch "
+          f"{cfg.data.batch_size} at {cfg.data.crop_size}^2; e2e precision "
+          f"{trainer.precision}, memory format {module.memory_format}")
+    print(f"{'row':>34} | images/s | vs fastest pure ({best})")
+    for name, v in pure.items():
+        print(f"{'pure step, ' + name:>34} | {v:8.2f} | {v / pure[best]:5.1%}")
+    print(f"{'end to end (semcolor-train loop)':>34} | {e2e:8.2f} | {e2e / pure[best]:5.1%}")
+    if recipe_steps <= 0:
+        print(f"start-up {startup:.1f} s; one validation pass {val_s:.1f} s (the recipe counts "
+              "epochs, not steps: no whole-run estimate)")
+        return
+    train_s = recipe_steps * cfg.data.batch_size / e2e
+    total = startup + train_s + n_val * val_s
+    print(f"start-up {startup:.1f} s; one validation pass {val_s:.1f} s x {n_val} in the "
+          f"recipe's {recipe_steps} steps; estimated recipe wall time {total / 60:.1f} min, "
+          f"of which validation {n_val * val_s / total:.1%}, start-up {startup / total:.1%}")
+
+
+def compose_value(overrides: list[str], key: str, cfg) -> int:
+    """The recipe's own value of ``key`` (the benchmark overrides it for its short run)."""
+    from hydra import compose, initialize_config_module
+    from omegaconf import OmegaConf
+
+    with initialize_config_module("semcolor.conf", version_base="1.3"):
+        full = compose("train", overrides=overrides or ["+experiment=default_model"])
+    return OmegaConf.select(full, key)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=C.TRAIN_CROP)
@@ -137,7 +260,18 @@ def main() -> None:
                     help="compare fp32 / bf16-mixed / channels_last for the default_model net")
     ap.add_argument("--curve", type=int, default=0,
                     help="with --precision: also train N steps each and print the loss curves")
-    args = ap.parse_args()
+    ap.add_argument("--e2e", action="store_true",
+                    help="the real training loop vs the pure step (Hydra overrides after --)")
+    ap.add_argument("--warmup", type=int, default=10, help="--e2e: steps before timing")
+    ap.add_argument("--pure-batches", type=int, default=8,
+                    help="--e2e: real batches recorded for the pure-step rows")
+    argv = sys.argv[1:]
+    overrides = argv[argv.index("--") + 1:] if "--" in argv else []
+    args = ap.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
+    if args.e2e:
+        torch.set_num_threads(args.threads)
+        e2e_rows(args, overrides)
+        return
     torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)

@@ -397,10 +397,11 @@ class Colorizer:
             None = the model's first (``dist`` when it has that head, else ``reg``: the
             SCGAN and SpyncoGAN generators).
         head: deprecated spelling of ``method`` (``head="soft"`` means ``method="dist"``).
-        precision: "fp32" (default) or "bf16" (bfloat16 autocast around the network; PyTorch
-            backend only). fp32 is the default everywhere: see
-            :data:`semcolor.inference.PRECISIONS` and the README's speed section for the
-            measurement.
+        precision: "auto" (default: bf16 where the device computes bfloat16 natively, e.g. a
+            CPU with AVX-512 BF16 or AMX, else fp32; :func:`semcolor.hardware.inference_precision`),
+            "fp32" or "bf16" (bfloat16 autocast around the network; PyTorch backend only).
+            The precision in use is the attribute ``precision``; the README's speed section
+            has the measurements (speed, and PSNR parity with fp32).
         backend: "torch" (default, PyTorch eager) or "onnxruntime" (the exported graph of the
             method in an ONNX Runtime CPU session, built once per model and cached:
             :func:`semcolor.export.ort_network`; CPU only). :meth:`analyze` always runs the
@@ -429,25 +430,26 @@ class Colorizer:
         temperature: float | None = None,
         method: str | None = None,
         head: str | None = None,
-        precision: str = "fp32",
+        precision: str = "auto",
         backend: str = "torch",
     ) -> None:
         from semcolor.inference import (
             BACKENDS,
-            PRECISIONS,
+            PRECISION_CHOICES,
             canonical_method,
             check_choice,
             check_temperature,
             default_batch_size,
+            resolve_precision,
             resolve_temperature,
         )
 
         if batch_size is not None:
             batch_size = _check_int(batch_size, "batch_size", 1)
         self.size = _check_int(size, "size", 1)
-        self.precision = check_choice(precision, "precision", PRECISIONS)
+        self.precision = check_choice(precision, "precision", PRECISION_CHOICES)
         self.backend = check_choice(backend, "backend", BACKENDS)
-        if self.backend == "onnxruntime" and self.precision != "fp32":
+        if self.backend == "onnxruntime" and self.precision == "bf16":
             raise ValueError(
                 f"backend='onnxruntime' runs the fp32 graph; precision={precision!r} is for "
                 "backend='torch'"
@@ -468,6 +470,9 @@ class Colorizer:
             )
         self.batch_size = (batch_size if batch_size is not None
                            else default_batch_size(self.device, self.backend))  # fmt: skip
+        # "auto" becomes what runs here (ONNX Runtime runs the fp32 graph).
+        self.precision = ("fp32" if self.backend == "onnxruntime"
+                          else resolve_precision(self.precision, self.device))  # fmt: skip
         if method is None:
             if not self.model.methods:
                 raise ValueError(f"{type(self.model.net).__name__} has no colour head")
@@ -698,7 +703,7 @@ def colorize(
     device: str | torch.device = "auto",
     head: str | None = None,
     hints: Any = None,
-    precision: str = "fp32",
+    precision: str = "auto",
     backend: str = "torch",
 ) -> Any:
     """Colorize one image at its original resolution, keeping its luminance.
@@ -723,7 +728,7 @@ def colorize(
             regions of similar luminance and stops at strong edges; elsewhere the model's
             colour stays (Levin et al. 2004 on the model's ab,
             :mod:`semcolor.color.hints`). None (default): the model's output unchanged.
-        precision: "fp32" (default) or "bf16" (see :class:`Colorizer`).
+        precision: "auto" (default), "fp32" or "bf16" (see :class:`Colorizer`).
         backend: "torch" (default) or "onnxruntime" (CPU; see :class:`Colorizer`).
 
     Returns:
@@ -757,7 +762,7 @@ def analyze(
     method: str | None = None,
     device: str | torch.device = "auto",
     hints: Any = None,
-    precision: str = "fp32",
+    precision: str = "auto",
 ) -> Colorization:
     """Colorize one image and return the model's view of it: the image (as :func:`colorize`),
     the per-pixel uncertainty (entropy of the distribution head), the scene head's top-5 and

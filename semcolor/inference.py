@@ -40,6 +40,10 @@ METHOD_ALIASES = {"soft": "dist"}
 #: Numeric precisions of the network call: "fp32" (float32, the reference) or "bf16"
 #: (``torch.autocast`` to bfloat16 around the network; the decoding stays float32).
 PRECISIONS = ("fp32", "bf16")
+#: What callers may ask for: a precision, or "auto" = bf16 where the device computes it
+#: natively, else fp32 (:func:`semcolor.hardware.inference_precision`, the rule training
+#: follows too).
+PRECISION_CHOICES = ("auto", *PRECISIONS)
 #: Backends that run the network: "torch" (PyTorch eager) or "onnxruntime" (the graph of
 #: :func:`semcolor.export.export_onnx` in an ONNX Runtime CPU session; :class:`OrtNetwork`).
 BACKENDS = ("torch", "onnxruntime")
@@ -78,12 +82,20 @@ def check_choice(value: Any, name: str, valid: Sequence[str]) -> str:
     return value
 
 
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """A :data:`PRECISION_CHOICES` value as the precision that runs on ``device``."""
+    from semcolor.hardware import inference_precision
+
+    check_choice(precision, "precision", PRECISION_CHOICES)
+    return inference_precision(precision, device).value
+
+
 def autocast_for(precision: str, device: torch.device | str):
     """The context the network runs in at ``precision``: nothing for "fp32", bfloat16
-    ``torch.autocast`` on the device's type for "bf16"."""
+    ``torch.autocast`` on the device's type for "bf16" ("auto": :func:`resolve_precision`)."""
     import contextlib
 
-    check_choice(precision, "precision", PRECISIONS)
+    precision = resolve_precision(precision, device)
     if precision == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
@@ -396,14 +408,14 @@ def predict_ab(
         methods: any of "dist" (annealed mean of the distribution head) and "reg"
             (regression head); the deprecated "soft" means "dist".
         temperature: annealed-mean temperature T > 0 (lower = more vivid).
-        precision: "fp32" or "bf16" (bfloat16 autocast around the network only; see
-            :data:`PRECISIONS`).
+        precision: "fp32", "bf16" (bfloat16 autocast around the network only) or "auto"
+            (:data:`PRECISION_CHOICES`).
 
     Returns:
         {method: (B,2,H,W) float32 ab in Lab units at ``out_size``}, on L's device.
     """
     _check_L(L)
-    check_choice(precision, "precision", PRECISIONS)
+    check_choice(precision, "precision", PRECISION_CHOICES)
     asked = tuple(methods)
     methods = tuple(canonical_method(m) for m in asked)
     heads = getattr(net, "heads", ())

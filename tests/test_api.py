@@ -248,7 +248,8 @@ def test_result_is_the_shared_predict_ab_path(model, photo):
     L = rgb_to_lab(x)[:, :1].float()
     ab = inf.predict_ab(model.net, L, size=SIZE, temperature=0.2)["dist"]
     ref = lab_to_rgb(torch.cat([L, ab], 1))[0]
-    out = semcolor.colorize(x[0].float(), model=model, size=SIZE, temperature=0.2)
+    out = semcolor.colorize(x[0].float(), model=model, size=SIZE, temperature=0.2,
+                            precision="fp32")  # predict_ab's default; "auto" may pick bf16
     assert (out - ref).abs().max() < 1e-5  # only the fast L's float32 rounding differs
 
 
@@ -505,7 +506,7 @@ def test_onnxruntime_backend_matches_torch(method):
     pytest.importorskip("onnxruntime")
     net = tiny_net()
     L = torch.rand(2, 1, 50, 44) * 100
-    torch_c = semcolor.Colorizer(net, device="cpu", size=SIZE, method=method)
+    torch_c = semcolor.Colorizer(net, device="cpu", size=SIZE, method=method, precision="fp32")
     ort_c = semcolor.Colorizer(net, device="cpu", size=SIZE, method=method,
                                backend="onnxruntime")  # fmt: skip
     preps = [api._prepare(L[i, 0] / 100.0) for i in range(2)]
@@ -523,7 +524,7 @@ def test_onnxruntime_backend_matches_torch(method):
 
 def test_precision_and_backend_errors_list_valid_values():
     net = tiny_net()
-    with pytest.raises(ValueError, match=r"unknown precision 'fp16'; valid: \['fp32', 'bf16'\]"):
+    with pytest.raises(ValueError, match=r"unknown precision 'fp16'; valid: \['auto', 'fp32', 'bf16'\]"):
         semcolor.Colorizer(net, device="cpu", precision="fp16")
     valid = r"unknown backend 'tvm'; valid: \['torch', 'onnxruntime'\]"
     with pytest.raises(ValueError, match=valid):
@@ -537,12 +538,24 @@ def test_precision_and_backend_errors_list_valid_values():
 def test_bf16_precision_runs_and_stays_close():
     net = tiny_net()
     photos = _photos(2)
-    a = semcolor.Colorizer(net, device="cpu", size=SIZE).colorize_batch(photos)
+    a = semcolor.Colorizer(net, device="cpu", size=SIZE, precision="fp32").colorize_batch(photos)
     b = semcolor.Colorizer(net, device="cpu", size=SIZE, precision="bf16").colorize_batch(photos)
     assert [x.shape for x in a] == [x.shape for x in b]
     diff = max(np.abs(x.astype(int) - y.astype(int)).max() for x, y in zip(a, b, strict=True))
     assert diff <= 40  # a tiny random net in bf16: close, not identical
     assert "precision='bf16'" in repr(semcolor.Colorizer(net, device="cpu", precision="bf16"))
+
+
+@pytest.mark.parametrize(("flags", "want"), [({"avx512_bf16"}, "bf16"), ({"avx2"}, "fp32")])
+def test_auto_precision_follows_the_machine(monkeypatch, flags, want):
+    from semcolor import hardware
+
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset(flags))
+    net = tiny_net()
+    assert semcolor.Colorizer(net, device="cpu", size=SIZE).precision == want
+    assert semcolor.Colorizer(net, device="cpu", precision="fp32").precision == "fp32"
+    ort = semcolor.Colorizer(net, device="cpu", size=SIZE, backend="onnxruntime")
+    assert ort.precision == "fp32"  # the exported graph is fp32
 
 
 def test_default_batch_size_is_the_devices_and_cpu_network_calls_are_capped(monkeypatch):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,3 +85,22 @@ def test_bench_inference_precision_backend_rows_and_markdown(monkeypatch, tmp_pa
     md = bench.markdown(rows, 100.0, "header")
     assert md.startswith("header") and "| tiny b1 predict_ab dist onnxruntime |" in md
     assert "roofline" in md
+
+
+@pytest.mark.slow
+def test_bench_train_e2e_prints_every_row(tmp_path):
+    """bench_train.py --e2e on the tiny synthetic setup: the real loop, the four pure-step
+    modes and the validation/start-up shares are all printed (figures are not checked)."""
+    from tests.lit.helpers import TINY_CLI
+
+    over = [o for o in TINY_CLI if not o.startswith(("trainer.limit_val", "trainer.precision"))]
+    r = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "bench_train.py"), "--e2e", "--steps", "3",
+         "--warmup", "2", "--pure-batches", "2", "--", "+experiment=regsoft",
+         f"paths.cache_dir={tmp_path}", *over],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    for row in ("pure step, fp32", "pure step, bf16-mixed + channels_last",
+                "end to end (semcolor-train loop)", "one validation pass", "CPU:"):
+        assert row in r.stdout, r.stdout

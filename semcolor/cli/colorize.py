@@ -99,8 +99,9 @@ def _parser() -> argparse.ArgumentParser:
         "CUDA; on CPU the network sees at most semcolor.inference.CPU_NETWORK_BATCH at a time)",
     )
     ap.add_argument(
-        "--precision", choices=("fp32", "bf16"), default="fp32",
-        help="fp32 (default) or bf16 autocast around the network (torch backend)",
+        "--precision", choices=("auto", "fp32", "bf16"), default="auto",
+        help="auto (default: bf16 where the CPU/GPU computes it natively, else fp32), fp32, "
+        "or bf16 autocast around the network (torch backend)",
     )
     ap.add_argument(
         "--backend", choices=("torch", "onnxruntime"), default="torch",
