@@ -409,6 +409,8 @@ class Colorizer:
     Raises:
         ValueError: a bad argument (an unknown precision or backend: the message lists the
             valid ones), or a method whose head the model does not have.
+        ImportError: backend="onnxruntime" without onnx / onnxruntime (the message names
+            the extra, ``semcolor[onnx]``).
         FileNotFoundError: model=None but no default model is installed, or a missing path.
         semcolor.inference.CheckpointError: an unusable checkpoint.
 
@@ -447,6 +449,10 @@ class Colorizer:
         self.size = _check_int(size, "size", 1)
         self.precision = check_choice(precision, "precision", PRECISIONS)
         self.backend = check_choice(backend, "backend", BACKENDS)
+        if self.backend == "onnxruntime":
+            from semcolor.export import require_onnx
+
+            require_onnx(runtime=True)  # once, up front, naming the extra
         if self.backend == "onnxruntime" and self.precision != "fp32":
             raise ValueError(
                 f"backend='onnxruntime' runs the fp32 graph; precision={precision!r} is for "

@@ -105,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--backend", choices=("torch", "onnxruntime"), default="torch",
         help="torch (default, PyTorch eager) or onnxruntime (the exported graph, ONNX Runtime "
-        "CPU execution provider; CPU only)",
+        'CPU execution provider; CPU only; needs pip install "semcolor[onnx]")',
     )
     ap.add_argument(
         "--ckpt", type=Path, default=None, help="checkpoint file (default: the packaged model)"
@@ -512,6 +512,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     try:
         colorizer = _make_colorizer(args)
+    except ImportError as e:  # --backend onnxruntime without semcolor[onnx]: one line
+        print(f"semcolor-colorize: error: {e}", file=sys.stderr)
+        return 2
     except (FileNotFoundError, ValueError, TypeError) as e:  # CheckpointError is a ValueError
         hint = "; pass a checkpoint with --ckpt FILE" if args.ckpt is None else ""
         print(f"semcolor-colorize: error: cannot load the model: {e}{hint}", file=sys.stderr)
