@@ -208,6 +208,14 @@ def checkpoint_run_info(path: str | Path) -> dict[str, Any]:
     return {"config": dict(meta.get("config") or {}), "overrides": meta.get("overrides")}
 
 
+def checkpoint_global_step(path: str | Path) -> int:
+    """The global step a training checkpoint was saved at (read weights-only)."""
+    import torch
+
+    ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    return int(ckpt.get("global_step", 0)) if isinstance(ckpt, dict) else 0
+
+
 def _override_key(arg: str) -> str:
     return arg.split("=", 1)[0].lstrip("+~")
 
@@ -353,6 +361,11 @@ def build(cfg: DictConfig):
     callbacks.append(SaveFinalState())  # last.ckpt is always the final step
     callbacks.append(SaveOnSigterm())  # pre-emption: save last.ckpt, then stop
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
+    if cfg.ckpt_path is not None:  # a resume: the CSV log keeps the steps before it
+        step = checkpoint_global_step(cfg.ckpt_path)
+        for lg in loggers:
+            if hasattr(lg, "resume_from_step"):
+                lg.resume_from_step(step)
     plugins = cfg.trainer.get("plugins")
     plugins = [] if plugins is None else plugins if OmegaConf.is_list(plugins) else [plugins]
     plugins = [instantiate(p) if OmegaConf.is_dict(p) else p for p in plugins]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -37,7 +38,8 @@ TINY = TINY_CLI
 def test_resume_with_ckpt_path_alone_continues_the_same_run(tmp_path):
     import torch
 
-    first = _run(tmp_path, "+experiment=regsoft", *TINY, "trainer.max_steps=2")
+    first = _run(tmp_path, "+experiment=regsoft", *TINY, "trainer.max_steps=2",
+                 "trainer.log_every_n_steps=1")  # fmt: skip
     assert first.returncode == 0, first.stderr[-3000:]
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
     meta = torch.load(last, weights_only=True)["semcolor"]
@@ -58,6 +60,22 @@ def test_resume_with_ckpt_path_alone_continues_the_same_run(tmp_path):
     assert resumed["global_step"] == 4  # continued the same run's last.ckpt
     assert resumed["semcolor"]["config"]["model"]["heads"] == ["reg", "dist"]
     assert resumed["semcolor"]["config"]["paths"]["output_dir"] == str(tmp_path / "run")
+
+    # The CSV log holds the whole run, each step once; a resume with nothing left to train
+    # (Lightning's CSVLogger deleted the file then) keeps it.
+    metrics = tmp_path / "run" / "csv" / "metrics.csv"
+
+    def train_steps() -> list[int]:
+        with open(metrics, newline="") as f:
+            return [int(r["step"]) for r in csv.DictReader(f) if r.get("train/loss")]
+
+    assert train_steps() == [0, 1, 2, 3]
+    idle = subprocess.run(
+        [sys.executable, "-m", "semcolor.cli.train", f"ckpt_path={last}", "trainer.max_steps=4"],
+        capture_output=True, text=True, env=env, cwd=tmp_path / "run", timeout=300,
+    )  # fmt: skip
+    assert idle.returncode == 0, (idle.stdout + idle.stderr)[-3000:]
+    assert train_steps() == [0, 1, 2, 3]
 
 
 def test_resume_from_a_slim_export_says_to_use_init_from(tmp_path):
