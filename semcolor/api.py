@@ -560,12 +560,15 @@ class Colorizer:
         if "scene_top5" in outputs and getattr(out, "scene_logits", None) is not None:
             prob = torch.softmax(out.scene_logits.float(), dim=1)[0].cpu()
             top = torch.topk(prob, min(5, prob.numel()))
-            scene = [(int(i), float(v)) for v, i in zip(top.values, top.indices, strict=True)]
+            scene = [(self.model.class_name("scene", int(i)), float(v))
+                     for v, i in zip(top.values, top.indices, strict=True)]  # fmt: skip
+        seg_names = None
         if "segmentation" in outputs and getattr(out, "seg_logits", None) is not None:
             lab = out.seg_logits.argmax(1, keepdim=True).float().cpu()
             seg = F.interpolate(lab, size=size_hw, mode="nearest-exact")[0, 0].long().numpy()
+            seg_names = {int(k): self.model.class_name("seg", int(k)) for k in np.unique(seg)}
         return Colorization(_finish(p, ab.contiguous()), unc, scene, seg, self.method,
-                            self.temperature)  # fmt: skip
+                            self.temperature, seg_names)  # fmt: skip
 
     def colorize_batch(self, images: Iterable[Any]) -> list[Any]:
         """Colorize several images (any kinds and sizes); returns a list in the same order."""
@@ -659,12 +662,16 @@ class Colorization:
             the distribution head's 313-bin distribution over log 313
             (:func:`semcolor.color.entropy`), upsampled bilinearly; None for a model without
             that head.
-        scene_top5: the scene head's five most likely classes as (class index, probability),
-            most likely first; None without a scene head.
+        scene_top5: the scene head's five most likely classes as (class name, probability),
+            most likely first; None without a scene head. Names come from the checkpoint
+            (:attr:`semcolor.inference.LoadedModel.class_names`, e.g. Places365 categories);
+            a class it does not name reads ``"class <index>"``.
         segmentation: int64 (H,W) numpy array at the image's size, the segmentation head's
             most likely class per pixel (upsampled nearest); None without that head.
         method: the decoding method used ("dist" or "reg").
         temperature: the annealed-mean temperature used (ignored by "reg").
+        segment_names: {class index: name} of every class present in ``segmentation`` (as
+            ``scene_top5``'s names); None without it.
 
     The three analysis fields are also None when not asked for (``analyze(outputs=...)``).
     """
@@ -675,6 +682,7 @@ class Colorization:
     segmentation: np.ndarray | None
     method: str
     temperature: float
+    segment_names: dict[int, str] | None = None
 
 
 def _hints_for(p: _Prepared, hints: Any):

@@ -48,7 +48,7 @@ class AppResult:
         before_after: (gray, colour) uint8 (H,W,3) of the first image, for the slider.
         files: full-resolution PNGs written, one per input, in input order.
         gallery: (uint8 colour image, caption) per input.
-        scene: {"class k": probability} of the first image's top-5, or None.
+        scene: {class name: probability} of the first image's top-5, or None.
         segmentation: (uint8 colour image, [(bool (H,W) mask, label)]) of the first image,
             or None.
         uncertainty: uint8 (H,W) of the first image (255 = all 313 colours equally likely),
@@ -89,11 +89,13 @@ def _gray_of(L) -> np.ndarray:
     return np.repeat(g[..., None], 3, axis=2)
 
 
-def _label_masks(seg: np.ndarray, most: int = 8) -> list[tuple[np.ndarray, str]]:
-    """The ``most`` largest classes of a label map as (mask, "class k") pairs."""
+def _label_masks(seg: np.ndarray, names: dict[int, str] | None,
+                 most: int = 8) -> list[tuple[np.ndarray, str]]:  # fmt: skip
+    """The ``most`` largest classes of a label map as (mask, class name) pairs."""
     ids, counts = np.unique(seg, return_counts=True)
     order = ids[np.argsort(-counts)][:most]
-    return [(seg == k, f"class {int(k)}") for k in order]
+    names = names or {}
+    return [(seg == k, names.get(int(k), f"class {int(k)}")) for k in order]
 
 
 def run_colorize(
@@ -157,9 +159,9 @@ def run_colorize(
         if res.before_after is None:
             res.before_after = (_gray_of(prep.L[0]), colour)
             if a.scene_top5 is not None:
-                res.scene = {f"class {k}": p for k, p in a.scene_top5}
+                res.scene = dict(a.scene_top5)
             if a.segmentation is not None:
-                res.segmentation = (colour, _label_masks(a.segmentation))
+                res.segmentation = (colour, _label_masks(a.segmentation, a.segment_names))
             if a.uncertainty is not None:
                 res.uncertainty = np.round(a.uncertainty * 255).astype(np.uint8)
     if not res.files:

@@ -369,6 +369,21 @@ def test_default_model_colorizes():
     assert_luminance_kept(arr, lab_L(np.asarray(gray.convert("RGB"))), 0.3)
 
 
+@pytest.mark.skipif(not inf.DEFAULT_MODEL.is_file(), reason="no default model shipped yet")
+def test_default_model_names_its_scenes_and_segments():
+    """The shipped checkpoint stores Tiny ImageNet's words and CamVid's classes."""
+    from semcolor.data.datasets import CAMVID_CLASSES
+
+    model = inf.load_model(device="cpu")
+    assert len(model.class_names["scene"]) == 200 and model.class_name("scene", 0) == "Egyptian cat"
+    assert model.class_names["seg"] == list(CAMVID_CLASSES)
+    small = np.asarray(Image.fromarray(skdata.astronaut()).resize((64, 64)))
+    a = semcolor.analyze(small, model=model, size=64)
+    assert all(isinstance(n, str) and not n.startswith("class ") for n, _ in a.scene_top5)
+    assert set(a.segment_names) == set(np.unique(a.segmentation).tolist())
+    assert set(a.segment_names.values()) <= set(CAMVID_CLASSES)
+
+
 # --------------------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------------------

@@ -54,6 +54,11 @@ def test_run_colorize_returns_full_resolution_outputs(tmp_path):
     assert r.uncertainty.shape == (56, 72) and r.uncertainty.dtype == np.uint8
     overlay, masks = r.segmentation
     assert overlay.shape == (56, 72, 3) and masks and masks[0][0].shape == (56, 72)
+    # by name (the checkpoint's Tiny ImageNet words and CamVid classes), not "class k"
+    assert not any(k.startswith("class ") for k in r.scene)
+    from semcolor.data.datasets import CAMVID_CLASSES
+
+    assert {label for _, label in masks} <= set(CAMVID_CLASSES)
 
 
 def test_run_colorize_controls_are_checked(tmp_path):

@@ -5,6 +5,7 @@
     semcolor-colorize --demo -o demo/                         # scikit-image's photos
     semcolor-colorize clip.mp4 -o out/                        # video (semcolor[video])
     semcolor-colorize photo.jpg -o out/ --hints hints.png --uncertainty
+    semcolor-colorize photos/ -o out/ --scene                  # + scene and segments by name
 
 Each output mirrors its input's path under OUTDIR (a file or glob match: its name; a folder's
 files: their path relative to the folder) and keeps the input's format where PIL writes it
@@ -19,6 +20,8 @@ their resolution, frame rate and audio; they are written as H.264 (``.mp4`` for 
 (RGBA: alpha > 0 marks hints; RGB: non-black pixels) or a text file of ``x y colour`` lines
 (colour ``#rrggbb`` or ``r,g,b``). ``--uncertainty`` also writes ``<output name>_uncertainty.png``:
 the distribution head's entropy, 8-bit, 255 = all 313 colours equally likely.
+``--scene`` prints each image's scene top-5 and largest segments by class name (the names
+the checkpoint stores; ``class <k>`` where it has none).
 
 Exit status: 0 all done; 1 some files failed; 2 bad arguments or an unusable model.
 """
@@ -135,6 +138,11 @@ def _parser() -> argparse.ArgumentParser:
         "--uncertainty", action="store_true",
         help="also write <name>_uncertainty.png (entropy of the colour distribution; needs a "
         "model with the dist head)",
+    )
+    ap.add_argument(
+        "--scene", action="store_true",
+        help="also print each image's scene top-5 and its largest segments, by class name "
+        "(models with the scene / segmentation heads)",
     )
     ap.add_argument(
         "--no-stabilize", action="store_true",
@@ -417,9 +425,27 @@ def run_single(args: argparse.Namespace, colorizer: Any, jobs: list[Job],
                 unc = dst.with_name(f"{dst.stem}_uncertainty.png")
                 u.save(unc)
                 print(f"{job.src}: uncertainty map {unc}", file=sys.stderr)
+            if args.scene:
+                print(describe(job.src, res))
         except Exception as e:  # noqa: BLE001 - a bad file fails alone
             failures.append((str(job.src), str(getattr(e, "reason", None) or e)))
     return written, failures
+
+
+def describe(src: Path, res: Any, segments: int = 5) -> str:
+    """``--scene``: the scene top-5 and the largest segments of one analysed image, by name."""
+    import numpy as np
+
+    lines = []
+    if res.scene_top5 is not None:
+        lines.append(f"{src}: scene: " + ", ".join(f"{n} {p:.2f}" for n, p in res.scene_top5))
+    if res.segmentation is not None:
+        ids, counts = np.unique(res.segmentation, return_counts=True)
+        top = np.argsort(-counts)[:segments]
+        share = counts / counts.sum()
+        lines.append(f"{src}: segments: " + ", ".join(
+            f"{res.segment_names[int(ids[i])]} {share[i]:.0%}" for i in top))  # fmt: skip
+    return "\n".join(lines) or f"{src}: the model has no scene or segmentation head"
 
 
 def run_videos(args: argparse.Namespace, colorizer: Any,
@@ -540,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
         except UsageError as e:
             print(f"semcolor-colorize: error: {e}", file=sys.stderr)
             return 2
-    if hints is not None or args.uncertainty:
+    if hints is not None or args.uncertainty or args.scene:
         written, file_failures = run_single(args, colorizer, images, hints)
     else:
         written, file_failures = run_files(args, colorizer, images)

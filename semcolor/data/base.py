@@ -40,7 +40,12 @@ from torch.utils.data import Dataset
 from semcolor import constants as C
 from semcolor.color.lab import rgb_to_lab
 from semcolor.data.io import BadImageError, BadLabelError, is_image_file, load_rgb
-from semcolor.data.scene_labels import load_scene_labels, normalize_name, soft_scene_vector
+from semcolor.data.scene_labels import (
+    load_scene_labels,
+    normalize_name,
+    scene_label_class_names,
+    soft_scene_vector,
+)
 from semcolor.data.transforms import PairTransform
 
 logger = logging.getLogger("semcolor.data")
@@ -371,7 +376,11 @@ class ColorizationDataset(Dataset):
     Attributes:
         paths: absolute image path of each index. ``records``: the full :class:`Record` s.
         options: the :class:`SampleOptions` given.
-        classes: scene class names (datasets with hard scene labels).
+        classes: scene class identifiers (datasets with hard scene labels; e.g. wnids).
+        scene_names, seg_names: human-readable names of the scene / segmentation classes the
+            samples carry, by index (from the dataset's own label list or the scene-labels
+            file; empty when unknown). Training stores them in checkpoints
+            (:mod:`semcolor.data.class_names`).
         skipped: ``(path, reason)`` of files skipped in this process.
         provides_scene, provides_seg: whether samples can carry scene / seg labels.
 
@@ -383,6 +392,8 @@ class ColorizationDataset(Dataset):
     LAYOUT: ClassVar[str] = ""
     #: Number of segmentation classes of the dataset's own maps (0: none).
     NATIVE_SEG_CLASSES: ClassVar[int] = 0
+    #: Names of those classes, by label value (empty: unknown, or read by :meth:`_seg_names`).
+    SEG_NAMES: ClassVar[tuple[str, ...]] = ()
     #: Accepted ``split`` values (None: any). Checked here, so subclasses whose only extra
     #: need is a split check keep the base's explicit signature instead of repeating it.
     SPLITS: ClassVar[tuple[str | None, ...] | None] = None
@@ -455,6 +466,11 @@ class ColorizationDataset(Dataset):
         self.provides_scene = self.num_scene_classes > 0 and (
             scene_labels is not None or native_scene > 0
         )
+        self.scene_names: list[str] = []
+        if self.provides_scene:
+            self.scene_names = (scene_label_class_names(scene_labels) if scene_labels is not None
+                                else self._scene_names())  # fmt: skip
+        self.seg_names: list[str] = self._seg_names() if self.provides_seg else []
 
     # ----------------------------------------------------------------- subclass hooks
     def _scan(self) -> list[Record]:
@@ -467,6 +483,14 @@ class ColorizationDataset(Dataset):
         Raises :class:`BadLabelError` for unusable maps. Default: no segmentation.
         """
         return None
+
+    def _scene_names(self) -> list[str]:
+        """Human-readable names of :attr:`classes` (subclasses map ids to names)."""
+        return list(self.classes)
+
+    def _seg_names(self) -> list[str]:
+        """Names of the segmentation classes by label value (default :attr:`SEG_NAMES`)."""
+        return list(self.SEG_NAMES)
 
     # ----------------------------------------------------------------- helpers
     def _layout_error(self, problem: str, exc: type[Exception] = FileNotFoundError) -> None:

@@ -29,6 +29,7 @@ from semcolor.data.base import (
     list_images,
     make_lut,
 )
+from semcolor.data.class_names import places365_name, read_class_names, wordnet_names
 from semcolor.data.io import IMAGE_EXTENSIONS, BadLabelError, load_label_map
 
 logger = logging.getLogger("semcolor.data")
@@ -174,6 +175,7 @@ class CocoStuff(ColorizationDataset):
 <root>/train2017/*.jpg, <root>/val2017/*.jpg
 <root>/stuffthingmaps_trainval2017/{train2017,val2017}/<image stem>.png   (labels="png")
 <root>/annotations/stuff_{train,val}2017.json, instances_{train,val}2017.json   (labels="json")
+optional <root>/labels.txt   (COCO-Stuff's '1: person' list: class names for checkpoints)
 """
     NATIVE_SEG_CLASSES = C.NUM_COCOSTUFF_CLASSES
 
@@ -239,6 +241,12 @@ class CocoStuff(ColorizationDataset):
             logger.warning("CocoStuff: %d of %d images in %s have no label map in %s",
                            missing, len(records), image_dir, png_dir)
         return records
+
+    def _seg_names(self) -> list[str]:
+        """COCO-Stuff's ``labels.txt`` (0 unlabeled, 1..182) when the root has it."""
+        path = self.root / "labels.txt"
+        names = read_class_names(path) if path.is_file() else []
+        return names if len(names) == self.NATIVE_SEG_CLASSES else []
 
     def _load_seg(self, record: Record, image_hw: tuple[int, int]) -> np.ndarray:
         if isinstance(record.seg, str):
@@ -351,6 +359,11 @@ lists:   <root>/places365_train_standard.txt, <root>/places365_val.txt ('path la
         return self._scan_list(Path(self.list_file) if self.list_file else default_list,
                                categories)
 
+    def _scene_names(self) -> list[str]:
+        if all(c.isdigit() for c in self.classes):  # a list file without categories
+            return []
+        return [places365_name(c) for c in self.classes]
+
     def _scan_folders(self, folder: Path, categories: list[str] | None) -> list[Record]:
         images = list_images(folder)
         parents = sorted({os.path.relpath(os.path.dirname(p), folder).replace(os.sep, "/")
@@ -451,11 +464,25 @@ optional <root>/LOC_synset_mapping.txt (class order)
         if self.class_file and not cf.is_file():
             raise FileNotFoundError(f"class file {str(cf)!r} not found")
         if cf.is_file():
-            return [row[0] for row in _read_lines(cf)]
+            rows = _read_lines(cf)
+            self._words = {row[0]: " ".join(row[1:]) for row in rows if len(row) > 1}
+            return [row[0] for row in rows]
         for d in (self.root / "train", self.root / str(self.split)):
             if d.is_dir():
                 return _subdirs(d)
         return []
+
+    def _scene_names(self) -> list[str]:
+        """WordNet words of the wnids: from the class file's second column
+        (``LOC_synset_mapping.txt``), else ``<root>/words.txt``, else the wnids."""
+        words = getattr(self, "_words", {})
+        if words:
+            first = [words.get(w, w).split(",")[0].strip() for w in self.classes]
+            if len(set(first)) == len(first):
+                return first
+            return [words.get(w, w) for w in self.classes]
+        words_file = self.root / "words.txt"
+        return wordnet_names(self.classes, words_file) if words_file.is_file() else []
 
     def _scan(self) -> list[Record]:
         wnids = self._wnids()
@@ -550,6 +577,7 @@ class CamVid(ColorizationDataset):
 optional <root>/{train,val,test}.txt ('train/x.png trainannot/x.png' per line)
 """
     NATIVE_SEG_CLASSES = len(CAMVID_CLASSES)
+    SEG_NAMES = CAMVID_CLASSES
 
     SPLITS = ("train", "val", "test")
     #: Segmentation class names (index = label value).
@@ -609,9 +637,14 @@ class TinyImageNet(ColorizationDataset):
 <root>/train/<wnid>/images/<wnid>_<i>.JPEG
 <root>/val/images/val_<i>.JPEG + <root>/val/val_annotations.txt ('file wnid x0 y0 x1 y1')
 <root>/test/images/test_<i>.JPEG
+optional <root>/words.txt ('wnid<TAB>words': class names for checkpoints)
 """
 
     SPLITS = ("train", "val", "test")
+
+    def _scene_names(self) -> list[str]:
+        words = self.root / "words.txt"
+        return wordnet_names(self.classes, words) if words.is_file() else []
 
     def _scan(self) -> list[Record]:
         wnids_path = self.root / "wnids.txt"

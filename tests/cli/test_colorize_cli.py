@@ -224,6 +224,22 @@ def test_hints_and_uncertainty_outputs(tmp_path):
                  str(tmp_path / "bad.txt")]) == 2  # fmt: skip
 
 
+@pytest.mark.skipif(not inf.DEFAULT_MODEL.is_file(), reason="no default model shipped")
+def test_scene_option_prints_names(tmp_path, capsys):
+    from semcolor.data.datasets import CAMVID_CLASSES
+
+    Image.fromarray(_photo(48, 40)).save(tmp_path / "p.png")
+    assert cli.main([str(tmp_path / "p.png"), "-o", str(tmp_path / "out"), "--size", "64",
+                     "--device", "cpu", "--scene"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    scene = next(ln for ln in out.splitlines() if ": scene: " in ln)
+    segments = next(ln for ln in out.splitlines() if ": segments: " in ln)
+    assert "class " not in scene and len(scene.split(": scene: ")[1].split(", ")) == 5
+    names = [part.rsplit(" ", 1)[0] for part in segments.split(": segments: ")[1].split(", ")]
+    assert names and set(names) <= set(CAMVID_CLASSES)
+    assert (tmp_path / "out" / "p.png").is_file()
+
+
 def test_backend_and_precision_options(tmp_path, ckpt):
     pytest.importorskip("onnxruntime")
     src = tmp_path / "in"
