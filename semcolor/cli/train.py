@@ -21,7 +21,7 @@ import inspect
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +166,72 @@ def check_heads_fit_data(cfg: DictConfig) -> None:
             )
 
 
+#: Keys of a dataset node that name a local folder the dataset needs.
+_ROOT_KEYS = ("root", "gray_root", "colour_root")
+
+
+def _dataset_roots(node: Any, where: str) -> Iterator[tuple[str, str, str]]:
+    """(config key, dataset class, folder) of every dataset node under ``node`` (resolved)."""
+    if isinstance(node, dict):
+        target = str(node.get("_target_") or "")
+        for key in _ROOT_KEYS:
+            value = node.get(key)
+            if target and isinstance(value, str):
+                yield f"{where}.{key}", target.rpartition(".")[2], value
+        for k, v in node.items():
+            yield from _dataset_roots(v, f"{where}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _dataset_roots(v, f"{where}[{i}]")
+
+
+def check_data_folders(cfg: DictConfig) -> None:
+    """Fail before any dataset is built, naming every missing data folder at once (a mix
+    of six datasets used to report them one per launch), and an empty ``paths.data_root``
+    by name (``paths.data_root=$DATA`` with ``$DATA`` unset made every folder ``/<name>``).
+
+    Raises:
+        FileNotFoundError: the missing folders, each with its config key, and the fixes.
+        ValueError: ``paths.data_root`` is empty while the data config reads it.
+    """
+    raw = OmegaConf.to_container(cfg.data, resolve=False)
+    uses_root = "paths.data_root" in str(raw)
+    data_root = cfg.paths.get("data_root") if "paths" in cfg else None
+    if uses_root and not str(data_root or "").strip():
+        raise ValueError(
+            f"paths.data_root is empty, and data={cfg.data.get('name', '?')} reads its datasets "
+            "below it (was it given as paths.data_root=$DATA with $DATA unset, or is "
+            "$SEMCOLOR_DATA set to nothing?); set paths.data_root=DIR, the folder holding the "
+            "datasets (layouts in data/README.md)"
+        )
+    resolved = OmegaConf.to_container(cfg.data, resolve=True)
+    missing: dict[str, tuple[str, str]] = {}  # folder -> (key, dataset class)
+    for key, cls, folder in _dataset_roots(resolved, "data"):
+        if "://" in folder or folder in missing:  # object-store URLs are not local folders
+            continue
+        if not Path(folder).expanduser().is_dir():
+            missing[folder] = (key, cls)
+    if not missing:
+        return
+    width = max(len(c) for _, c in missing.values())
+    fwidth = max(len(f) for f in missing)
+    lines = "\n".join(f"  {cls:<{width}}  {folder:<{fwidth}}  ({key})"
+                      for folder, (key, cls) in missing.items())  # fmt: skip
+    where = f" (paths.data_root={data_root})" if uses_root else ""
+    from semcolor.data import datasets as dsets
+
+    layouts = []
+    for cls in dict.fromkeys(c for _, c in missing.values()):
+        layout = getattr(getattr(dsets, cls, None), "LAYOUT", "").strip()
+        if layout:
+            layouts.append(f"{cls}:\n{layout}")
+    raise FileNotFoundError(
+        f"{len(missing)} data folder(s) of data={cfg.data.get('name', '?')} are missing{where}:\n"
+        f"{lines}\nPut the datasets there, set paths.data_root=DIR to where they are, or "
+        "override the keys above. Expected layouts (data/README.md):\n" + "\n".join(layouts)
+    )
+
+
 #: Config keys that legitimately differ between a run and its resume.
 _RESUME_IGNORED = ("ckpt_path",)
 
@@ -307,6 +373,7 @@ def build(cfg: DictConfig):
 
     resolve_scene_classes(cfg)
     check_heads_fit_data(cfg)  # before the (slow) dataset scan
+    check_data_folders(cfg)  # every missing folder at once
 
     if cfg.ckpt_path == "auto":
         resolve_auto_ckpt(cfg)
@@ -416,7 +483,42 @@ def _main(cfg: DictConfig) -> None:
         if err is None:
             raise
         print(f"semcolor-train: error: {err}", file=sys.stderr)
+        remove_empty_run_folder()
         sys.exit(2)  # SystemExit passes through Hydra's error handler
+
+
+def remove_empty_run_folder() -> None:
+    """After a launch that stopped on a user error: remove what Hydra made for it (its
+    ``.hydra/`` folder and the job log) and the run folder, if nothing else is in it, and
+    the date folder above it when that is left empty. A run folder holding anything else (a
+    resumed run's checkpoints and logs) is left alone."""
+    import shutil
+
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return
+    hc = HydraConfig.get()
+    run = Path(hc.runtime.output_dir)
+    log_file = run / f"{hc.job.name}.log"
+    made = {run / hc.output_subdir if hc.output_subdir else None, log_file}
+    if not run.is_dir() or any(p not in made for p in run.iterdir()):
+        return
+    root = logging.getLogger()
+    for h in list(root.handlers):  # the job log's handler holds the file open
+        if isinstance(h, logging.FileHandler) and Path(h.baseFilename) == log_file.resolve():
+            root.removeHandler(h)
+            h.close()
+    for p in made:
+        if p is not None and p.is_dir():
+            shutil.rmtree(p)
+        elif p is not None and p.exists():
+            p.unlink()
+    run.rmdir()
+    # Hydra's default outputs/<date>/<time>: the date folder and outputs/ once empty
+    for parent in (run.parent, run.parent.parent):
+        if "outputs" in (parent.name, parent.parent.name) and not any(parent.iterdir()):
+            parent.rmdir()
 
 
 def _explain_unknown_key(argv: list[str]) -> str | None:
