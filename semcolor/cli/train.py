@@ -468,6 +468,50 @@ def user_error(e: BaseException) -> BaseException | None:
     return e if isinstance(e, _user_error_types()) else None
 
 
+#: Log lines of other libraries that semcolor-train drops (logger, message start): Lightning's
+#: advert for its cloud logger, and its note at each checkpoint save that weights_only
+#: defaulted to False.
+FOREIGN_LOG_NOISE: tuple[tuple[str, str], ...] = (
+    ("pytorch_lightning.utilities.rank_zero", "💡 Tip:"),
+    ("pytorch_lightning.trainer.connectors.checkpoint_connector", "`weights_only` was not set"),
+)
+#: Modules whose Python warnings semcolor-train shows: semcolor's, also when raised in a
+#: constructor that Hydra calls (a warning's module is its caller's, e.g. the deprecated
+#: loss.w_soft). Other libraries' (deprecations inside Lightning or torchdata, Lightning's
+#: log_every_n_steps advice) are silenced.
+OWN_WARNING_MODULES = r"(semcolor|hydra\._internal\.instantiate)"
+
+
+def _drop_prefix(prefix: str) -> logging.Filter:
+    f = logging.Filter()
+    f.filter = lambda record: not record.getMessage().startswith(prefix)  # type: ignore[method-assign]
+    return f
+
+
+def quiet_other_libraries() -> None:
+    """Keep semcolor's own warnings and log lines; silence other libraries' warnings and
+    the log lines of :data:`FOREIGN_LOG_NOISE` (semcolor-train only, not the library)."""
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    warnings.filterwarnings("default", module=OWN_WARNING_MODULES)
+    for name, prefix in FOREIGN_LOG_NOISE:
+        logging.getLogger(name).addFilter(_drop_prefix(prefix))
+
+
+def final_line(trainer: Any, cfg: DictConfig) -> str:
+    """The last line of a finished run: its folder and its last checkpoint."""
+    from semcolor.lit.callbacks import _last_checkpoint
+
+    run = Path(cfg.paths.output_dir)
+    _, last = _last_checkpoint(trainer)
+    if not last.is_file():
+        path = getattr(getattr(trainer, "checkpoint_callback", None), "last_model_path", "")
+        last = Path(path) if path else last
+    ckpt = f"last checkpoint {last}" if last.is_file() else "no checkpoint written"
+    return f"semcolor-train: done at step {trainer.global_step}: run folder {run}; {ckpt}"
+
+
 @hydra.main(config_path="pkg://semcolor.conf", config_name="train", version_base="1.3")
 def _main(cfg: DictConfig) -> None:
     from pytorch_lightning.utilities.exceptions import SIGTERMException
@@ -475,7 +519,9 @@ def _main(cfg: DictConfig) -> None:
     from semcolor.lit.callbacks import PREEMPTED_EXIT_CODE
 
     try:
-        train(cfg)
+        trainer = train(cfg)
+        if trainer.is_global_zero:
+            print(final_line(trainer, cfg), flush=True)
     except SIGTERMException:  # SaveOnSigterm saved last.ckpt and said so
         sys.exit(PREEMPTED_EXIT_CODE)
     except Exception as e:  # Hydra would print a traceback and exit 1: say it cleanly
@@ -557,6 +603,7 @@ def _explain_unknown_key(argv: list[str]) -> str | None:
 
 
 def main() -> None:
+    quiet_other_libraries()
     try:
         sys.argv[1:] = resume_argv(sys.argv[1:])
     except ValueError as e:

@@ -111,6 +111,24 @@ def test_resume_with_ckpt_path_alone_continues_the_same_run(tmp_path):
     assert train_steps() == [0, 1, 2, 3]
 
 
+def test_training_output_keeps_our_warnings_and_ends_with_the_run(tmp_path):
+    """No Lightning advert, no other libraries' deprecation warnings, no log_every_n_steps
+    advice (2 batches < 10); semcolor's own deprecation warning stays; the last line names
+    the run folder and its last checkpoint."""
+    r = _run(tmp_path, "+experiment=regsoft", *TINY, "trainer.max_steps=2", "loss.w_soft=1.0")
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    for noise in ("Tip:", "litlogger", "set_vital", "LeafSpec", "log_every_n_steps",
+                  "weights_only", "exists and is not empty"):  # fmt: skip
+        assert noise not in out, noise
+    assert "loss.w_soft is deprecated; write loss.w_dist=1.0" in out
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    assert r.stdout.strip().splitlines()[-1] == (
+        f"semcolor-train: done at step 2: run folder {tmp_path / 'run'}; last checkpoint {last}"
+    )
+    assert last.is_file()
+
+
 def test_resume_from_a_slim_export_says_to_use_init_from(tmp_path):
     from semcolor.inference import DEFAULT_MODEL
 
