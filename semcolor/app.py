@@ -238,7 +238,13 @@ def launch(ckpt: str | None = None, port: int = 7860, host: str = "127.0.0.1",
     """Build and serve the app on http://host:port (never a share link)."""
     app = build_app(ckpt, device)
     app.queue()
+    # quiet: Gradio's own banner suggests `share=True`, which this app never sets; the one
+    # line below says where it listens instead.
     app.launch(server_name=host, server_port=port, share=False, inbrowser=False,
-               show_error=True, prevent_thread_lock=not block, quiet=not block,
+               show_error=True, prevent_thread_lock=True, quiet=True,
                theme=app.semcolor_theme)  # fmt: skip
+    if block:
+        print(f"semcolor-app: serving {app.local_url} (local, no share link; Ctrl-C stops)",
+              flush=True)  # fmt: skip
+        app.block_thread()
     return app

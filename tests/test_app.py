@@ -160,6 +160,23 @@ def test_end_to_end_in_headless_chromium(tmp_path):
         app.close()
 
 
+def test_serving_says_where_and_never_suggests_a_share_link(capfd, monkeypatch):
+    """Share links are off, so Gradio's banner ("set `share=True`...") must not appear; one
+    line says where the app listens."""
+    import gradio as gr
+
+    monkeypatch.setattr(gr.Blocks, "block_thread", lambda self: None)  # return at once
+    port = _free_port()
+    app = webapp.launch(port=port, device="cpu", block=True)
+    try:
+        out = capfd.readouterr()
+    finally:
+        app.close()
+    text = out.out + out.err
+    assert "share=True" not in text and "public link" not in text
+    assert f"semcolor-app: serving http://127.0.0.1:{port}/ (local, no share link" in out.out
+
+
 def test_cli_rejects_a_bad_port(capsys):
     from semcolor.cli.app import main
 

@@ -397,11 +397,16 @@ def read_hints(path: Path) -> Any:
 
 def run_single(args: argparse.Namespace, colorizer: Any, jobs: list[Job],
                hints: Any) -> tuple[list[Path], list[tuple[str, str]]]:  # fmt: skip
-    """Colorize image jobs one by one with hints and/or an uncertainty map."""
+    """Colorize image jobs one by one with hints and/or an uncertainty map.
+
+    Raises:
+        UsageError: hints that do not fit the image (e.g. a point outside it).
+    """
     import numpy as np
     from PIL import Image
 
     from semcolor.api import _open_path, _prepare
+    from semcolor.color.hints import parse_hints
 
     writer = Writer(args.outdir, args.suffix, [j.src for j in jobs])
     written: list[Path] = []
@@ -412,6 +417,11 @@ def run_single(args: argparse.Namespace, colorizer: Any, jobs: list[Job],
             mode = im.mode
             prep = _prepare(im)
             del im
+            if hints is not None:
+                try:  # the hints against this image's size: a bad one is a usage error
+                    parse_hints(hints, tuple(prep.L.shape[-2:]))
+                except ValueError as e:
+                    raise UsageError(f"--hints {args.hints}: {e}") from None
             res = colorizer.analyze(prep, hints=hints)
             out = res.image
             if args.side_by_side:
@@ -427,6 +437,8 @@ def run_single(args: argparse.Namespace, colorizer: Any, jobs: list[Job],
                 print(f"{job.src}: uncertainty map {unc}", file=sys.stderr)
             if args.scene:
                 print(describe(job.src, res))
+        except UsageError:
+            raise
         except Exception as e:  # noqa: BLE001 - a bad file fails alone
             failures.append((str(job.src), str(getattr(e, "reason", None) or e)))
     return written, failures
@@ -566,16 +578,26 @@ def main(argv: list[str] | None = None) -> int:
         except UsageError as e:
             print(f"semcolor-colorize: error: {e}", file=sys.stderr)
             return 2
-    if hints is not None or args.uncertainty or args.scene:
-        written, file_failures = run_single(args, colorizer, images, hints)
+    written: list[Path] = []
+    if not images:
+        pass  # videos only: no image progress bar ("colorizing: 0img")
+    elif hints is not None or args.uncertainty or args.scene:
+        try:
+            written, file_failures = run_single(args, colorizer, images, hints)
+        except UsageError as e:  # a hint outside the image: a bad argument, as the others
+            print(f"semcolor-colorize: error: {e}", file=sys.stderr)
+            return 2
+        failures += file_failures
     else:
         written, file_failures = run_files(args, colorizer, images)
-    failures += file_failures
+        failures += file_failures
+    v_written: list[Path] = []
     if videos:
         v_written, v_failures = run_videos(args, colorizer, videos)
-        written += v_written
         failures += v_failures
-    print(f"colorized {len(written)} image(s) into {args.outdir}")
+    done = [f"{len(written)} image(s)"] if images or not videos else []
+    done += [f"{len(v_written)} video(s)"] if videos else []
+    print(f"colorized {' and '.join(done)} into {args.outdir}")
     if failures:
         print(f"{len(failures)} input(s) failed:", file=sys.stderr)
         for name, reason in failures:

@@ -199,7 +199,7 @@ def test_deprecated_head_option_still_works(tmp_path, capsys):
     assert np.array_equal(outs["dist"], outs["soft"])
 
 
-def test_hints_and_uncertainty_outputs(tmp_path):
+def test_hints_and_uncertainty_outputs(tmp_path, capsys):
     import numpy as np
     from PIL import Image
 
@@ -222,6 +222,11 @@ def test_hints_and_uncertainty_outputs(tmp_path):
     (tmp_path / "bad.txt").write_text("10 20 red\n")
     assert main([str(tmp_path / "g.png"), "-o", str(out), "--hints",
                  str(tmp_path / "bad.txt")]) == 2  # fmt: skip
+    # a hint outside the 60x40 image is a bad argument too (exit 2, not 1), and says why
+    (tmp_path / "far.txt").write_text("100 20 #ff0000\n")
+    assert main([str(tmp_path / "g.png"), "-o", str(tmp_path / "far"), "--size", "64",
+                 "--hints", str(tmp_path / "far.txt")]) == 2  # fmt: skip
+    assert "lies outside the 60x40 image" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not inf.DEFAULT_MODEL.is_file(), reason="no default model shipped")
