@@ -731,7 +731,8 @@ def colorize(
             the model's first (dist when it has that head).
         device: where the network runs: "auto", "cpu", "cuda", "cuda:N".
         head: deprecated spelling of ``method``.
-        hints: colour hints: a list of ``(x, y, colour)`` points (colour ``'#rrggbb'`` or
+        hints: colour hints: a list of ``(x, y, colour)`` points (``x`` the pixel column,
+            ``y`` the row, from the top-left corner: ``arr[y, x]``; colour ``'#rrggbb'`` or
             (r, g, b)) or a hint image of the image's size (RGBA: alpha > 0 marks hints; RGB:
             non-black pixels are). Hinted pixels take the hint's chroma, which spreads through
             regions of similar luminance and stops at strong edges; elsewhere the model's

@@ -59,6 +59,8 @@ _SAVE_OPTIONS: dict[str, dict[str, Any]] = {
 _HIGH_DEPTH_MODES = ("I", "F")  # plus every I;16* mode
 #: The photos of ``--demo`` (bundled with scikit-image).
 DEMO_PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "rocket")
+#: Height of the widest demo photo's row in the sheet; the other rows are as wide.
+DEMO_ROW_HEIGHT = 256
 
 
 @dataclass
@@ -499,7 +501,9 @@ def run_demo(args: argparse.Namespace, colorizer: Any) -> Path:
     args.outdir.mkdir(parents=True, exist_ok=True)
     photos = [np.asarray(getattr(data, name)()) for name in DEMO_PHOTOS]
     colours = colorizer.colorize_batch(photos)
-    height = 256
+    # Every row spans the sheet's width (the widest photo's at DEMO_ROW_HEIGHT), its height
+    # following the photo's shape: no white gaps beside the square photos.
+    panel_w = max(round(p.shape[1] * DEMO_ROW_HEIGHT / p.shape[0]) for p in photos)
     rows = []
     for name, photo, colour in zip(DEMO_PHOTOS, photos, colours, strict=True):
         Image.fromarray(colour).save(args.outdir / f"{name}.png")
@@ -507,16 +511,13 @@ def run_demo(args: argparse.Namespace, colorizer: Any) -> Path:
         original = photo if photo.ndim == 3 else np.repeat(photo[..., None], 3, axis=2)
         panels = [np.repeat(gray[..., None], 3, axis=2), colour, original]
         h, w = photo.shape[:2]
-        width = max(1, round(w * height / h))
+        height = max(1, round(h * panel_w / w))
         row = [
-            np.asarray(Image.fromarray(p).resize((width, height), Image.Resampling.LANCZOS))
+            np.asarray(Image.fromarray(p).resize((panel_w, height), Image.Resampling.LANCZOS))
             for p in panels
         ]
         rows.append(np.concatenate(row, axis=1))
-    sheet_w = max(r.shape[1] for r in rows)
-    sheet = np.full((height * len(rows), sheet_w, 3), 255, dtype=np.uint8)
-    for i, r in enumerate(rows):
-        sheet[i * height : (i + 1) * height, : r.shape[1]] = r
+    sheet = np.concatenate(rows, axis=0)
     path = args.outdir / "demo_sheet.png"
     Image.fromarray(sheet).save(path)
     return path

@@ -222,9 +222,11 @@ def check_data_folders(cfg: DictConfig) -> None:
 
     layouts = []
     for cls in dict.fromkeys(c for _, c in missing.values()):
-        layout = getattr(getattr(dsets, cls, None), "LAYOUT", "").strip()
+        klass = getattr(dsets, cls, None)
+        layout = getattr(klass, "LAYOUT", "").strip()
+        source = getattr(klass, "SOURCE", "")
         if layout:
-            layouts.append(f"{cls}:\n{layout}")
+            layouts.append(f"{cls}:\n{layout}" + (f"\n(get it from {source})" if source else ""))
     raise FileNotFoundError(
         f"{len(missing)} data folder(s) of data={cfg.data.get('name', '?')} are missing{where}:\n"
         f"{lines}\nPut the datasets there, set paths.data_root=DIR to where they are, or "

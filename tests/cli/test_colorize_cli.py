@@ -180,7 +180,13 @@ def test_demo_writes_sheet(tmp_path, ckpt, capsys):
         photo = getattr(skdata, name)()
         assert Image.open(out / f"{name}.png").size == (photo.shape[1], photo.shape[0])
     sheet = Image.open(out / "demo_sheet.png")
-    assert sheet.mode == "RGB" and sheet.height == 256 * len(cli.DEMO_PHOTOS)
+    photos = [getattr(skdata, name)().shape[:2] for name in cli.DEMO_PHOTOS]
+    panel_w = max(round(w * cli.DEMO_ROW_HEIGHT / h) for h, w in photos)
+    assert sheet.mode == "RGB" and sheet.width == 3 * panel_w
+    assert sheet.height == sum(round(h * panel_w / w) for h, w in photos)
+    # no white gap beside the square photos: each row's last columns are photo, not padding
+    white = (np.asarray(sheet) == 255).all(axis=2)
+    assert white[:, -4:].all(axis=1).mean() < 0.05  # (before: 40% of the rows)
     assert "demo_sheet.png" in capsys.readouterr().out
 
 
