@@ -51,8 +51,9 @@ class AppResult:
         scene: {class name: probability} of the first image's top-5, or None.
         segmentation: (uint8 colour image, [(bool (H,W) mask, label)]) of the first image,
             or None.
-        uncertainty: uint8 (H,W) of the first image (255 = all 313 colours equally likely),
-            or None.
+        uncertainty: uint8 RGB picture of the first image's uncertainty at full resolution
+            in a colour scale, with its legend underneath
+            (:func:`semcolor.api.uncertainty_image`), or None.
         errors: (file name, reason) of inputs that could not be colorized.
     """
 
@@ -163,7 +164,7 @@ def run_colorize(
             if a.segmentation is not None:
                 res.segmentation = (colour, _label_masks(a.segmentation, a.segment_names))
             if a.uncertainty is not None:
-                res.uncertainty = np.round(a.uncertainty * 255).astype(np.uint8)
+                res.uncertainty = np.asarray(a.uncertainty_image())
     if not res.files:
         raise ValueError("no image could be read: " + "; ".join(f"{n}: {r}" for n, r in res.errors))
     return res
@@ -200,7 +201,7 @@ def build_app(ckpt: str | None = None, device: str = "auto"):
                 downloads = gr.File(label="Full-resolution downloads", file_count="multiple",
                                     elem_id="downloads")  # fmt: skip
                 with gr.Row():
-                    uncertainty = gr.Image(label="Uncertainty (entropy; white = guessing)",
+                    uncertainty = gr.Image(label="Uncertainty (entropy / log 313; scale below)",
                                            type="numpy", height=240)  # fmt: skip
                     seg = gr.AnnotatedImage(label="Segmentation", height=240)
                     scene = gr.Label(label="Scene (top-5)", num_top_classes=5)

@@ -131,6 +131,13 @@ HINT_SIGMA_L: float = 3.0
 #: Longest side of the working resolution the hint system is solved at.
 HINT_WORK_SIDE: int = 384
 
+# --- Uncertainty map ------------------------------------------------------------------------
+#: Colour scale of uncertainty images (semcolor.api.uncertainty_image): matplotlib's viridis,
+#: perceptually uniform and monotonic in lightness (readable in gray too).
+UNCERTAINTY_COLORMAP: str = "viridis"
+#: Values marked on the legend of an uncertainty image (entropy / log 313).
+UNCERTAINTY_TICKS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+
 # --- Video ------------------------------------------------------------------------------
 #: Temporal stabilisation (semcolor.video): the largest weight of the previous frame's ab,
 #: the L-difference scale of the similarity weight (L units), the scene-cut threshold on the

@@ -498,6 +498,45 @@ def test_analyze_returns_the_models_view():
     assert a.method == "dist"
 
 
+@pytest.mark.skipif(not inf.DEFAULT_MODEL.is_file(), reason="no default model shipped yet")
+def test_uncertainty_has_no_blocks_of_the_heads_grid():
+    """The distribution head is at stride 4: at network size 64 its 16x16 map becomes 128x128,
+    8x. Bilinear upsampling put all the map's curvature on that 8-pixel grid (faint blocks:
+    mean |second difference| per column phase, max/mean = 4.0); bicubic spreads it."""
+    import semcolor
+
+    photo = np.asarray(Image.fromarray(skdata.astronaut()).resize((128, 128)))
+    u = semcolor.analyze(photo, size=64, device="cpu").uncertainty.astype(np.float64)
+    for axis in (0, 1):
+        d2 = np.abs(np.diff(u, 2, axis=axis)).mean(axis=1 - axis)
+        phase = np.array([d2[i::8].mean() for i in range(8)])
+        assert phase.max() / phase.mean() < 2.0, (axis, phase)
+
+
+def test_uncertainty_image_is_the_map_at_full_resolution_with_a_legend():
+    from matplotlib import colormaps
+
+    from semcolor import constants as C
+    from semcolor.api import uncertainty_image
+
+    u = np.tile(np.linspace(0, 1, 600, dtype=np.float32), (300, 1))
+    im = uncertainty_image(u)
+    arr = np.asarray(im)
+    assert im.mode == "RGB" and im.width == 600 and im.height > 300
+    lut = np.round(colormaps[C.UNCERTAINTY_COLORMAP](np.linspace(0, 1, 256))[:, :3] * 255)
+    expect = lut[np.round(u * 255).astype(int)]
+    assert np.array_equal(arr[:300], expect.astype(np.uint8))  # one pixel per pixel
+    legend = arr[300:]
+    assert (legend.min(axis=2) < 60).any()  # the values are written (dark text)
+    dark_cols = np.flatnonzero((legend.max(axis=2) < 60).any(axis=0))
+    assert len(dark_cols) > 20  # several labels, not one mark
+    small = uncertainty_image(np.zeros((40, 60), np.float32))
+    assert small.width == 480 and np.array_equal(np.asarray(small)[:40, :60],
+                                                  np.broadcast_to(lut[0], (40, 60, 3)))
+    with pytest.raises(ValueError, match="non-empty"):
+        uncertainty_image(np.zeros((0, 4)))
+
+
 def test_analyze_without_a_dist_head_has_no_uncertainty():
     import semcolor
     from semcolor.models import SemColorNet

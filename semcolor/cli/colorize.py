@@ -19,7 +19,8 @@ their resolution, frame rate and audio; they are written as H.264 (``.mp4`` for 
 ``.webm`` inputs). ``--hints FILE`` (one image input): a hint image of the photo's size
 (RGBA: alpha > 0 marks hints; RGB: non-black pixels) or a text file of ``x y colour`` lines
 (colour ``#rrggbb`` or ``r,g,b``). ``--uncertainty`` also writes ``<output name>_uncertainty.png``:
-the distribution head's entropy, 8-bit, 255 = all 313 colours equally likely.
+the distribution head's entropy over log 313 at the photo's resolution, in a colour scale with
+a legend of its values under it (:func:`semcolor.api.uncertainty_image`).
 ``--scene`` prints each image's scene top-5 and largest segments by class name (the names
 the checkpoint stores; ``class <k>`` where it has none).
 
@@ -404,10 +405,7 @@ def run_single(args: argparse.Namespace, colorizer: Any, jobs: list[Job],
     Raises:
         UsageError: hints that do not fit the image (e.g. a point outside it).
     """
-    import numpy as np
-    from PIL import Image
-
-    from semcolor.api import _open_path, _prepare
+    from semcolor.api import _open_path, _prepare, uncertainty_image
     from semcolor.color.hints import parse_hints
 
     writer = Writer(args.outdir, args.suffix, [j.src for j in jobs])
@@ -433,9 +431,8 @@ def run_single(args: argparse.Namespace, colorizer: Any, jobs: list[Job],
             if args.uncertainty:
                 if res.uncertainty is None:
                     raise ValueError("--uncertainty needs a model with the dist head")
-                u = Image.fromarray(np.round(res.uncertainty * 255).astype(np.uint8), mode="L")
                 unc = dst.with_name(f"{dst.stem}_uncertainty.png")
-                u.save(unc)
+                uncertainty_image(res.uncertainty).save(unc)
                 print(f"{job.src}: uncertainty map {unc}", file=sys.stderr)
             if args.scene:
                 print(describe(job.src, res))
