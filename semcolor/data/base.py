@@ -96,19 +96,47 @@ def list_images(directory: str | os.PathLike[str], recursive: bool = True) -> li
 HOLDOUT_MODES: tuple[str, ...] = ("exclude", "only")
 
 
-def in_holdout(relpath: str, fraction: float) -> bool:
-    """Whether an image (its path relative to the dataset root) is in the held-out part.
-
-    Deterministic and stable: the first 32 bits of the SHA-1 of the POSIX relative path,
-    as a number in [0, 1), below ``fraction``. Adding or removing other files never moves
-    an image between training and validation.
-    """
+def _holdout_key(relpath: str) -> float:
+    """The first 32 bits of the SHA-1 of the POSIX relative path, as a number in [0, 1)."""
     import hashlib
 
+    h = hashlib.sha1(normalize_name(relpath).encode("utf-8")).hexdigest()[:8]
+    return int(h, 16) / 2**32
+
+
+def in_holdout(relpath: str, fraction: float) -> bool:
+    """Whether an image (its path relative to the dataset root) falls in the held-out part
+    by its hash alone (see :func:`held_out` for a folder's split).
+
+    Deterministic and stable: :func:`_holdout_key` of the path below ``fraction``. Adding or
+    removing other files never moves such an image between training and validation.
+    """
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"the held-out fraction must be in [0, 1), got {fraction}")
-    h = hashlib.sha1(normalize_name(relpath).encode("utf-8")).hexdigest()[:8]
-    return int(h, 16) / 2**32 < fraction
+    return _holdout_key(relpath) < fraction
+
+
+def held_out(relpaths: Sequence[str], fraction: float) -> set[str]:
+    """The held-out part of a folder of images (paths relative to its root): those that
+    :func:`in_holdout` picks; from 2 images up at least one and never all, so a small folder
+    still validates (24 photos at 5% often picked none). When the hash picks none, the image
+    with the smallest hash is held out; when it picks all, the one with the largest trains.
+    Only then can adding or removing files move an image between the parts.
+
+    Raises:
+        ValueError: ``fraction`` outside [0, 1).
+    """
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"the held-out fraction must be in [0, 1), got {fraction}")
+    if fraction == 0.0 or not relpaths:
+        return set()
+    keys = {p: _holdout_key(p) for p in relpaths}
+    chosen = {p for p, k in keys.items() if k < fraction}
+    if len(keys) >= 2 and not chosen:
+        chosen = {min(keys, key=keys.__getitem__)}
+    elif len(keys) >= 2 and len(chosen) == len(keys):
+        chosen.discard(max(keys, key=keys.__getitem__))
+    return chosen
 
 
 def chroma_mean(rgb: np.ndarray) -> float:

@@ -25,7 +25,7 @@ from semcolor.data.base import (
     Record,
     SampleOptions,
     apply_lut,
-    in_holdout,
+    held_out,
     list_images,
     make_lut,
 )
@@ -693,7 +693,8 @@ class ImageFolder(ColorizationDataset):
             ``bsds500/val``); ``None`` reads ``root`` itself. ``train`` defaults to
             ``split in (None, "train")``.
         holdout_fraction: hold out this fraction of the files, chosen deterministically by
-            path (:func:`semcolor.data.base.in_holdout`), for validation; 0 = none.
+            path (:func:`semcolor.data.base.held_out`: at least one of 2 or more), for
+            validation; 0 = none.
         holdout: "exclude" (drop the held-out files: training) or "only" (keep only them).
 
     Other arguments (``root``, ``split``, ``options``): see
@@ -724,8 +725,6 @@ class ImageFolder(ColorizationDataset):
         paths = list_images(d)
         if self.holdout_fraction > 0:
             keep = self.holdout == "only"
-            paths = [
-                p for p in paths
-                if in_holdout(os.path.relpath(p, d), self.holdout_fraction) == keep
-            ]  # fmt: skip
+            held = held_out([os.path.relpath(p, d) for p in paths], self.holdout_fraction)
+            paths = [p for p in paths if (os.path.relpath(p, d) in held) == keep]
         return [Record(p) for p in paths]
