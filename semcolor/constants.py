@@ -122,14 +122,25 @@ IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 BT601_LUMA: tuple[float, float, float] = (0.299, 0.587, 0.114)
 
 # --- Colour hints [Levin04] ----------------------------------------------------------------
-#: Pull of the hint correction towards 0 (the model's colour) at unhinted pixels: a hint spreads
-#: over roughly 1/sqrt(2 lambda) = 70 working pixels of similar L.
-HINT_PRIOR_LAMBDA: float = 1e-4
+#: Pull of the hint correction towards 0 (the model's colour) outside the hints' regions: the
+#: colour fades over roughly 1/sqrt(2 lambda) = 7 working pixels beyond a region. Chosen with
+#: benchmarks/bench_hints.py --quality on imagen1k/val (15 photos, 30 hints): 1e-3 / 3e-3 /
+#: 1e-2 moved 5.4% / 2.3% / 0.4% of the pixels across a strong edge (smoothed L > 15 from the
+#: hint's) halfway to the hint, all filling >= 99.6% of the hinted region.
+HINT_PRIOR_LAMBDA: float = 1e-2
 #: Scale of the neighbour affinity exp(-dL^2 / (2 sigma^2)), in L units: a step of 5 sigma
 #: (15 L units) passes e^-12 of a hint.
 HINT_SIGMA_L: float = 3.0
 #: Longest side of the working resolution the hint system is solved at.
 HINT_WORK_SIDE: int = 384
+#: A hint's region: the connected pixels whose (smoothed) L lies within this of the hint's;
+#: they are pulled to the hint's colour instead of the model's, so a hint fills its region
+#: (a point hint alone in Levin et al.'s system fades logarithmically: the "dot" it left,
+#: 10% of a uniform region moved halfway to it in the benchmark above).
+HINT_REGION_TOLERANCE_L: float = 6.0
+#: How strongly a pixel of a hint's region is pulled to that hint's correction (relative to
+#: its neighbours' affinity; HINT_PRIOR_LAMBDA is the same pull towards the model elsewhere).
+HINT_REGION_PULL: float = 0.05
 
 # --- Uncertainty map ------------------------------------------------------------------------
 #: Colour scale of uncertainty images (semcolor.api.uncertainty_image): matplotlib's viridis,
