@@ -142,6 +142,24 @@ HINT_REGION_TOLERANCE_L: float = 6.0
 #: its neighbours' affinity; HINT_PRIOR_LAMBDA is the same pull towards the model elsewhere).
 HINT_REGION_PULL: float = 0.05
 
+# --- Web app (semcolor-app) ----------------------------------------------------------------
+# One Colorize press runs at a time (Gradio's queue, concurrency 1), so the app's memory is
+# bounded by the largest image it accepts; benchmarks/bench_app_load.py measures it.
+#: Largest upload, in bytes (Gradio refuses bigger files at upload; checked again per file).
+APP_MAX_UPLOAD_BYTES: int = 50 * 1024**2
+#: Largest image the app colorizes, in pixels (a 6000x4000 photo is 24 MP), checked from the
+#: file's header before it is decoded.
+APP_MAX_PIXELS: int = 25_000_000
+#: Images per Colorize press; more are refused with a message.
+APP_MAX_FILES: int = 20
+#: Presses waiting in the queue beyond the running one; more are refused with a message.
+APP_QUEUE_SIZE: int = 32
+#: Longest side of what the page shows (slider, gallery, overlays, uncertainty); the
+#: downloads are at full resolution.
+APP_PREVIEW_SIDE: int = 1280
+#: Result folders of presses older than this (seconds) are deleted at the next press.
+APP_RESULT_MAX_AGE_S: int = 3600
+
 # --- Uncertainty map ------------------------------------------------------------------------
 #: Colour scale of uncertainty images (semcolor.api.uncertainty_image): matplotlib's viridis,
 #: perceptually uniform and monotonic in lightness (readable in gray too).

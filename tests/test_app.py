@@ -184,3 +184,43 @@ def test_cli_rejects_a_bad_port(capsys):
 
     assert main(["--port", "0"]) == 2
     assert "--port" in capsys.readouterr().err
+
+
+def test_under_load_every_image_is_answered_and_the_server_keeps_going(tmp_path, monkeypatch):
+    """A CI-sized run of benchmarks/bench_app_load.py against the app in this process: 3
+    clients at once, one press each, good photos mixed with a truncated JPEG, a text file, a
+    picture over the pixel limit and a file over the upload limit (limits lowered so the
+    files stay small). Every good image comes back colorized, every bad file gets a message,
+    the page keeps answering, and a last press works."""
+    import importlib.util
+    import sys
+
+    from semcolor import constants as C
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_app_load", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_app_load.py"
+    )
+    load = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, load)  # dataclasses look it up there
+    spec.loader.exec_module(load)
+    monkeypatch.setattr(C, "APP_MAX_PIXELS", 400_000)
+    monkeypatch.setattr(C, "APP_MAX_UPLOAD_BYTES", 1_000_000)
+    inputs = load.make_inputs(tmp_path / "in", large_mp=0.3, huge=True, max_pixels=400_000,
+                              max_bytes=1_000_000)  # fmt: skip
+    port = _free_port()
+    app = webapp.launch(port=port, device="cpu", block=False)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        outcomes, seconds, worst, failures = load.run_load(url, inputs, clients=3, rounds=1,
+                                                           size=64)  # fmt: skip
+        report, ok = load.summarise(outcomes, seconds, worst[0], failures)
+        assert ok, report
+        assert sum(o.good_ok for o in outcomes) > 0 and sum(o.bad_told for o in outcomes) > 0
+        from gradio_client import Client
+
+        final = load.Outcome()
+        load.press(Client(url, verbose=False), [("coffee", *inputs["coffee"]),
+                                                ("huge", *inputs["huge"])], final, 64)  # fmt: skip
+        assert final.good_ok == 1 and final.bad_told == 1, final
+    finally:
+        app.close()
