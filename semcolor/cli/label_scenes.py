@@ -72,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--class-names", type=Path, default=None, metavar="FILE",
         help="the classifier's class names (Places365's categories_places365.txt, or one name "
-        "per line), stored in the labels file so that trained checkpoints name their scenes",
+        "per line), stored in the labels file so that trained checkpoints name their scenes "
+        "(default: none; checkpoints then show scenes as 'class <k>')",
     )
     ap.add_argument(
         "--topk", type=int, default=C.SCENE_PSEUDO_LABEL_TOPK, help="classes kept per image"
