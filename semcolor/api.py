@@ -77,7 +77,7 @@ from semcolor.inference import (
     upsample_ab,
 )
 
-__all__ = ["Colorization", "Colorizer", "analyze", "colorize"]
+__all__ = ["Colorization", "Colorizer", "analyze", "colorize", "uncertainty_image"]
 
 ModelLike = Any  # None | str | os.PathLike | LoadedModel | torch.nn.Module
 
@@ -410,6 +410,8 @@ class Colorizer:
     Raises:
         ValueError: a bad argument (an unknown precision or backend: the message lists the
             valid ones), or a method whose head the model does not have.
+        ImportError: backend="onnxruntime" without onnx / onnxruntime (the message names
+            the extra, ``semcolor[onnx]``).
         FileNotFoundError: model=None but no default model is installed, or a missing path.
         semcolor.inference.CheckpointError: an unusable checkpoint.
 
@@ -449,6 +451,10 @@ class Colorizer:
         self.size = _check_int(size, "size", 1)
         self.precision = check_choice(precision, "precision", PRECISION_CHOICES)
         self.backend = check_choice(backend, "backend", BACKENDS)
+        if self.backend == "onnxruntime":
+            from semcolor.export import require_onnx
+
+            require_onnx(runtime=True)  # once, up front, naming the extra
         if self.backend == "onnxruntime" and self.precision == "bf16":
             raise ValueError(
                 f"backend='onnxruntime' runs the fp32 graph; precision={precision!r} is for "
@@ -554,17 +560,22 @@ class Colorizer:
         unc = scene = seg = None
         if "uncertainty" in outputs and getattr(out, "ab_logits", None) is not None:
             e = entropy(out.ab_logits.float()).cpu()
-            e = F.interpolate(e, size=size_hw, mode="bilinear", align_corners=False)
+            # bicubic: bilinear from the head's stride (8x and more at full resolution) put
+            # all the curvature on the head's grid, which showed as faint blocks
+            e = F.interpolate(e, size=size_hw, mode="bicubic", align_corners=False)
             unc = e[0, 0].clamp(0.0, 1.0).numpy().astype(np.float32)
         if "scene_top5" in outputs and getattr(out, "scene_logits", None) is not None:
             prob = torch.softmax(out.scene_logits.float(), dim=1)[0].cpu()
             top = torch.topk(prob, min(5, prob.numel()))
-            scene = [(int(i), float(v)) for v, i in zip(top.values, top.indices, strict=True)]
+            scene = [(self.model.class_name("scene", int(i)), float(v))
+                     for v, i in zip(top.values, top.indices, strict=True)]  # fmt: skip
+        seg_names = None
         if "segmentation" in outputs and getattr(out, "seg_logits", None) is not None:
             lab = out.seg_logits.argmax(1, keepdim=True).float().cpu()
             seg = F.interpolate(lab, size=size_hw, mode="nearest-exact")[0, 0].long().numpy()
+            seg_names = {int(k): self.model.class_name("seg", int(k)) for k in np.unique(seg)}
         return Colorization(_finish(p, ab.contiguous()), unc, scene, seg, self.method,
-                            self.temperature)  # fmt: skip
+                            self.temperature, seg_names)  # fmt: skip
 
     def colorize_batch(self, images: Iterable[Any]) -> list[Any]:
         """Colorize several images (any kinds and sizes); returns a list in the same order."""
@@ -656,16 +667,21 @@ class Colorization:
         image: the colorized image, of the kind :func:`colorize` returns for the input.
         uncertainty: float32 (H,W) numpy array in [0, 1] at the image's size: the entropy of
             the distribution head's 313-bin distribution over log 313
-            (:func:`semcolor.color.entropy`), upsampled bilinearly; None for a model without
+            (:func:`semcolor.color.entropy`), upsampled bicubically; None for a model without
             that head.
-        scene_top5: the scene head's five most likely classes as (class index, probability),
-            most likely first; None without a scene head.
+        scene_top5: the scene head's five most likely classes as (class name, probability),
+            most likely first; None without a scene head. Names come from the checkpoint
+            (:attr:`semcolor.inference.LoadedModel.class_names`, e.g. Places365 categories);
+            a class it does not name reads ``"class <index>"``.
         segmentation: int64 (H,W) numpy array at the image's size, the segmentation head's
             most likely class per pixel (upsampled nearest); None without that head.
         method: the decoding method used ("dist" or "reg").
         temperature: the annealed-mean temperature used (ignored by "reg").
+        segment_names: {class index: name} of every class present in ``segmentation`` (as
+            ``scene_top5``'s names); None without it.
 
     The three analysis fields are also None when not asked for (``analyze(outputs=...)``).
+    :meth:`uncertainty_image` renders the uncertainty with a colour scale and its legend.
     """
 
     image: Any
@@ -674,6 +690,58 @@ class Colorization:
     segmentation: np.ndarray | None
     method: str
     temperature: float
+    segment_names: dict[int, str] | None = None
+
+    def uncertainty_image(self) -> Image.Image | None:
+        """The uncertainty as a picture (see :func:`uncertainty_image`); None without it."""
+        return None if self.uncertainty is None else uncertainty_image(self.uncertainty)
+
+
+def uncertainty_image(uncertainty: np.ndarray) -> Image.Image:
+    """An uncertainty map as an RGB picture: the map at its full resolution in a colour scale
+    (:data:`semcolor.constants.UNCERTAINTY_COLORMAP`, 256 levels), and under it a legend
+    strip: the scale with its values (:data:`semcolor.constants.UNCERTAINTY_TICKS`) and what
+    they mean.
+
+    Args:
+        uncertainty: float (H,W) in [0, 1] (:attr:`Colorization.uncertainty`).
+
+    Returns:
+        PIL ``RGB`` image of width max(W, 480) and height H + the legend's; the map fills
+        its top-left H x W pixels, one pixel per pixel.
+    """
+    from matplotlib import colormaps  # lazy: ~0.3 s to import, needed only here
+    from PIL import ImageDraw, ImageFont
+
+    from semcolor import constants as C
+
+    u = np.asarray(uncertainty, dtype=np.float32)
+    if u.ndim != 2 or u.size == 0:
+        raise ValueError(f"uncertainty must be a non-empty (H,W) array, got shape {u.shape}")
+    lut = np.round(colormaps[C.UNCERTAINTY_COLORMAP](np.linspace(0, 1, 256))[:, :3] * 255)
+    lut = lut.astype(np.uint8)
+    index = np.round(np.clip(np.nan_to_num(u), 0.0, 1.0) * 255).astype(np.uint8)
+    h, w = u.shape
+    width = max(w, 480)
+    strip = max(48, width // 30)  # the legend grows with big photos, to stay readable
+    font = ImageFont.load_default(size=max(11, strip // 4))
+    canvas = Image.new("RGB", (width, h + strip), (255, 255, 255))
+    canvas.paste(Image.fromarray(lut[index]), (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    pad = strip // 4
+    x0, x1 = pad, pad + int((width - 2 * pad) * 0.55)
+    y0, y1 = h + pad // 2, h + pad // 2 + strip // 3
+    ramp = lut[np.round(np.linspace(0, 255, x1 - x0)).astype(int)]
+    canvas.paste(Image.fromarray(np.repeat(ramp[None], y1 - y0, axis=0)), (x0, y0))
+    for t in C.UNCERTAINTY_TICKS:
+        x = x0 + round(t * (x1 - x0 - 1))
+        draw.line([(x, y1), (x, y1 + pad // 2)], fill=(0, 0, 0))
+        draw.text((x, y1 + pad // 2), f"{t:g}", fill=(0, 0, 0), font=font,
+                  anchor="ma")  # fmt: skip
+    draw.text((x1 + pad, (y0 + y1) // 2), "uncertainty: entropy / log 313\n"
+              "0 one colour sure, 1 all equally likely", fill=(0, 0, 0), font=font,
+              anchor="lm")  # fmt: skip
+    return canvas
 
 
 def _hints_for(p: _Prepared, hints: Any):
@@ -722,7 +790,8 @@ def colorize(
             the model's first (dist when it has that head).
         device: where the network runs: "auto", "cpu", "cuda", "cuda:N".
         head: deprecated spelling of ``method``.
-        hints: colour hints: a list of ``(x, y, colour)`` points (colour ``'#rrggbb'`` or
+        hints: colour hints: a list of ``(x, y, colour)`` points (``x`` the pixel column,
+            ``y`` the row, from the top-left corner: ``arr[y, x]``; colour ``'#rrggbb'`` or
             (r, g, b)) or a hint image of the image's size (RGBA: alpha > 0 marks hints; RGB:
             non-black pixels are). Hinted pixels take the hint's chroma, which spreads through
             regions of similar luminance and stops at strong edges; elsewhere the model's

@@ -13,6 +13,14 @@ listens on 127.0.0.1 unless told otherwise, and Hugging Face telemetry is off. T
 Gradio (>= 6) serves its own fonts and scripts; ``tests/test_app.py`` checks in a real browser
 that the page requests nothing outside localhost.
 
+Under load: one press runs at a time (Gradio's queue, concurrency 1; at most
+:data:`~semcolor.constants.APP_QUEUE_SIZE` waiting), uploads are limited to
+:data:`~semcolor.constants.APP_MAX_UPLOAD_BYTES` and images to
+:data:`~semcolor.constants.APP_MAX_PIXELS` (from the header, before decoding), presses to
+:data:`~semcolor.constants.APP_MAX_FILES` files; the page shows previews, the downloads are
+full resolution; old result folders are deleted. ``benchmarks/bench_app_load.py`` drives it
+with several clients, good and bad files mixed, and reports time and peak memory.
+
 The callbacks (:func:`run_colorize`, :func:`model_defaults`) are plain functions, tested
 without a browser.
 """
@@ -27,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from semcolor import constants as C
 
 # Set in code, before Gradio is imported anywhere: no analytics or telemetry, whatever the
 # environment says.
@@ -48,11 +58,12 @@ class AppResult:
         before_after: (gray, colour) uint8 (H,W,3) of the first image, for the slider.
         files: full-resolution PNGs written, one per input, in input order.
         gallery: (uint8 colour image, caption) per input.
-        scene: {"class k": probability} of the first image's top-5, or None.
+        scene: {class name: probability} of the first image's top-5, or None.
         segmentation: (uint8 colour image, [(bool (H,W) mask, label)]) of the first image,
             or None.
-        uncertainty: uint8 (H,W) of the first image (255 = all 313 colours equally likely),
-            or None.
+        uncertainty: uint8 RGB picture of the first image's uncertainty at full resolution
+            in a colour scale, with its legend underneath
+            (:func:`semcolor.api.uncertainty_image`), or None.
         errors: (file name, reason) of inputs that could not be colorized.
     """
 
@@ -89,11 +100,85 @@ def _gray_of(L) -> np.ndarray:
     return np.repeat(g[..., None], 3, axis=2)
 
 
-def _label_masks(seg: np.ndarray, most: int = 8) -> list[tuple[np.ndarray, str]]:
-    """The ``most`` largest classes of a label map as (mask, "class k") pairs."""
+def _label_masks(seg: np.ndarray, names: dict[int, str] | None,
+                 most: int = 8) -> list[tuple[np.ndarray, str]]:  # fmt: skip
+    """The ``most`` largest classes of a label map as (mask, class name) pairs."""
     ids, counts = np.unique(seg, return_counts=True)
     order = ids[np.argsort(-counts)][:most]
-    return [(seg == k, f"class {int(k)}") for k in order]
+    names = names or {}
+    return [(seg == k, names.get(int(k), f"class {int(k)}")) for k in order]
+
+
+def _preview(image: np.ndarray, side: int = C.APP_PREVIEW_SIDE, nearest: bool = False):
+    """An (H,W[,C]) array scaled down so that its longest side is at most ``side`` (what the
+    page shows; the downloads stay at full resolution). ``nearest`` for label maps."""
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    if max(h, w) <= side:
+        return image
+    scale = side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if nearest:  # label values must stay labels
+        ys = (np.arange(size[1]) * h // size[1]).clip(0, h - 1)
+        xs = (np.arange(size[0]) * w // size[0]).clip(0, w - 1)
+        return image[ys][:, xs]
+    mode = "F" if image.dtype.kind == "f" else None
+    im = Image.fromarray(image, mode=mode) if mode else Image.fromarray(image)
+    return np.asarray(im.resize(size, Image.Resampling.BILINEAR if mode else
+                                Image.Resampling.LANCZOS))  # fmt: skip
+
+
+def check_upload(path: Path) -> str | None:
+    """Why an uploaded file is refused before decoding (over
+    :data:`~semcolor.constants.APP_MAX_UPLOAD_BYTES`, or over
+    :data:`~semcolor.constants.APP_MAX_PIXELS` by its header), or None. A file that is no
+    image passes here and fails to decode with its own message."""
+    from PIL import Image
+
+    from semcolor.data.io import too_large_reason
+
+    try:
+        nbytes = path.stat().st_size
+    except OSError as e:
+        return f"cannot read the upload ({e.strerror or e})"
+    if nbytes > C.APP_MAX_UPLOAD_BYTES:
+        return (f"the file is {nbytes / 2**20:.1f} MB; this app takes files up to "
+                f"{C.APP_MAX_UPLOAD_BYTES / 2**20:.0f} MB")  # fmt: skip
+    try:
+        with Image.open(path) as probe:  # the header only: nothing is decoded
+            width, height = probe.size
+    except Exception:  # noqa: BLE001 - not an image: the decoder says so in its own words
+        return None
+    reason = too_large_reason(width, height, limit=C.APP_MAX_PIXELS)
+    return f"{reason} (this app's limit)" if reason else None
+
+
+def _prune(root: Path, max_age_s: float) -> None:
+    """Delete the result folders under ``root`` older than ``max_age_s``: a long-running app
+    must not fill the disk."""
+    import shutil
+    import time
+
+    now = time.time()
+    for d in root.glob("press_*"):
+        try:
+            if now - d.stat().st_mtime > max_age_s:
+                shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass
+
+
+#: Where presses write their results when no out_dir is given (created on first use).
+_RESULTS_ROOT: list[Path] = []
+
+
+def _results_dir() -> Path:
+    if not _RESULTS_ROOT:
+        _RESULTS_ROOT.append(Path(tempfile.mkdtemp(prefix="semcolor_app_")))
+    root = _RESULTS_ROOT[0]
+    _prune(root, C.APP_RESULT_MAX_AGE_S)
+    return Path(tempfile.mkdtemp(prefix="press_", dir=root))
 
 
 def run_colorize(
@@ -108,37 +193,52 @@ def run_colorize(
     """Colorize the dropped files (the Colorize button).
 
     Args:
-        files: image paths (Gradio's uploads); None or empty -> ValueError.
+        files: image paths (Gradio's uploads); None or empty -> ValueError. At most
+            :data:`~semcolor.constants.APP_MAX_FILES`; each at most
+            :data:`~semcolor.constants.APP_MAX_UPLOAD_BYTES` and
+            :data:`~semcolor.constants.APP_MAX_PIXELS` (larger ones are listed in
+            ``errors``, the others proceed).
         ckpt: checkpoint path, or "" for the shipped default model.
         method: "dist" or "reg"; None = the model's own first.
         temperature: annealed-mean temperature; None = the model's own.
         size: the network's input side.
         device: where the network runs.
-        out_dir: where the full-resolution PNGs go (default: a fresh temporary folder).
+        out_dir: where the full-resolution PNGs go (default: a fresh folder under the app's
+            temporary folder; folders older than an hour are deleted at later presses).
 
     Returns:
-        :class:`AppResult`; an unreadable file is listed in ``errors``, the others proceed.
+        :class:`AppResult`; an unreadable or refused file is listed in ``errors``, the others
+        proceed. What the page shows is scaled to at most
+        :data:`~semcolor.constants.APP_PREVIEW_SIDE` pixels; the files are full resolution.
 
     Raises:
-        ValueError: no files, or a bad control value (the message names it).
+        ValueError: no files, too many, none usable, or a bad control value (the message
+            names it).
     """
     from PIL import Image
 
-    from semcolor.api import Colorizer, _open_path, _prepare
+    from semcolor.api import Colorizer, _open_path, _prepare, uncertainty_image
 
     if not files:
         raise ValueError("drop one or more images first")
+    if len(files) > C.APP_MAX_FILES:
+        raise ValueError(f"{len(files)} files dropped; this app colorizes up to "
+                         f"{C.APP_MAX_FILES} per press")  # fmt: skip
     lo, hi = SIZE_RANGE
     if not lo <= int(size) <= hi:
         raise ValueError(f"network size must lie in [{lo}, {hi}], got {size}")
     model = _load(ckpt.strip(), device)
     colorizer = Colorizer(model, device="auto", size=int(size), method=method or None,
                           temperature=temperature)  # fmt: skip
-    out = Path(out_dir or tempfile.mkdtemp(prefix="semcolor_app_"))
+    out = Path(out_dir) if out_dir else _results_dir()
     out.mkdir(parents=True, exist_ok=True)
     res = AppResult()
     for f in files:
         path = Path(f)
+        refused = check_upload(path)
+        if refused:
+            res.errors.append((path.name, refused))
+            continue
         try:
             prep = _prepare(_open_path(path))
             a = colorizer.analyze(prep)
@@ -153,15 +253,18 @@ def run_colorize(
             k += 1
         Image.fromarray(colour).save(dst)
         res.files.append(str(dst))
-        res.gallery.append((colour, path.name))
+        shown = _preview(colour)
+        res.gallery.append((_preview(shown, side=C.APP_PREVIEW_SIDE // 4), path.name))
         if res.before_after is None:
-            res.before_after = (_gray_of(prep.L[0]), colour)
+            res.before_after = (_preview(_gray_of(prep.L[0])), shown)
             if a.scene_top5 is not None:
-                res.scene = {f"class {k}": p for k, p in a.scene_top5}
+                res.scene = dict(a.scene_top5)
             if a.segmentation is not None:
-                res.segmentation = (colour, _label_masks(a.segmentation))
+                seg = _preview(a.segmentation, nearest=True)
+                res.segmentation = (shown, _label_masks(seg, a.segment_names))
             if a.uncertainty is not None:
-                res.uncertainty = np.round(a.uncertainty * 255).astype(np.uint8)
+                res.uncertainty = np.asarray(uncertainty_image(_preview(a.uncertainty)))
+        del prep, a, colour, shown  # one image's arrays at a time
     if not res.files:
         raise ValueError("no image could be read: " + "; ".join(f"{n}: {r}" for n, r in res.errors))
     return res
@@ -198,7 +301,7 @@ def build_app(ckpt: str | None = None, device: str = "auto"):
                 downloads = gr.File(label="Full-resolution downloads", file_count="multiple",
                                     elem_id="downloads")  # fmt: skip
                 with gr.Row():
-                    uncertainty = gr.Image(label="Uncertainty (entropy; white = guessing)",
+                    uncertainty = gr.Image(label="Uncertainty (entropy / log 313; scale below)",
                                            type="numpy", height=240)  # fmt: skip
                     seg = gr.AnnotatedImage(label="Segmentation", height=240)
                     scene = gr.Label(label="Scene (top-5)", num_top_classes=5)
@@ -226,7 +329,8 @@ def build_app(ckpt: str | None = None, device: str = "auto"):
                     r.segmentation, note)  # fmt: skip
 
         go.click(on_go, [files, ckpt_box, method, temperature, size],
-                 [slider, downloads, gallery, scene, uncertainty, seg, status])  # fmt: skip
+                 [slider, downloads, gallery, scene, uncertainty, seg, status],
+                 api_name="colorize")  # fmt: skip
     app.semcolor_theme = theme  # Gradio 6 takes the theme at launch()
     return app
 
@@ -235,8 +339,16 @@ def launch(ckpt: str | None = None, port: int = 7860, host: str = "127.0.0.1",
            device: str = "auto", block: bool = True):  # fmt: skip
     """Build and serve the app on http://host:port (never a share link)."""
     app = build_app(ckpt, device)
-    app.queue()
+    # One press at a time (bounded memory), a bounded queue (more presses are refused with
+    # Gradio's "queue is full" message); uploads over the size limit are refused by Gradio.
+    app.queue(default_concurrency_limit=1, max_size=C.APP_QUEUE_SIZE)
+    # quiet: Gradio's own banner suggests `share=True`, which this app never sets; the one
+    # line below says where it listens instead.
     app.launch(server_name=host, server_port=port, share=False, inbrowser=False,
-               show_error=True, prevent_thread_lock=not block, quiet=not block,
-               theme=app.semcolor_theme)  # fmt: skip
+               show_error=True, prevent_thread_lock=True, quiet=True,
+               max_file_size=C.APP_MAX_UPLOAD_BYTES, theme=app.semcolor_theme)  # fmt: skip
+    if block:
+        print(f"semcolor-app: serving {app.local_url} (local, no share link; Ctrl-C stops)",
+              flush=True)  # fmt: skip
+        app.block_thread()
     return app

@@ -132,9 +132,10 @@ def list_dataset_images(
     if key == "cocostuff":
         kwargs["labels"] = "none"
     if not Path(root).expanduser().is_dir():
+        source = f"\nGet it from {cls.SOURCE}" if getattr(cls, "SOURCE", "") else ""
         raise BenchError(
             f"{cls_name}: dataset root {str(root)!r} does not exist or is not a folder. "
-            f"Expected layout:\n{cls.LAYOUT.strip()}"
+            f"Expected layout:\n{cls.LAYOUT.strip()}{source}"
         )
     try:
         ds = cls(str(root), **kwargs)

@@ -130,14 +130,50 @@ IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 BT601_LUMA: tuple[float, float, float] = (0.299, 0.587, 0.114)
 
 # --- Colour hints [Levin04] ----------------------------------------------------------------
-#: Pull of the hint correction towards 0 (the model's colour) at unhinted pixels: a hint spreads
-#: over roughly 1/sqrt(2 lambda) = 70 working pixels of similar L.
-HINT_PRIOR_LAMBDA: float = 1e-4
+#: Pull of the hint correction towards 0 (the model's colour) outside the hints' regions: the
+#: colour fades over roughly 1/sqrt(2 lambda) = 7 working pixels beyond a region. Chosen with
+#: benchmarks/bench_hints.py --quality on imagen1k/val (15 photos, 30 hints): 1e-3 / 3e-3 /
+#: 1e-2 moved 5.4% / 2.3% / 0.4% of the pixels across a strong edge (smoothed L > 15 from the
+#: hint's) halfway to the hint, all filling >= 99.6% of the hinted region.
+HINT_PRIOR_LAMBDA: float = 1e-2
 #: Scale of the neighbour affinity exp(-dL^2 / (2 sigma^2)), in L units: a step of 5 sigma
 #: (15 L units) passes e^-12 of a hint.
 HINT_SIGMA_L: float = 3.0
 #: Longest side of the working resolution the hint system is solved at.
 HINT_WORK_SIDE: int = 384
+#: A hint's region: the connected pixels whose (smoothed) L lies within this of the hint's;
+#: they are pulled to the hint's colour instead of the model's, so a hint fills its region
+#: (a point hint alone in Levin et al.'s system fades logarithmically: the "dot" it left,
+#: 10% of a uniform region moved halfway to it in the benchmark above).
+HINT_REGION_TOLERANCE_L: float = 6.0
+#: How strongly a pixel of a hint's region is pulled to that hint's correction (relative to
+#: its neighbours' affinity; HINT_PRIOR_LAMBDA is the same pull towards the model elsewhere).
+HINT_REGION_PULL: float = 0.05
+
+# --- Web app (semcolor-app) ----------------------------------------------------------------
+# One Colorize press runs at a time (Gradio's queue, concurrency 1), so the app's memory is
+# bounded by the largest image it accepts; benchmarks/bench_app_load.py measures it.
+#: Largest upload, in bytes (Gradio refuses bigger files at upload; checked again per file).
+APP_MAX_UPLOAD_BYTES: int = 50 * 1024**2
+#: Largest image the app colorizes, in pixels (a 6000x4000 photo is 24 MP), checked from the
+#: file's header before it is decoded.
+APP_MAX_PIXELS: int = 25_000_000
+#: Images per Colorize press; more are refused with a message.
+APP_MAX_FILES: int = 20
+#: Presses waiting in the queue beyond the running one; more are refused with a message.
+APP_QUEUE_SIZE: int = 32
+#: Longest side of what the page shows (slider, gallery, overlays, uncertainty); the
+#: downloads are at full resolution.
+APP_PREVIEW_SIDE: int = 1280
+#: Result folders of presses older than this (seconds) are deleted at the next press.
+APP_RESULT_MAX_AGE_S: int = 3600
+
+# --- Uncertainty map ------------------------------------------------------------------------
+#: Colour scale of uncertainty images (semcolor.api.uncertainty_image): matplotlib's viridis,
+#: perceptually uniform and monotonic in lightness (readable in gray too).
+UNCERTAINTY_COLORMAP: str = "viridis"
+#: Values marked on the legend of an uncertainty image (entropy / log 313).
+UNCERTAINTY_TICKS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 # --- Video ------------------------------------------------------------------------------
 #: Temporal stabilisation (semcolor.video): the largest weight of the previous frame's ab,

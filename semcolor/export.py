@@ -20,8 +20,10 @@ graph of a SemColorNet holds no regression/segmentation/scene head and, with
 A runtime then does what :mod:`semcolor.api` does around it: L from the image, resized to
 S x S, ab upsampled to the image's size and recombined with the full-resolution L.
 
-Exporter: the TorchScript-based ``torch.onnx.export(dynamo=False)``, which needs no extra
-package (the dynamo exporter needs ``onnxscript``) and handles this static-shape network.
+Exporter: the TorchScript-based ``torch.onnx.export(dynamo=False)`` (the dynamo exporter needs
+``onnxscript``), which handles this static-shape network. It needs the ``onnx`` package, and
+the ONNX Runtime backend also ``onnxruntime``: both come with ``pip install "semcolor[onnx]"``
+(:func:`require_onnx` checks for them before any work and names the extra).
 """
 
 from __future__ import annotations
@@ -39,7 +41,40 @@ from torch import nn
 
 from semcolor import constants as C
 
-__all__ = ["OUTPUT_NAMES", "OnnxColorNet", "OrtNetwork", "export_onnx", "ort_network"]
+__all__ = [
+    "ONNX_EXTRA", "OUTPUT_NAMES", "OnnxColorNet", "OrtNetwork", "export_onnx", "ort_network",
+    "require_onnx",
+]  # fmt: skip
+
+#: How to install what ONNX export (``onnx``) and the ONNX Runtime backend (``onnxruntime``)
+#: need: the package's ``onnx`` extra.
+ONNX_EXTRA = 'pip install "semcolor[onnx]"'
+
+
+def require_onnx(runtime: bool = False) -> None:
+    """Check, before any work, that ONNX export can run: the ``onnx`` package (torch's
+    exporter imports it) and, with ``runtime``, ``onnxruntime``.
+
+    Raises:
+        ImportError: a one-line message naming the missing package and the extra to install.
+    """
+    # Lazy imports: optional extras (semcolor[onnx]), needed only here.
+    missing = []
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        missing.append("onnx")
+    if runtime:
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            missing.append("onnxruntime")
+    if missing:
+        what = "backend='onnxruntime'" if runtime else "ONNX export"
+        raise ImportError(
+            f"{what} needs the {' and '.join(missing)} package{'s' if len(missing) > 1 else ''}"
+            f": {ONNX_EXTRA}"
+        )
 
 #: Lowest ONNX opset we export to.
 MIN_OPSET = 17
@@ -173,9 +208,11 @@ def export_onnx(
 
     Raises:
         ValueError: bad size / temperature / opset / outputs, or a model without ab heads.
+        ImportError: the ``onnx`` package is missing (the message names the extra).
     """
     from semcolor.inference import LoadedModel, load_model, resolve_temperature
 
+    require_onnx()
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(f"size must be an integer >= 1, got {size!r}")
     if temperature is not None and not (isinstance(temperature, int | float) and temperature > 0):
@@ -218,11 +255,9 @@ def export_onnx(
 
 
 def _add_metadata(path: Path, size: int, temperature: float, names: list[str]) -> None:
-    """Record how to use the graph in the file's metadata (when the onnx package is here)."""
-    try:
-        import onnx
-    except ImportError:
-        return
+    """Record how to use the graph in the file's metadata."""
+    import onnx  # optional extra (semcolor[onnx]), checked by require_onnx
+
     import semcolor
 
     proto = onnx.load(str(path))
@@ -253,7 +288,7 @@ class OrtNetwork:
         threads: ONNX Runtime intra-op threads; None = ``torch.get_num_threads()``.
 
     Raises:
-        ImportError: onnxruntime is not installed (``pip install onnxruntime``).
+        ImportError: onnx or onnxruntime is not installed (the message names the extra).
     """
 
     def __init__(
@@ -266,12 +301,8 @@ class OrtNetwork:
     ) -> None:
         import tempfile
 
-        try:
-            import onnxruntime as ort
-        except ImportError as e:  # pragma: no cover - onnxruntime is a dependency here
-            raise ImportError(
-                "backend='onnxruntime' needs the onnxruntime package (pip install onnxruntime)"
-            ) from e
+        require_onnx(runtime=True)
+        import onnxruntime as ort  # optional extra (semcolor[onnx])
         self.size, self.method, self.temperature = int(size), method, float(temperature)
         with tempfile.TemporaryDirectory() as tmp:
             path = export_onnx(net, Path(tmp) / "net.onnx", size, temperature=temperature,

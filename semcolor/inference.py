@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 import semcolor
 from semcolor import constants as C
+from semcolor.data.class_names import check_class_names, class_name, head_class_counts
 
 #: Decoding methods, named after the head they read: "dist" = annealed mean of the
 #: distribution head (Zhang et al.), "reg" = the regression head.
@@ -191,6 +192,9 @@ class LoadedModel:
         temperature: the model's own annealed-mean temperature (calibrated on a validation
             split by ``semcolor-calibrate``; 0.38, Zhang et al.'s, if never calibrated):
             what ``temperature=None`` means everywhere.
+        class_names: ``{"scene": [...], "seg": [...]}``, the names of the heads' classes by
+            index as the checkpoint stores them (written by training from its data;
+            :mod:`semcolor.data.class_names`); a head is absent when its classes are unnamed.
     """
 
     net: torch.nn.Module
@@ -199,6 +203,12 @@ class LoadedModel:
     prior: dict[str, Any] | None = None
     path: str | None = None
     temperature: float = C.ANNEALED_MEAN_T
+    class_names: dict[str, list[str]] = field(default_factory=dict)
+
+    def class_name(self, head: str, index: int) -> str:
+        """The name of class ``index`` of ``head`` ("scene" or "seg"), or ``"class <index>"``
+        where the checkpoint names none."""
+        return class_name(self.class_names, head, int(index))
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -305,8 +315,9 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str = "cpu") 
     if prior is not None:
         prior = {k: (v.numpy() if torch.is_tensor(v) else v) for k, v in prior.items()}
     temperature = check_temperature(meta.get("temperature", C.ANNEALED_MEAN_T))
+    names = check_class_names(meta.get("class_names"), head_class_counts(net))
     return LoadedModel(
-        net, version, dict(meta.get("config") or {}), prior, str(path), temperature
+        net, version, dict(meta.get("config") or {}), prior, str(path), temperature, names
     )
 
 

@@ -370,6 +370,21 @@ def test_default_model_colorizes():
     assert_luminance_kept(arr, lab_L(np.asarray(gray.convert("RGB"))), 0.3)
 
 
+@pytest.mark.skipif(not inf.DEFAULT_MODEL.is_file(), reason="no default model shipped yet")
+def test_default_model_names_its_scenes_and_segments():
+    """The shipped checkpoint stores Tiny ImageNet's words and CamVid's classes."""
+    from semcolor.data.datasets import CAMVID_CLASSES
+
+    model = inf.load_model(device="cpu")
+    assert len(model.class_names["scene"]) == 200 and model.class_name("scene", 0) == "Egyptian cat"
+    assert model.class_names["seg"] == list(CAMVID_CLASSES)
+    small = np.asarray(Image.fromarray(skdata.astronaut()).resize((64, 64)))
+    a = semcolor.analyze(small, model=model, size=64)
+    assert all(isinstance(n, str) and not n.startswith("class ") for n, _ in a.scene_top5)
+    assert set(a.segment_names) == set(np.unique(a.segmentation).tolist())
+    assert set(a.segment_names.values()) <= set(CAMVID_CLASSES)
+
+
 # --------------------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------------------
@@ -484,6 +499,45 @@ def test_analyze_returns_the_models_view():
     assert a.method == "dist"
 
 
+@pytest.mark.skipif(not inf.DEFAULT_MODEL.is_file(), reason="no default model shipped yet")
+def test_uncertainty_has_no_blocks_of_the_heads_grid():
+    """The distribution head is at stride 4: at network size 64 its 16x16 map becomes 128x128,
+    8x. Bilinear upsampling put all the map's curvature on that 8-pixel grid (faint blocks:
+    mean |second difference| per column phase, max/mean = 4.0); bicubic spreads it."""
+    import semcolor
+
+    photo = np.asarray(Image.fromarray(skdata.astronaut()).resize((128, 128)))
+    u = semcolor.analyze(photo, size=64, device="cpu").uncertainty.astype(np.float64)
+    for axis in (0, 1):
+        d2 = np.abs(np.diff(u, 2, axis=axis)).mean(axis=1 - axis)
+        phase = np.array([d2[i::8].mean() for i in range(8)])
+        assert phase.max() / phase.mean() < 2.0, (axis, phase)
+
+
+def test_uncertainty_image_is_the_map_at_full_resolution_with_a_legend():
+    from matplotlib import colormaps
+
+    from semcolor import constants as C
+    from semcolor.api import uncertainty_image
+
+    u = np.tile(np.linspace(0, 1, 600, dtype=np.float32), (300, 1))
+    im = uncertainty_image(u)
+    arr = np.asarray(im)
+    assert im.mode == "RGB" and im.width == 600 and im.height > 300
+    lut = np.round(colormaps[C.UNCERTAINTY_COLORMAP](np.linspace(0, 1, 256))[:, :3] * 255)
+    expect = lut[np.round(u * 255).astype(int)]
+    assert np.array_equal(arr[:300], expect.astype(np.uint8))  # one pixel per pixel
+    legend = arr[300:]
+    assert (legend.min(axis=2) < 60).any()  # the values are written (dark text)
+    dark_cols = np.flatnonzero((legend.max(axis=2) < 60).any(axis=0))
+    assert len(dark_cols) > 20  # several labels, not one mark
+    small = uncertainty_image(np.zeros((40, 60), np.float32))
+    assert small.width == 480 and np.array_equal(np.asarray(small)[:40, :60],
+                                                  np.broadcast_to(lut[0], (40, 60, 3)))
+    with pytest.raises(ValueError, match="non-empty"):
+        uncertainty_image(np.zeros((0, 4)))
+
+
 def test_analyze_without_a_dist_head_has_no_uncertainty():
     import semcolor
     from semcolor.models import SemColorNet
@@ -524,7 +578,8 @@ def test_onnxruntime_backend_matches_torch(method):
 
 def test_precision_and_backend_errors_list_valid_values():
     net = tiny_net()
-    with pytest.raises(ValueError, match=r"unknown precision 'fp16'; valid: \['auto', 'fp32', 'bf16'\]"):
+    valid = r"unknown precision 'fp16'; valid: \['auto', 'fp32', 'bf16'\]"
+    with pytest.raises(ValueError, match=valid):
         semcolor.Colorizer(net, device="cpu", precision="fp16")
     valid = r"unknown backend 'tvm'; valid: \['torch', 'onnxruntime'\]"
     with pytest.raises(ValueError, match=valid):

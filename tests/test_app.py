@@ -51,9 +51,16 @@ def test_run_colorize_returns_full_resolution_outputs(tmp_path):
     assert _chroma(colour) > 2.0 and _chroma(gray) < 0.5
     # the default model has every head: scene top-5, segmentation, uncertainty
     assert len(r.scene) == 5 and abs(sum(r.scene.values()) - 1) < 1
-    assert r.uncertainty.shape == (56, 72) and r.uncertainty.dtype == np.uint8
+    # the uncertainty picture: the map at full resolution, then its legend
+    assert r.uncertainty.shape[0] > 56 and r.uncertainty.shape[1] >= 72
+    assert r.uncertainty.shape[2] == 3 and r.uncertainty.dtype == np.uint8
     overlay, masks = r.segmentation
     assert overlay.shape == (56, 72, 3) and masks and masks[0][0].shape == (56, 72)
+    # by name (the checkpoint's Tiny ImageNet words and CamVid classes), not "class k"
+    assert not any(k.startswith("class ") for k in r.scene)
+    from semcolor.data.datasets import CAMVID_CLASSES
+
+    assert {label for _, label in masks} <= set(CAMVID_CLASSES)
 
 
 def test_run_colorize_controls_are_checked(tmp_path):
@@ -155,8 +162,65 @@ def test_end_to_end_in_headless_chromium(tmp_path):
         app.close()
 
 
+def test_serving_says_where_and_never_suggests_a_share_link(capfd, monkeypatch):
+    """Share links are off, so Gradio's banner ("set `share=True`...") must not appear; one
+    line says where the app listens."""
+    import gradio as gr
+
+    monkeypatch.setattr(gr.Blocks, "block_thread", lambda self: None)  # return at once
+    port = _free_port()
+    app = webapp.launch(port=port, device="cpu", block=True)
+    try:
+        out = capfd.readouterr()
+    finally:
+        app.close()
+    text = out.out + out.err
+    assert "share=True" not in text and "public link" not in text
+    assert f"semcolor-app: serving http://127.0.0.1:{port}/ (local, no share link" in out.out
+
+
 def test_cli_rejects_a_bad_port(capsys):
     from semcolor.cli.app import main
 
     assert main(["--port", "0"]) == 2
     assert "--port" in capsys.readouterr().err
+
+
+def test_under_load_every_image_is_answered_and_the_server_keeps_going(tmp_path, monkeypatch):
+    """A CI-sized run of benchmarks/bench_app_load.py against the app in this process: 3
+    clients at once, one press each, good photos mixed with a truncated JPEG, a text file, a
+    picture over the pixel limit and a file over the upload limit (limits lowered so the
+    files stay small). Every good image comes back colorized, every bad file gets a message,
+    the page keeps answering, and a last press works."""
+    import importlib.util
+    import sys
+
+    from semcolor import constants as C
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_app_load", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_app_load.py"
+    )
+    load = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, load)  # dataclasses look it up there
+    spec.loader.exec_module(load)
+    monkeypatch.setattr(C, "APP_MAX_PIXELS", 400_000)
+    monkeypatch.setattr(C, "APP_MAX_UPLOAD_BYTES", 1_000_000)
+    inputs = load.make_inputs(tmp_path / "in", large_mp=0.3, huge=True, max_pixels=400_000,
+                              max_bytes=1_000_000)  # fmt: skip
+    port = _free_port()
+    app = webapp.launch(port=port, device="cpu", block=False)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        outcomes, seconds, worst, failures = load.run_load(url, inputs, clients=3, rounds=1,
+                                                           size=64)  # fmt: skip
+        report, ok = load.summarise(outcomes, seconds, worst[0], failures)
+        assert ok, report
+        assert sum(o.good_ok for o in outcomes) > 0 and sum(o.bad_told for o in outcomes) > 0
+        from gradio_client import Client
+
+        final = load.Outcome()
+        load.press(Client(url, verbose=False), [("coffee", *inputs["coffee"]),
+                                                ("huge", *inputs["huge"])], final, 64)  # fmt: skip
+        assert final.good_ok == 1 and final.bad_told == 1, final
+    finally:
+        app.close()

@@ -280,6 +280,15 @@ def test_wrong_layout_and_empty_dataset_name_path_and_layout(tmp_path):
         list_dataset_images("mnist", tmp_path)
 
 
+def test_a_missing_public_dataset_says_where_to_get_it(tmp_path):
+    with pytest.raises(BenchError, match=r"(?s)DIV2K_valid_HR.*Get it from "
+                       r"https://data\.vision\.ee\.ethz\.ch/cvl/DIV2K/"):  # fmt: skip
+        list_dataset_images("div2k", tmp_path / "DIV2K")
+    (tmp_path / "tiny").mkdir()  # a root without its layout: the dataset's own error
+    with pytest.raises(BenchError, match="Get it from http://cs231n.stanford.edu/"):
+        list_dataset_images("tinyimagenet", tmp_path / "tiny")
+
+
 def test_div2k_default_split_is_valid(tmp_path):
     write_folder(tmp_path / "DIV2K_valid_HR", n=2)
     write_folder(tmp_path / "DIV2K_train_HR", n=3)

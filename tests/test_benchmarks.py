@@ -104,3 +104,38 @@ def test_bench_train_e2e_prints_every_row(tmp_path):
     for row in ("pure step, fp32", "pure step, bf16-mixed + channels_last",
                 "end to end (semcolor-train loop)", "one validation pass", "CPU:"):
         assert row in r.stdout, r.stdout
+
+
+def test_bench_hints_quality_measures_fill_and_leak():
+    """bench_hints --quality's measure on a photo with a known answer: a textured gray disc on
+    a bright ground; the trial's region is the disc, the previous method leaves a dot there
+    and the shipped one fills it, neither crossing the strong edge."""
+    import importlib.util
+
+    import numpy as np
+    import torch
+
+    spec = importlib.util.spec_from_file_location("bench_hints",
+                                                  REPO / "benchmarks" / "bench_hints.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    from semcolor import constants as C
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:80, :100]
+    disc = (xx - 40) ** 2 + (yy - 40) ** 2 <= 30**2
+    L = np.where(disc, 50.0, 85.0) + rng.uniform(-10, 10, (80, 100))
+    ab = torch.zeros(1, 2, 80, 100)
+    region = bench.draw_trial(L, np.random.default_rng(1))[2]
+    assert region.mean() > 0.01
+    x, y = 40, 40
+    from scipy.ndimage import gaussian_filter
+    from skimage.segmentation import flood
+
+    region = flood(gaussian_filter(L, 1.0), (y, x), tolerance=bench.REGION_TOLERANCE)
+    assert (region & ~disc).sum() == 0 and region.sum() > 0.5 * disc.sum()
+    before = bench.hint_quality(L, ab, x, y, region, *bench.PREVIOUS)
+    now = bench.hint_quality(L, ab, x, y, region, C.HINT_PRIOR_LAMBDA, C.HINT_SIGMA_L,
+                             C.HINT_REGION_TOLERANCE_L, C.HINT_REGION_PULL)  # fmt: skip
+    assert before[0] < 0.3 and now[0] > 0.95  # fill: a dot before, the region now
+    assert before[1] < 0.01 and now[1] < 0.01  # leak across the edge

@@ -255,7 +255,8 @@ def test_predict_ab_precision_option():
         assert bf16[m].dtype == torch.float32 and bf16[m].shape == fp32[m].shape
         assert torch.isfinite(bf16[m]).all()
         assert 0 < (bf16[m] - fp32[m]).abs().max() < 10.0  # bf16 ran, and is close
-    with pytest.raises(ValueError, match=r"unknown precision 'fp16'; valid: \['auto', 'fp32', 'bf16'\]"):
+    valid = r"unknown precision 'fp16'; valid: \['auto', 'fp32', 'bf16'\]"
+    with pytest.raises(ValueError, match=valid):
         predict_ab(net, L, size=32, precision="fp16")
 
 

@@ -34,3 +34,21 @@ def test_import_semcolor_is_light():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip()
+
+
+def test_the_demo_folder_is_ignored():
+    """README's first command writes demo/ in the checkout; git must not offer it."""
+    r = subprocess.run(["git", "check-ignore", "-q", "demo/demo_sheet.png"], cwd=REPO)
+    assert r.returncode == 0
+
+
+def test_readme_says_what_ci_runs():
+    """The README's test command is .ci/run's last line, and where .ci/run installs Chromium
+    first the README says so."""
+    readme = (REPO / "README.md").read_text()
+    ci = (REPO / ".ci" / "run").read_text()
+    command = ci.strip().splitlines()[-1]
+    assert command in readme
+    if "chromium" in ci:
+        start = readme.index("Set up and run the tests")
+        assert "chromium" in readme[start : readme.index(command, start)]

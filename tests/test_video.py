@@ -150,5 +150,9 @@ def test_cli_colorizes_a_video(tmp_path, capsys):
     src = _clip(tmp_path / "clip.webm".replace("webm", "mp4"), frames=3, audio=False)
     assert main([str(src), "-o", str(tmp_path / "out"), "--size", "64", "--device", "cpu"]) == 0
     assert (tmp_path / "out" / "clip.mp4").is_file()
+    out = capsys.readouterr()
+    # a video alone: no empty image progress bar, and it is counted as a video
+    assert "colorizing: 0img" not in out.err and "0img" not in out.err
+    assert f"colorized 1 video(s) into {tmp_path / 'out'}" in out.out
     assert main([str(src), "-o", str(tmp_path / "out2"), "--size", "64", "--device", "cpu",
                  "--no-stabilize"]) == 0  # fmt: skip

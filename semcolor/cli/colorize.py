@@ -5,6 +5,7 @@
     semcolor-colorize --demo -o demo/                         # scikit-image's photos
     semcolor-colorize clip.mp4 -o out/                        # video (semcolor[video])
     semcolor-colorize photo.jpg -o out/ --hints hints.png --uncertainty
+    semcolor-colorize photos/ -o out/ --scene                  # + scene and segments by name
 
 Each output mirrors its input's path under OUTDIR (a file or glob match: its name; a folder's
 files: their path relative to the folder) and keeps the input's format where PIL writes it
@@ -18,7 +19,10 @@ their resolution, frame rate and audio; they are written as H.264 (``.mp4`` for 
 ``.webm`` inputs). ``--hints FILE`` (one image input): a hint image of the photo's size
 (RGBA: alpha > 0 marks hints; RGB: non-black pixels) or a text file of ``x y colour`` lines
 (colour ``#rrggbb`` or ``r,g,b``). ``--uncertainty`` also writes ``<output name>_uncertainty.png``:
-the distribution head's entropy, 8-bit, 255 = all 313 colours equally likely.
+the distribution head's entropy over log 313 at the photo's resolution, in a colour scale with
+a legend of its values under it (:func:`semcolor.api.uncertainty_image`).
+``--scene`` prints each image's scene top-5 and largest segments by class name (the names
+the checkpoint stores; ``class <k>`` where it has none).
 
 Exit status: 0 all done; 1 some files failed; 2 bad arguments or an unusable model.
 """
@@ -56,6 +60,8 @@ _SAVE_OPTIONS: dict[str, dict[str, Any]] = {
 _HIGH_DEPTH_MODES = ("I", "F")  # plus every I;16* mode
 #: The photos of ``--demo`` (bundled with scikit-image).
 DEMO_PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "rocket")
+#: Height of the widest demo photo's row in the sheet; the other rows are as wide.
+DEMO_ROW_HEIGHT = 256
 
 
 @dataclass
@@ -106,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--backend", choices=("torch", "onnxruntime"), default="torch",
         help="torch (default, PyTorch eager) or onnxruntime (the exported graph, ONNX Runtime "
-        "CPU execution provider; CPU only)",
+        'CPU execution provider; CPU only; needs pip install "semcolor[onnx]")',
     )
     ap.add_argument(
         "--ckpt", type=Path, default=None, help="checkpoint file (default: the packaged model)"
@@ -136,6 +142,11 @@ def _parser() -> argparse.ArgumentParser:
         "--uncertainty", action="store_true",
         help="also write <name>_uncertainty.png (entropy of the colour distribution; needs a "
         "model with the dist head)",
+    )
+    ap.add_argument(
+        "--scene", action="store_true",
+        help="also print each image's scene top-5 and its largest segments, by class name "
+        "(models with the scene / segmentation heads)",
     )
     ap.add_argument(
         "--no-stabilize", action="store_true",
@@ -390,11 +401,13 @@ def read_hints(path: Path) -> Any:
 
 def run_single(args: argparse.Namespace, colorizer: Any, jobs: list[Job],
                hints: Any) -> tuple[list[Path], list[tuple[str, str]]]:  # fmt: skip
-    """Colorize image jobs one by one with hints and/or an uncertainty map."""
-    import numpy as np
-    from PIL import Image
+    """Colorize image jobs one by one with hints and/or an uncertainty map.
 
-    from semcolor.api import _open_path, _prepare
+    Raises:
+        UsageError: hints that do not fit the image (e.g. a point outside it).
+    """
+    from semcolor.api import _open_path, _prepare, uncertainty_image
+    from semcolor.color.hints import parse_hints
 
     writer = Writer(args.outdir, args.suffix, [j.src for j in jobs])
     written: list[Path] = []
@@ -405,6 +418,11 @@ def run_single(args: argparse.Namespace, colorizer: Any, jobs: list[Job],
             mode = im.mode
             prep = _prepare(im)
             del im
+            if hints is not None:
+                try:  # the hints against this image's size: a bad one is a usage error
+                    parse_hints(hints, tuple(prep.L.shape[-2:]))
+                except ValueError as e:
+                    raise UsageError(f"--hints {args.hints}: {e}") from None
             res = colorizer.analyze(prep, hints=hints)
             out = res.image
             if args.side_by_side:
@@ -414,13 +432,32 @@ def run_single(args: argparse.Namespace, colorizer: Any, jobs: list[Job],
             if args.uncertainty:
                 if res.uncertainty is None:
                     raise ValueError("--uncertainty needs a model with the dist head")
-                u = Image.fromarray(np.round(res.uncertainty * 255).astype(np.uint8), mode="L")
                 unc = dst.with_name(f"{dst.stem}_uncertainty.png")
-                u.save(unc)
+                uncertainty_image(res.uncertainty).save(unc)
                 print(f"{job.src}: uncertainty map {unc}", file=sys.stderr)
+            if args.scene:
+                print(describe(job.src, res))
+        except UsageError:
+            raise
         except Exception as e:  # noqa: BLE001 - a bad file fails alone
             failures.append((str(job.src), str(getattr(e, "reason", None) or e)))
     return written, failures
+
+
+def describe(src: Path, res: Any, segments: int = 5) -> str:
+    """``--scene``: the scene top-5 and the largest segments of one analysed image, by name."""
+    import numpy as np
+
+    lines = []
+    if res.scene_top5 is not None:
+        lines.append(f"{src}: scene: " + ", ".join(f"{n} {p:.2f}" for n, p in res.scene_top5))
+    if res.segmentation is not None:
+        ids, counts = np.unique(res.segmentation, return_counts=True)
+        top = np.argsort(-counts)[:segments]
+        share = counts / counts.sum()
+        lines.append(f"{src}: segments: " + ", ".join(
+            f"{res.segment_names[int(ids[i])]} {share[i]:.0%}" for i in top))  # fmt: skip
+    return "\n".join(lines) or f"{src}: the model has no scene or segmentation head"
 
 
 def run_videos(args: argparse.Namespace, colorizer: Any,
@@ -462,7 +499,9 @@ def run_demo(args: argparse.Namespace, colorizer: Any) -> Path:
     args.outdir.mkdir(parents=True, exist_ok=True)
     photos = [np.asarray(getattr(data, name)()) for name in DEMO_PHOTOS]
     colours = colorizer.colorize_batch(photos)
-    height = 256
+    # Every row spans the sheet's width (the widest photo's at DEMO_ROW_HEIGHT), its height
+    # following the photo's shape: no white gaps beside the square photos.
+    panel_w = max(round(p.shape[1] * DEMO_ROW_HEIGHT / p.shape[0]) for p in photos)
     rows = []
     for name, photo, colour in zip(DEMO_PHOTOS, photos, colours, strict=True):
         Image.fromarray(colour).save(args.outdir / f"{name}.png")
@@ -470,16 +509,13 @@ def run_demo(args: argparse.Namespace, colorizer: Any) -> Path:
         original = photo if photo.ndim == 3 else np.repeat(photo[..., None], 3, axis=2)
         panels = [np.repeat(gray[..., None], 3, axis=2), colour, original]
         h, w = photo.shape[:2]
-        width = max(1, round(w * height / h))
+        height = max(1, round(h * panel_w / w))
         row = [
-            np.asarray(Image.fromarray(p).resize((width, height), Image.Resampling.LANCZOS))
+            np.asarray(Image.fromarray(p).resize((panel_w, height), Image.Resampling.LANCZOS))
             for p in panels
         ]
         rows.append(np.concatenate(row, axis=1))
-    sheet_w = max(r.shape[1] for r in rows)
-    sheet = np.full((height * len(rows), sheet_w, 3), 255, dtype=np.uint8)
-    for i, r in enumerate(rows):
-        sheet[i * height : (i + 1) * height, : r.shape[1]] = r
+    sheet = np.concatenate(rows, axis=0)
     path = args.outdir / "demo_sheet.png"
     Image.fromarray(sheet).save(path)
     return path
@@ -513,6 +549,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     try:
         colorizer = _make_colorizer(args)
+    except ImportError as e:  # --backend onnxruntime without semcolor[onnx]: one line
+        print(f"semcolor-colorize: error: {e}", file=sys.stderr)
+        return 2
     except (FileNotFoundError, ValueError, TypeError) as e:  # CheckpointError is a ValueError
         hint = "; pass a checkpoint with --ckpt FILE" if args.ckpt is None else ""
         print(f"semcolor-colorize: error: cannot load the model: {e}{hint}", file=sys.stderr)
@@ -538,16 +577,26 @@ def main(argv: list[str] | None = None) -> int:
         except UsageError as e:
             print(f"semcolor-colorize: error: {e}", file=sys.stderr)
             return 2
-    if hints is not None or args.uncertainty:
-        written, file_failures = run_single(args, colorizer, images, hints)
+    written: list[Path] = []
+    if not images:
+        pass  # videos only: no image progress bar ("colorizing: 0img")
+    elif hints is not None or args.uncertainty or args.scene:
+        try:
+            written, file_failures = run_single(args, colorizer, images, hints)
+        except UsageError as e:  # a hint outside the image: a bad argument, as the others
+            print(f"semcolor-colorize: error: {e}", file=sys.stderr)
+            return 2
+        failures += file_failures
     else:
         written, file_failures = run_files(args, colorizer, images)
-    failures += file_failures
+        failures += file_failures
+    v_written: list[Path] = []
     if videos:
         v_written, v_failures = run_videos(args, colorizer, videos)
-        written += v_written
         failures += v_failures
-    print(f"colorized {len(written)} image(s) into {args.outdir}")
+    done = [f"{len(written)} image(s)"] if images or not videos else []
+    done += [f"{len(v_written)} video(s)"] if videos else []
+    print(f"colorized {' and '.join(done)} into {args.outdir}")
     if failures:
         print(f"{len(failures)} input(s) failed:", file=sys.stderr)
         for name, reason in failures:

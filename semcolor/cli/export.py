@@ -8,9 +8,11 @@ The graph takes normalised L ``(L - 50) / 100`` of shape (B,1,S,S) (B dynamic) a
 :mod:`semcolor.export`. ``--outputs dist`` (or ``reg``) exports that output only, and the
 graph then computes only the head it reads (default: every output the model has). When
 onnxruntime is installed the file is checked against PyTorch (max abs difference on ab)
-unless ``--no-check``.
+unless ``--no-check``. Export needs the ``onnx`` package (``pip install "semcolor[onnx]"``,
+which also installs onnxruntime); without it the command says so in one line and exits 2.
 
-Exit status: 0 written (and checked); 1 the check failed; 2 bad arguments or model.
+Exit status: 0 written (and checked); 1 the check failed; 2 bad arguments, model, or the
+onnx package missing.
 """
 
 from __future__ import annotations
@@ -79,9 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = _parser()
     args = ap.parse_args(argv)
 
-    from semcolor.export import export_onnx
+    from semcolor.export import export_onnx, require_onnx
     from semcolor.inference import load_model
 
+    try:
+        require_onnx()  # before loading anything: a one-line fix, not a traceback at the end
+    except ImportError as e:
+        print(f"semcolor-export: error: {e}", file=sys.stderr)
+        return 2
     try:
         model = load_model(args.ckpt, device="cpu")
     except (FileNotFoundError, ValueError) as e:

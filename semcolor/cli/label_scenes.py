@@ -1,7 +1,7 @@
 """``semcolor-label-scenes``: soft Places365 scene labels (top-5, renormalised) for a dataset.
 
     semcolor-label-scenes --images DATASET_ROOT --weights resnet18_places365.pth.tar \\
-        --out labels.npz
+        --class-names categories_places365.txt --out labels.npz
     semcolor-label-scenes --images ROOT/val --root ROOT --classifier wideresnet18 \\
         --weights wideresnet18_places365.pth.tar --out val_labels.npz --batch-size 64
     semcolor-label-scenes --images list.txt --root ROOT --weights w.pth --classifier \\
@@ -69,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", required=True, type=Path, help="output labels .npz (required)")
     ap.add_argument("--num-classes", type=int, default=C.NUM_PLACES365_CLASSES,
                     help="the classifier's output classes")  # fmt: skip
+    ap.add_argument(
+        "--class-names", type=Path, default=None, metavar="FILE",
+        help="the classifier's class names (Places365's categories_places365.txt, or one name "
+        "per line), stored in the labels file so that trained checkpoints name their scenes "
+        "(default: none; checkpoints then show scenes as 'class <k>')",
+    )
     ap.add_argument(
         "--topk", type=int, default=C.SCENE_PSEUDO_LABEL_TOPK, help="classes kept per image"
     )
@@ -144,6 +150,18 @@ def main(argv: list[str] | None = None) -> int:
             items = items[: args.limit]
         if not items:
             return _error(f"no images found in {args.images}")
+        class_names = None
+        if args.class_names is not None:
+            from semcolor.data.class_names import read_class_names
+
+            class_names = read_class_names(args.class_names)
+            if len(class_names) != args.num_classes:
+                return _error(f"--class-names {args.class_names} has {len(class_names)} names "
+                              f"for --num-classes {args.num_classes}")  # fmt: skip
+        else:
+            log.warning("%s: no --class-names: checkpoints trained on these labels will show "
+                        "scenes as 'class <k>' (pass e.g. --class-names "
+                        "categories_places365.txt)", PROG)  # fmt: skip
         model, name = pl.load_classifier(args.classifier, args.weights, args.num_classes)
         if args.topk > args.num_classes:
             return _error(f"--topk {args.topk} > --num-classes {args.num_classes}")
@@ -162,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             save_interval=args.save_interval,
             update=args.update,
             progress=not args.no_progress,
+            class_names=class_names,
         )
     except FileNotFoundError as e:
         return _error(str(e))

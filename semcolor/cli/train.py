@@ -22,7 +22,7 @@ import inspect
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +184,74 @@ def check_heads_fit_data(cfg: DictConfig) -> None:
             )
 
 
+#: Keys of a dataset node that name a local folder the dataset needs.
+_ROOT_KEYS = ("root", "gray_root", "colour_root")
+
+
+def _dataset_roots(node: Any, where: str) -> Iterator[tuple[str, str, str]]:
+    """(config key, dataset class, folder) of every dataset node under ``node`` (resolved)."""
+    if isinstance(node, dict):
+        target = str(node.get("_target_") or "")
+        for key in _ROOT_KEYS:
+            value = node.get(key)
+            if target and isinstance(value, str):
+                yield f"{where}.{key}", target.rpartition(".")[2], value
+        for k, v in node.items():
+            yield from _dataset_roots(v, f"{where}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _dataset_roots(v, f"{where}[{i}]")
+
+
+def check_data_folders(cfg: DictConfig) -> None:
+    """Fail before any dataset is built, naming every missing data folder at once (a mix
+    of six datasets used to report them one per launch), and an empty ``paths.data_root``
+    by name (``paths.data_root=$DATA`` with ``$DATA`` unset made every folder ``/<name>``).
+
+    Raises:
+        FileNotFoundError: the missing folders, each with its config key, and the fixes.
+        ValueError: ``paths.data_root`` is empty while the data config reads it.
+    """
+    raw = OmegaConf.to_container(cfg.data, resolve=False)
+    uses_root = "paths.data_root" in str(raw)
+    data_root = cfg.paths.get("data_root") if "paths" in cfg else None
+    if uses_root and not str(data_root or "").strip():
+        raise ValueError(
+            f"paths.data_root is empty, and data={cfg.data.get('name', '?')} reads its datasets "
+            "below it (was it given as paths.data_root=$DATA with $DATA unset, or is "
+            "$SEMCOLOR_DATA set to nothing?); set paths.data_root=DIR, the folder holding the "
+            "datasets (layouts in data/README.md)"
+        )
+    resolved = OmegaConf.to_container(cfg.data, resolve=True)
+    missing: dict[str, tuple[str, str]] = {}  # folder -> (key, dataset class)
+    for key, cls, folder in _dataset_roots(resolved, "data"):
+        if "://" in folder or folder in missing:  # object-store URLs are not local folders
+            continue
+        if not Path(folder).expanduser().is_dir():
+            missing[folder] = (key, cls)
+    if not missing:
+        return
+    width = max(len(c) for _, c in missing.values())
+    fwidth = max(len(f) for f in missing)
+    lines = "\n".join(f"  {cls:<{width}}  {folder:<{fwidth}}  ({key})"
+                      for folder, (key, cls) in missing.items())  # fmt: skip
+    where = f" (paths.data_root={data_root})" if uses_root else ""
+    from semcolor.data import datasets as dsets
+
+    layouts = []
+    for cls in dict.fromkeys(c for _, c in missing.values()):
+        klass = getattr(dsets, cls, None)
+        layout = getattr(klass, "LAYOUT", "").strip()
+        source = getattr(klass, "SOURCE", "")
+        if layout:
+            layouts.append(f"{cls}:\n{layout}" + (f"\n(get it from {source})" if source else ""))
+    raise FileNotFoundError(
+        f"{len(missing)} data folder(s) of data={cfg.data.get('name', '?')} are missing{where}:\n"
+        f"{lines}\nPut the datasets there, set paths.data_root=DIR to where they are, or "
+        "override the keys above. Expected layouts (data/README.md):\n" + "\n".join(layouts)
+    )
+
+
 #: Config keys that legitimately differ between a run and its resume.
 _RESUME_IGNORED = ("ckpt_path",)
 
@@ -224,6 +292,14 @@ def checkpoint_run_info(path: str | Path) -> dict[str, Any]:
             f"weights use module.init_from={path}"
         )
     return {"config": dict(meta.get("config") or {}), "overrides": meta.get("overrides")}
+
+
+def checkpoint_global_step(path: str | Path) -> int:
+    """The global step a training checkpoint was saved at (read weights-only)."""
+    import torch
+
+    ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    return int(ckpt.get("global_step", 0)) if isinstance(ckpt, dict) else 0
 
 
 def _override_key(arg: str) -> str:
@@ -435,6 +511,7 @@ def build(cfg: DictConfig):
 
     resolve_scene_classes(cfg)
     check_heads_fit_data(cfg)  # before the (slow) dataset scan
+    check_data_folders(cfg)  # every missing folder at once
 
     if cfg.ckpt_path == "auto":
         resolve_auto_ckpt(cfg)
@@ -490,6 +567,11 @@ def build(cfg: DictConfig):
     callbacks.append(SaveFinalState())  # last.ckpt is always the final step
     callbacks.append(SaveOnSigterm())  # pre-emption: save last.ckpt, then stop
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
+    if cfg.ckpt_path is not None:  # a resume: the CSV log keeps the steps before it
+        step = checkpoint_global_step(cfg.ckpt_path)
+        for lg in loggers:
+            if hasattr(lg, "resume_from_step"):
+                lg.resume_from_step(step)
     plugins = cfg.trainer.get("plugins")
     plugins = [] if plugins is None else plugins if OmegaConf.is_list(plugins) else [plugins]
     plugins = [instantiate(p) if OmegaConf.is_dict(p) else p for p in plugins]
@@ -525,6 +607,50 @@ def user_error(e: BaseException) -> BaseException | None:
     return e if isinstance(e, _user_error_types()) else None
 
 
+#: Log lines of other libraries that semcolor-train drops (logger, message start): Lightning's
+#: advert for its cloud logger, and its note at each checkpoint save that weights_only
+#: defaulted to False.
+FOREIGN_LOG_NOISE: tuple[tuple[str, str], ...] = (
+    ("pytorch_lightning.utilities.rank_zero", "💡 Tip:"),
+    ("pytorch_lightning.trainer.connectors.checkpoint_connector", "`weights_only` was not set"),
+)
+#: Modules whose Python warnings semcolor-train shows: semcolor's, also when raised in a
+#: constructor that Hydra calls (a warning's module is its caller's, e.g. the deprecated
+#: loss.w_soft). Other libraries' (deprecations inside Lightning or torchdata, Lightning's
+#: log_every_n_steps advice) are silenced.
+OWN_WARNING_MODULES = r"(semcolor|hydra\._internal\.instantiate)"
+
+
+def _drop_prefix(prefix: str) -> logging.Filter:
+    f = logging.Filter()
+    f.filter = lambda record: not record.getMessage().startswith(prefix)  # type: ignore[method-assign]
+    return f
+
+
+def quiet_other_libraries() -> None:
+    """Keep semcolor's own warnings and log lines; silence other libraries' warnings and
+    the log lines of :data:`FOREIGN_LOG_NOISE` (semcolor-train only, not the library)."""
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    warnings.filterwarnings("default", module=OWN_WARNING_MODULES)
+    for name, prefix in FOREIGN_LOG_NOISE:
+        logging.getLogger(name).addFilter(_drop_prefix(prefix))
+
+
+def final_line(trainer: Any, cfg: DictConfig) -> str:
+    """The last line of a finished run: its folder and its last checkpoint."""
+    from semcolor.lit.callbacks import _last_checkpoint
+
+    run = Path(cfg.paths.output_dir)
+    _, last = _last_checkpoint(trainer)
+    if not last.is_file():
+        path = getattr(getattr(trainer, "checkpoint_callback", None), "last_model_path", "")
+        last = Path(path) if path else last
+    ckpt = f"last checkpoint {last}" if last.is_file() else "no checkpoint written"
+    return f"semcolor-train: done at step {trainer.global_step}: run folder {run}; {ckpt}"
+
+
 @hydra.main(config_path="pkg://semcolor.conf", config_name="train", version_base="1.3")
 def _main(cfg: DictConfig) -> None:
     from pytorch_lightning.utilities.exceptions import SIGTERMException
@@ -532,7 +658,9 @@ def _main(cfg: DictConfig) -> None:
     from semcolor.lit.callbacks import PREEMPTED_EXIT_CODE
 
     try:
-        train(cfg)
+        trainer = train(cfg)
+        if trainer.is_global_zero:
+            print(final_line(trainer, cfg), flush=True)
     except SIGTERMException:  # SaveOnSigterm saved last.ckpt and said so
         sys.exit(PREEMPTED_EXIT_CODE)
     except Exception as e:  # Hydra would print a traceback and exit 1: say it cleanly
@@ -540,7 +668,42 @@ def _main(cfg: DictConfig) -> None:
         if err is None:
             raise
         print(f"semcolor-train: error: {err}", file=sys.stderr)
+        remove_empty_run_folder()
         sys.exit(2)  # SystemExit passes through Hydra's error handler
+
+
+def remove_empty_run_folder() -> None:
+    """After a launch that stopped on a user error: remove what Hydra made for it (its
+    ``.hydra/`` folder and the job log) and the run folder, if nothing else is in it, and
+    the date folder above it when that is left empty. A run folder holding anything else (a
+    resumed run's checkpoints and logs) is left alone."""
+    import shutil
+
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return
+    hc = HydraConfig.get()
+    run = Path(hc.runtime.output_dir)
+    log_file = run / f"{hc.job.name}.log"
+    made = {run / hc.output_subdir if hc.output_subdir else None, log_file}
+    if not run.is_dir() or any(p not in made for p in run.iterdir()):
+        return
+    root = logging.getLogger()
+    for h in list(root.handlers):  # the job log's handler holds the file open
+        if isinstance(h, logging.FileHandler) and Path(h.baseFilename) == log_file.resolve():
+            root.removeHandler(h)
+            h.close()
+    for p in made:
+        if p is not None and p.is_dir():
+            shutil.rmtree(p)
+        elif p is not None and p.exists():
+            p.unlink()
+    run.rmdir()
+    # Hydra's default outputs/<date>/<time>: the date folder and outputs/ once empty
+    for parent in (run.parent, run.parent.parent):
+        if "outputs" in (parent.name, parent.parent.name) and not any(parent.iterdir()):
+            parent.rmdir()
 
 
 def _explain_unknown_key(argv: list[str]) -> str | None:
@@ -579,6 +742,7 @@ def _explain_unknown_key(argv: list[str]) -> str | None:
 
 
 def main() -> None:
+    quiet_other_libraries()
     try:
         sys.argv[1:] = resume_argv(sys.argv[1:])
     except ValueError as e:

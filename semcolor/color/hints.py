@@ -1,16 +1,24 @@
 """Colour hints on top of the model: Levin, Lischinski & Weiss, "Colorization using
-optimization" (SIGGRAPH 2004), with the model's ab as a soft prior everywhere.
+optimization" (SIGGRAPH 2004), with the model's ab as a soft prior, and each hint's region of
+similar luminance pulled to the hint.
 
 The unknown is the correction D = ab - ab_model (per channel). Hinted pixels are hard
 constraints, D = ab_hint - ab_model; every other pixel r satisfies
 
-    (1 + lambda) D_r - sum_s w_rs D_s = 0,     w_rs ∝ exp(-(L_r - L_s)^2 / (2 sigma^2)),
+    (1 + lambda + mu_r) D_r - sum_s w_rs D_s = mu_r T_r,   w_rs ∝ exp(-(L_r - L_s)^2 / (2 sigma^2)),
 
 over its 3x3 neighbours s, the weights normalised to sum 1 (Levin et al.'s affinity, with a
 fixed sigma in L units rather than the window variance, so that an edge of a given contrast
-always stops colour the same way). lambda pulls D back to 0, i.e. towards the model's colour,
-away from the hints: a hint spreads through its region of similar L (over about
-1/sqrt(lambda) pixels) and hardly crosses a strong luminance edge. No hints: D = 0 exactly.
+always stops colour the same way). lambda pulls D back to 0, i.e. towards the model's colour.
+
+Regions: in Levin et al.'s system alone a single point hint fades like the logarithm of the
+distance (the 2-D Green's function), so it coloured a dot, not its region (measured by
+``benchmarks/bench_hints.py --quality``). Each hint therefore has a region: the connected
+pixels whose smoothed L lies within ``region_tolerance`` of the hint's (a flood fill, which
+cannot cross a strong edge). There mu_r = ``region_pull`` and T_r is the correction of the
+region's nearest hint, so the region takes the hint's chroma; outside every region mu_r = 0,
+and the colour fades to the model's over about 1/sqrt(lambda) pixels, hardly crossing a
+strong luminance edge. Several hints in one region meet halfway. No hints: D = 0 exactly.
 
 The system is solved at a working resolution (longest side ``work_side``) with a sparse LU
 factorisation (``scipy.sparse.linalg.splu``; multiplied by each pixel's weight sum the system
@@ -183,27 +191,70 @@ def _affinities(L: np.ndarray, sigma: float):
     return Wm, np.asarray(Wm.sum(axis=1)).ravel()
 
 
-def _solve(L: np.ndarray, fixed: np.ndarray, d_fixed: np.ndarray, lam: float,
-           sigma: float) -> np.ndarray:  # fmt: skip
+def _hint_regions(L: np.ndarray, fixed: np.ndarray, d_fixed: np.ndarray,
+                  tolerance: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The hints' regions of similar luminance and the correction each region pixel is pulled
+    to: (region bool (h,w), target (2,h,w)).
+
+    A hint's region is the connected area (8-neighbours) of the Gaussian-smoothed L (sigma 1
+    pixel) within ``tolerance`` of the smoothed L at the hint. Hints are grouped by their L in
+    steps of ``tolerance / 2`` and each group floods around its mean L (so the cost does not
+    grow with the number of hinted pixels: a hint image may mark thousands). A region pixel's
+    target is the correction of the nearest hint of its region (Euclidean), averaged where
+    regions of several groups overlap."""
+    from scipy import ndimage
+
+    smooth = ndimage.gaussian_filter(L, 1.0)
+    seeds = np.flatnonzero(fixed)
+    levels = smooth.ravel()[seeds]
+    groups = np.round(levels / (tolerance / 2.0))
+    total = np.zeros(d_fixed.shape)
+    count = np.zeros(L.shape)
+    eight = np.ones((3, 3), bool)
+    flat_d = d_fixed.reshape(d_fixed.shape[0], -1)
+    for g in np.unique(groups):
+        member = seeds[groups == g]
+        band = np.abs(smooth - smooth.ravel()[member].mean()) <= tolerance
+        labels, _ = ndimage.label(band, structure=eight)
+        seed_labels = labels.ravel()[member]
+        for comp in np.unique(seed_labels[seed_labels > 0]):
+            inside = labels == comp
+            not_seed = np.ones(L.shape, bool)
+            not_seed.ravel()[member[seed_labels == comp]] = False
+            _, (iy, ix) = ndimage.distance_transform_edt(not_seed, return_indices=True)
+            nearest = (iy * L.shape[1] + ix)[inside]
+            total[:, inside] += flat_d[:, nearest]
+            count[inside] += 1
+    region = count > 0
+    return region, total / np.maximum(count, 1)
+
+
+def _solve(L: np.ndarray, fixed: np.ndarray, d_fixed: np.ndarray, lam: float, sigma: float,
+           pull: np.ndarray | None = None, target: np.ndarray | None = None) -> np.ndarray:
     """D (2,h,w): d_fixed on ``fixed`` pixels, and on the others the solution of
-    (1 + lam) deg_r D_r - sum_s w_rs D_s = 0 (the module's equation times deg_r, which makes
-    it symmetric positive definite), by one sparse LU factorisation (minimum-degree ordering
-    of A + A^T, the fastest here; conjugate gradients need thousands of iterations at this
-    lambda) used for both channels."""
+    (1 + lam + pull_r) deg_r D_r - sum_s w_rs D_s = pull_r deg_r target_r (the module's
+    equation times deg_r, which makes it symmetric positive definite; ``pull`` (h,w), 0 where
+    absent, anchors the hints' regions to ``target`` (2,h,w)), by one sparse LU factorisation
+    (minimum-degree ordering of A + A^T, the fastest here; conjugate gradients need thousands
+    of iterations at this lambda) used for both channels."""
     import scipy.sparse as sp
     from scipy.sparse.linalg import splu
 
     Wm, deg = _affinities(L, sigma)
     f = ~fixed.ravel()
     rows = Wm[f]
-    M = (sp.diags((1.0 + lam) * deg[f]) - rows[:, f]).tocsc()
+    pull_f = np.zeros(int(f.sum())) if pull is None else pull.ravel()[f]
+    M = (sp.diags((1.0 + lam + pull_f) * deg[f]) - rows[:, f]).tocsc()
     Wfh = rows[:, ~f]
     lu = splu(M, permc_spec="MMD_AT_PLUS_A")
     out = np.empty_like(d_fixed)
     for ch in range(d_fixed.shape[0]):
         dh = d_fixed[ch].ravel()[~f]
+        rhs = Wfh @ dh
+        if pull is not None and target is not None:
+            rhs = rhs + pull_f * deg[f] * target[ch].ravel()[f]
         full = np.empty(fixed.size)
-        full[f], full[~f] = lu.solve(Wfh @ dh), dh
+        full[f], full[~f] = lu.solve(rhs), dh
         out[ch] = full.reshape(fixed.shape)
     return out
 
@@ -216,6 +267,8 @@ def apply_hints(
     strength: float = C.HINT_PRIOR_LAMBDA,
     sigma: float = C.HINT_SIGMA_L,
     work_side: int = C.HINT_WORK_SIDE,
+    region_tolerance: float | None = C.HINT_REGION_TOLERANCE_L,
+    region_pull: float = C.HINT_REGION_PULL,
 ) -> torch.Tensor:
     """The model's ab corrected to honour ``hints``.
 
@@ -223,10 +276,15 @@ def apply_hints(
         L: (1,H,W) or (1,1,H,W) float, Lab L in [0, 100], full resolution.
         ab: (1,2,H,W) or (2,H,W) float, the model's ab (Lab units) at the same resolution.
         hints: from :func:`parse_hints`, or None.
-        strength: lambda, the pull towards the model's colour (smaller: hints spread farther).
+        strength: lambda, the pull towards the model's colour outside the hints' regions
+            (smaller: hints spread farther beyond them).
         sigma: the affinity's scale in L units (a luminance step much larger than it stops a
             hint).
         work_side: the longest side of the working resolution the system is solved at.
+        region_tolerance: a hint's region holds the connected pixels whose smoothed L lies
+            within this many L units of the hint's; None: no regions (Levin et al.'s system
+            alone, where a point hint colours little more than a dot).
+        region_pull: mu, how strongly a region's pixels are pulled to its hint's colour.
 
     Returns:
         ab with the input's shape and dtype: ``ab`` itself when there are no hints.
@@ -255,7 +313,11 @@ def apply_hints(
     hint_ab = np.where(fixed, down(target)[0].numpy() / np.maximum(cover, 1e-12), 0.0)
     # A working pixel that holds any hint takes the mean of its hints' ab.
     d_fixed = (hint_ab - prior) * np.where(fixed, 1.0, 0.0)
-    d = _solve(Lw, fixed, d_fixed, float(strength), float(sigma))
+    pull = target_d = None
+    if region_tolerance:  # the hints' regions are pulled to their hint's correction
+        region, target_d = _hint_regions(Lw, fixed, d_fixed, float(region_tolerance))
+        pull = np.where(region & ~fixed, float(region_pull), 0.0)
+    d = _solve(Lw, fixed, d_fixed, float(strength), float(sigma), pull, target_d)
     D = torch.from_numpy(d).float()[None]
     if (h, w) != (H, W):
         D = F.interpolate(D, size=(H, W), mode="bilinear", align_corners=False)

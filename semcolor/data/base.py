@@ -40,7 +40,12 @@ from torch.utils.data import Dataset
 from semcolor import constants as C
 from semcolor.color.lab import rgb_to_lab
 from semcolor.data.io import BadImageError, BadLabelError, is_image_file, load_rgb
-from semcolor.data.scene_labels import load_scene_labels, normalize_name, soft_scene_vector
+from semcolor.data.scene_labels import (
+    load_scene_labels,
+    normalize_name,
+    scene_label_class_names,
+    soft_scene_vector,
+)
 from semcolor.data.transforms import PairTransform
 
 logger = logging.getLogger("semcolor.data")
@@ -91,19 +96,47 @@ def list_images(directory: str | os.PathLike[str], recursive: bool = True) -> li
 HOLDOUT_MODES: tuple[str, ...] = ("exclude", "only")
 
 
-def in_holdout(relpath: str, fraction: float) -> bool:
-    """Whether an image (its path relative to the dataset root) is in the held-out part.
-
-    Deterministic and stable: the first 32 bits of the SHA-1 of the POSIX relative path,
-    as a number in [0, 1), below ``fraction``. Adding or removing other files never moves
-    an image between training and validation.
-    """
+def _holdout_key(relpath: str) -> float:
+    """The first 32 bits of the SHA-1 of the POSIX relative path, as a number in [0, 1)."""
     import hashlib
 
+    h = hashlib.sha1(normalize_name(relpath).encode("utf-8")).hexdigest()[:8]
+    return int(h, 16) / 2**32
+
+
+def in_holdout(relpath: str, fraction: float) -> bool:
+    """Whether an image (its path relative to the dataset root) falls in the held-out part
+    by its hash alone (see :func:`held_out` for a folder's split).
+
+    Deterministic and stable: :func:`_holdout_key` of the path below ``fraction``. Adding or
+    removing other files never moves such an image between training and validation.
+    """
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"the held-out fraction must be in [0, 1), got {fraction}")
-    h = hashlib.sha1(normalize_name(relpath).encode("utf-8")).hexdigest()[:8]
-    return int(h, 16) / 2**32 < fraction
+    return _holdout_key(relpath) < fraction
+
+
+def held_out(relpaths: Sequence[str], fraction: float) -> set[str]:
+    """The held-out part of a folder of images (paths relative to its root): those that
+    :func:`in_holdout` picks; from 2 images up at least one and never all, so a small folder
+    still validates (24 photos at 5% often picked none). When the hash picks none, the image
+    with the smallest hash is held out; when it picks all, the one with the largest trains.
+    Only then can adding or removing files move an image between the parts.
+
+    Raises:
+        ValueError: ``fraction`` outside [0, 1).
+    """
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"the held-out fraction must be in [0, 1), got {fraction}")
+    if fraction == 0.0 or not relpaths:
+        return set()
+    keys = {p: _holdout_key(p) for p in relpaths}
+    chosen = {p for p, k in keys.items() if k < fraction}
+    if len(keys) >= 2 and not chosen:
+        chosen = {min(keys, key=keys.__getitem__)}
+    elif len(keys) >= 2 and len(chosen) == len(keys):
+        chosen.discard(max(keys, key=keys.__getitem__))
+    return chosen
 
 
 def chroma_mean(rgb: np.ndarray) -> float:
@@ -386,7 +419,11 @@ class ColorizationDataset(Dataset):
     Attributes:
         paths: absolute image path of each index. ``records``: the full :class:`Record` s.
         options: the :class:`SampleOptions` given.
-        classes: scene class names (datasets with hard scene labels).
+        classes: scene class identifiers (datasets with hard scene labels; e.g. wnids).
+        scene_names, seg_names: human-readable names of the scene / segmentation classes the
+            samples carry, by index (from the dataset's own label list or the scene-labels
+            file; empty when unknown). Training stores them in checkpoints
+            (:mod:`semcolor.data.class_names`).
         skipped: ``(path, reason)`` of files skipped in this process.
         provides_scene, provides_seg: whether samples can carry scene / seg labels.
 
@@ -396,8 +433,13 @@ class ColorizationDataset(Dataset):
 
     #: Expected directory layout, shown in error messages.
     LAYOUT: ClassVar[str] = ""
+    #: Where to get the dataset (shown with the layout when it is missing; semcolor never
+    #: downloads it).
+    SOURCE: ClassVar[str] = ""
     #: Number of segmentation classes of the dataset's own maps (0: none).
     NATIVE_SEG_CLASSES: ClassVar[int] = 0
+    #: Names of those classes, by label value (empty: unknown, or read by :meth:`_seg_names`).
+    SEG_NAMES: ClassVar[tuple[str, ...]] = ()
     #: Accepted ``split`` values (None: any). Checked here, so subclasses whose only extra
     #: need is a split check keep the base's explicit signature instead of repeating it.
     SPLITS: ClassVar[tuple[str | None, ...] | None] = None
@@ -470,6 +512,11 @@ class ColorizationDataset(Dataset):
         self.provides_scene = self.num_scene_classes > 0 and (
             scene_labels is not None or native_scene > 0
         )
+        self.scene_names: list[str] = []
+        if self.provides_scene:
+            self.scene_names = (scene_label_class_names(scene_labels) if scene_labels is not None
+                                else self._scene_names())  # fmt: skip
+        self.seg_names: list[str] = self._seg_names() if self.provides_seg else []
 
     # ----------------------------------------------------------------- subclass hooks
     def _scan(self) -> list[Record]:
@@ -483,9 +530,19 @@ class ColorizationDataset(Dataset):
         """
         return None
 
+    def _scene_names(self) -> list[str]:
+        """Human-readable names of :attr:`classes` (subclasses map ids to names)."""
+        return list(self.classes)
+
+    def _seg_names(self) -> list[str]:
+        """Names of the segmentation classes by label value (default :attr:`SEG_NAMES`)."""
+        return list(self.SEG_NAMES)
+
     # ----------------------------------------------------------------- helpers
     def _layout_error(self, problem: str, exc: type[Exception] = FileNotFoundError) -> None:
-        raise exc(f"{type(self).__name__}: {problem}. Expected layout:\n{self.LAYOUT.strip()}")
+        source = f"\nGet it from {self.SOURCE}" if self.SOURCE else ""
+        raise exc(f"{type(self).__name__}: {problem}. Expected layout:\n{self.LAYOUT.strip()}"
+                  f"{source}")  # fmt: skip
 
     def _label_count(self, name: str, given: int | None, native: int, soft: bool = False) -> int:
         return resolve_label_count(type(self).__name__, name, given, native, soft=soft)

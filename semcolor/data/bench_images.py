@@ -30,7 +30,7 @@ class BenchImages(Dataset):
         size: evaluation side (256, the papers' protocol).
         limit: keep the first N images in sorted order (None: all).
         holdout_fraction: > 0 keeps only the held-out part of the folder
-            (:func:`semcolor.data.base.in_holdout`): the validation half of a folder that
+            (:func:`semcolor.data.base.held_out`): the validation part of a folder that
             ``ImageFolder(holdout="exclude")`` trains on.
 
     Each item: ``{"gt": uint8 (size,size,3), "ok": bool (), "index": int64 ()}``; an
@@ -50,7 +50,7 @@ class BenchImages(Dataset):
         import os
 
         from semcolor.bench import list_dataset_images
-        from semcolor.data.base import in_holdout
+        from semcolor.data.base import held_out
 
         if size < 11:
             raise ValueError(f"size must be >= 11 (SSIM window), got {size}")
@@ -60,12 +60,13 @@ class BenchImages(Dataset):
         ds_split = None if dataset == "folder" else split
         paths = list_dataset_images(dataset, base, split=ds_split)
         if holdout_fraction > 0:
-            paths = [p for p in paths if in_holdout(os.path.relpath(p, base), holdout_fraction)]
-            if not paths:
+            held = held_out([os.path.relpath(p, base) for p in paths], holdout_fraction)
+            if not held:
                 raise ValueError(
-                    f"no image of {base!r} falls in the held-out {holdout_fraction:.0%}; give "
-                    "more images, a larger data.val_fraction, or data.val_root=FOLDER"
+                    f"{base!r} holds {len(paths)} image(s): holding one out for validation "
+                    "needs at least 2; give more images, or data.val_root=FOLDER"
                 )
+            paths = [p for p in paths if os.path.relpath(p, base) in held]
         self.paths = paths if limit is None else paths[:limit]
 
     def __len__(self) -> int:

@@ -14,6 +14,7 @@ from torchdata.stateful_dataloader import StatefulDataLoader
 
 from semcolor.color import PriorEstimator, RebalancePrior
 from semcolor.data.base import SampleOptions
+from semcolor.data.class_names import dataset_class_names
 
 log = logging.getLogger("semcolor.data")
 
@@ -116,6 +117,12 @@ class SemColorDataModule(pl.LightningDataModule):
                     raise ValueError(
                         f"data.{name} produces {attr}={have} but data.{attr}={want}; set them equal"
                     )
+
+    @property
+    def class_names(self) -> dict[str, list[str]]:
+        """{"scene": [...], "seg": [...]}: the names of the classes the training set's labels
+        carry (what checkpoints store; :func:`semcolor.data.class_names.dataset_class_names`)."""
+        return dataset_class_names(self.train_set)
 
     def _loader(self, ds: Dataset, train: bool) -> DataLoader:
         """The training loader is torchdata's ``StatefulDataLoader``: Lightning (>= 2.3) saves

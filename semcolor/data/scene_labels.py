@@ -12,6 +12,9 @@ Format (``numpy.savez_compressed``, readable with ``allow_pickle=False``):
 * ``num_classes``: int64 scalar, the classifier's class count (365 for Places365), from
   version 2 on; what ``semcolor-train`` sizes the scene head by
   (:func:`scene_label_classes`). Version-1 files lack it.
+* ``class_names`` (optional): unicode array (num_classes,), the classifier's class names by
+  index (``semcolor-label-scenes --class-names FILE``); training stores them in checkpoints
+  (:func:`scene_label_class_names`).
 
 Writing goes through :func:`save_scene_labels` and reading through :func:`load_scene_labels`,
 which validate the arrays, so a labeller CLI only has to produce (names, idx, prob).
@@ -61,6 +64,7 @@ def save_scene_labels(
     idx: np.ndarray,
     prob: np.ndarray,
     num_classes: int | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> None:
     """Write top-K scene pseudo-labels to ``path`` (``.npz``; see the module docstring).
 
@@ -71,6 +75,8 @@ def save_scene_labels(
         prob: (N, K) non-negative probabilities of those classes.
         num_classes: the classifier's class count (> every index), stored so that training
             sizes the scene head from the file; None leaves it out.
+        class_names: the classifier's class names by index (as many as ``num_classes``,
+            when that is given), or None.
 
     Raises:
         ValueError: inconsistent shapes, negative indices/probabilities, duplicate names.
@@ -93,6 +99,17 @@ def save_scene_labels(
                 f"class index {int(idx_arr.max())} >= num_classes={num_classes} in {path}"
             )
         extra["num_classes"] = np.int64(num_classes)
+    if class_names is not None:
+        names_c = np.asarray([str(n) for n in class_names], dtype=str).reshape(-1)
+        if num_classes is not None and len(names_c) != int(num_classes):
+            raise ValueError(
+                f"{len(names_c)} class names for num_classes={num_classes} in {path}; give "
+                "one name per class"
+            )
+        if idx_arr.size and int(idx_arr.max()) >= len(names_c):
+            raise ValueError(f"class index {int(idx_arr.max())} has no name ({len(names_c)} "
+                             f"class names) in {path}")  # fmt: skip
+        extra["class_names"] = names_c
     np.savez_compressed(
         path, names=names_arr, idx=idx_arr, prob=prob_arr, version=np.int64(FORMAT_VERSION),
         **extra,
@@ -108,6 +125,21 @@ def scene_label_classes(path: str | os.PathLike[str]) -> int | None:
     load_scene_labels(path)  # validates
     with np.load(path, allow_pickle=False) as z:
         return int(z["num_classes"]) if "num_classes" in z.files else None
+
+
+def scene_label_class_names(path: str | os.PathLike[str]) -> list[str]:
+    """The class names stored in a labels file, by index; [] when it stores none.
+
+    Raises:
+        FileNotFoundError / ValueError: an unreadable file (as :func:`load_scene_labels`).
+    """
+    if not os.path.isfile(path):
+        load_scene_labels(path)  # raises the usual FileNotFoundError
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return [str(n) for n in z["class_names"].tolist()] if "class_names" in z.files else []
+    except (OSError, EOFError) as e:
+        raise ValueError(f"{path}: cannot read scene labels ({e})") from None
 
 
 def load_scene_labels(path: str | os.PathLike[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -20,6 +20,7 @@ import semcolor
 from semcolor import constants as C
 from semcolor import hardware
 from semcolor.color import AB_BINS, RebalancePrior, normalize_l
+from semcolor.data.class_names import check_class_names, head_class_counts
 from semcolor.losses import MultiTaskLoss
 from semcolor.models import ColorizerOutput, SemColorNet
 
@@ -159,6 +160,8 @@ class SemColorModule(pl.LightningModule):
         self.val_loss = torchmetrics.MeanMetric()
         #: Calibration carried over from a loaded checkpoint (kept when it is saved again).
         self._calibration: dict[str, Any] = {}
+        #: Class names of a loaded checkpoint (used when no datamodule supplies them).
+        self._loaded_class_names: dict[str, list[str]] = {}
         self.init_from = init_from
         if init_from:
             init_weights_from(self.net, init_from)
@@ -426,10 +429,20 @@ class SemColorModule(pl.LightningModule):
         checkpoint[CKPT_KEY]["prior_key"] = self.prior_key
         checkpoint[CKPT_KEY]["temperature"] = float(self.temperature)
         checkpoint[CKPT_KEY]["overrides"] = self.run_overrides
+        checkpoint[CKPT_KEY]["class_names"] = self._class_names()
         checkpoint[CKPT_KEY].update(self._calibration)  # a calibrated value wins
+
+    def _class_names(self) -> dict[str, list[str]]:
+        """Names of the scene / segmentation classes, from the training data (or, without
+        a datamodule, those of the checkpoint this module was loaded from)."""
+        dm = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        names = getattr(dm, "class_names", None) or self._loaded_class_names
+        return check_class_names(names, head_class_counts(self.net))
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         meta = checkpoint.get(CKPT_KEY)
+        if meta:
+            self._loaded_class_names = dict(meta.get("class_names") or {})
         if meta and meta.get("prior") is not None:
             p = meta["prior"]
             self.prior = RebalancePrior(

@@ -180,7 +180,13 @@ def test_demo_writes_sheet(tmp_path, ckpt, capsys):
         photo = getattr(skdata, name)()
         assert Image.open(out / f"{name}.png").size == (photo.shape[1], photo.shape[0])
     sheet = Image.open(out / "demo_sheet.png")
-    assert sheet.mode == "RGB" and sheet.height == 256 * len(cli.DEMO_PHOTOS)
+    photos = [getattr(skdata, name)().shape[:2] for name in cli.DEMO_PHOTOS]
+    panel_w = max(round(w * cli.DEMO_ROW_HEIGHT / h) for h, w in photos)
+    assert sheet.mode == "RGB" and sheet.width == 3 * panel_w
+    assert sheet.height == sum(round(h * panel_w / w) for h, w in photos)
+    # no white gap beside the square photos: each row's last columns are photo, not padding
+    white = (np.asarray(sheet) == 255).all(axis=2)
+    assert white[:, -4:].all(axis=1).mean() < 0.05  # (before: 40% of the rows)
     assert "demo_sheet.png" in capsys.readouterr().out
 
 
@@ -199,7 +205,7 @@ def test_deprecated_head_option_still_works(tmp_path, capsys):
     assert np.array_equal(outs["dist"], outs["soft"])
 
 
-def test_hints_and_uncertainty_outputs(tmp_path):
+def test_hints_and_uncertainty_outputs(tmp_path, capsys):
     import numpy as np
     from PIL import Image
 
@@ -213,7 +219,8 @@ def test_hints_and_uncertainty_outputs(tmp_path):
                  str(tmp_path / "h.txt"), "--uncertainty"]) == 0  # fmt: skip
     colour = np.asarray(Image.open(out / "g.png"))
     unc = np.asarray(Image.open(out / "g_uncertainty.png"))
-    assert colour.shape == (40, 60, 3) and unc.shape == (40, 60) and unc.dtype == np.uint8
+    # a colour scale at the photo's resolution, a legend strip under it
+    assert colour.shape == (40, 60, 3) and unc.shape[2] == 3 and unc.shape[0] > 40
     assert colour[20, 15, 0] > colour[20, 15, 1] + 40  # red where the hints are
     # a hint file for several inputs, or a bad hint line, is a usage error (exit 2)
     Image.fromarray(img).save(tmp_path / "g2.png")
@@ -222,6 +229,27 @@ def test_hints_and_uncertainty_outputs(tmp_path):
     (tmp_path / "bad.txt").write_text("10 20 red\n")
     assert main([str(tmp_path / "g.png"), "-o", str(out), "--hints",
                  str(tmp_path / "bad.txt")]) == 2  # fmt: skip
+    # a hint outside the 60x40 image is a bad argument too (exit 2, not 1), and says why
+    (tmp_path / "far.txt").write_text("100 20 #ff0000\n")
+    assert main([str(tmp_path / "g.png"), "-o", str(tmp_path / "far"), "--size", "64",
+                 "--hints", str(tmp_path / "far.txt")]) == 2  # fmt: skip
+    assert "lies outside the 60x40 image" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not inf.DEFAULT_MODEL.is_file(), reason="no default model shipped")
+def test_scene_option_prints_names(tmp_path, capsys):
+    from semcolor.data.datasets import CAMVID_CLASSES
+
+    Image.fromarray(_photo(48, 40)).save(tmp_path / "p.png")
+    assert cli.main([str(tmp_path / "p.png"), "-o", str(tmp_path / "out"), "--size", "64",
+                     "--device", "cpu", "--scene"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    scene = next(ln for ln in out.splitlines() if ": scene: " in ln)
+    segments = next(ln for ln in out.splitlines() if ": segments: " in ln)
+    assert "class " not in scene and len(scene.split(": scene: ")[1].split(", ")) == 5
+    names = [part.rsplit(" ", 1)[0] for part in segments.split(": segments: ")[1].split(", ")]
+    assert names and set(names) <= set(CAMVID_CLASSES)
+    assert (tmp_path / "out" / "p.png").is_file()
 
 
 def test_backend_and_precision_options(tmp_path, ckpt):

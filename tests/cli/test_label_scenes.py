@@ -252,7 +252,14 @@ def test_dataset_reads_the_labels_as_soft_targets(tmp_path, csail_weights, folde
     from semcolor.data.datasets import ImageFolder
 
     out = tmp_path / "labels.npz"
-    assert _run("--images", folder, "--weights", csail_weights[0], "--out", out) == 0
+    cats = tmp_path / "categories_places365.txt"
+    cats.write_text("".join(f"/{chr(97 + i % 26)}/place{i} {i}\n" for i in range(365)))
+    assert _run("--images", folder, "--weights", csail_weights[0], "--out", out,
+                "--class-names", cats) == 0  # fmt: skip
+    short = tmp_path / "short.txt"
+    short.write_text("beach\n")
+    assert _run("--images", folder, "--weights", csail_weights[0], "--out", tmp_path / "x.npz",
+                "--class-names", short) == 2  # fmt: skip
     ds = ImageFolder(
         str(folder),
         options=SampleOptions(crop_size=16, num_scene_classes=365, scene_labels=str(out)),
@@ -265,6 +272,8 @@ def test_dataset_reads_the_labels_as_soft_targets(tmp_path, csail_weights, folde
         np.testing.assert_allclose(s["scene"].numpy(), soft_scene_vector(idx, prob, 365))
         assert float(s["scene"].sum()) == pytest.approx(1.0, abs=1e-5)
         assert set(np.flatnonzero(s["scene"].numpy()).tolist()) == set(idx.tolist())
+    # the names given with --class-names travel with the labels (and on into checkpoints)
+    assert ds.scene_names[:2] == ["place0", "place1"] and len(ds.scene_names) == 365
 
 
 def test_progress_is_saved_periodically_and_on_ctrl_c(tmp_path, csail_weights, folder,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
+
+import pytest
 
 from tests.lit.helpers import TINY_CLI
 
@@ -18,17 +21,48 @@ def _run(tmp_path, *args):
 
 
 def test_missing_dataset_is_one_clean_message_with_the_layout(tmp_path):
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)  # e.g. a run being resumed
     r = _run(tmp_path, "+experiment=regsoft", "data=camvid", f"paths.data_root={tmp_path}/no")
     assert r.returncode == 2, r.stderr[-2000:]
     assert "Traceback" not in r.stderr and "HYDRA_FULL_ERROR" not in r.stderr
-    assert "semcolor-train: error: CamVid: root directory" in r.stderr
-    assert "Expected layout:\n<root>/" in r.stderr  # real line breaks, not literal \n
+    assert "semcolor-train: error: 1 data folder(s) of data=camvid are missing" in r.stderr
+    assert f"CamVid  {tmp_path}/no/camvid  (data.train.root)" in r.stderr
+    assert "CamVid:\n<root>/" in r.stderr  # the layout, with real line breaks
+    # a run folder holding more than what this launch made is kept
+    assert (tmp_path / "run" / "checkpoints").is_dir() and (tmp_path / "run" / ".hydra").is_dir()
 
 
-def test_head_without_labels_is_one_clean_message(tmp_path):
-    r = _run(tmp_path, "+experiment=segclassregsoft", "data=folder", "data.root=/x")
-    assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert "the 'scene' head is enabled but data=folder" in r.stderr
+def _launch_in(cwd, *args):
+    """semcolor-train from ``cwd`` with Hydra's default run folder (outputs/<date>/<time>)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "SEMCOLOR_CACHE": str(cwd / "cache")}
+    return subprocess.run([sys.executable, "-m", "semcolor.cli.train", *args],
+                          capture_output=True, text=True, env=env, cwd=cwd,
+                          timeout=300)  # fmt: skip
+
+
+def test_every_missing_folder_of_a_mix_at_once_and_no_run_folder_left(tmp_path):
+    data = tmp_path / "data"
+    (data / "imagen1k").mkdir(parents=True)  # one of the mix's folders is there
+    r = _launch_in(tmp_path, "+experiment=segclassregsoft", "data=mixed",
+                   f"paths.data_root={data}")  # fmt: skip
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "4 data folder(s) of data=mixed are missing" in r.stderr
+    for name in ("imagenette", "bsds500", "tiny-imagenet-200", "camvid"):
+        assert f"{data}/{name}" in r.stderr, name
+    assert f"{data}/imagen1k " not in r.stderr
+    assert "TinyImageNet:\n<root>/wnids.txt" in r.stderr
+    assert not (tmp_path / "outputs").exists()  # no empty outputs/<date>/<time>/ left
+
+
+def test_empty_data_root_is_named():
+    from semcolor.cli.train import check_data_folders, remove_empty_run_folder
+    from tests.lit.helpers import compose_train
+
+    with pytest.raises(ValueError, match=r"^paths.data_root is empty, and data=mixed") as e:
+        check_data_folders(compose_train(["data=mixed", "paths.data_root="]))
+    assert "/imagenette" not in str(e.value)
+    check_data_folders(compose_train(["data=synthetic", "paths.data_root="]))  # not read
+    remove_empty_run_folder()  # outside a Hydra job: nothing to do
 
 
 TINY = TINY_CLI
@@ -37,7 +71,8 @@ TINY = TINY_CLI
 def test_resume_with_ckpt_path_alone_continues_the_same_run(tmp_path):
     import torch
 
-    first = _run(tmp_path, "+experiment=regsoft", *TINY, "trainer.max_steps=2")
+    first = _run(tmp_path, "+experiment=regsoft", *TINY, "trainer.max_steps=2",
+                 "trainer.log_every_n_steps=1")  # fmt: skip
     assert first.returncode == 0, first.stderr[-3000:]
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
     meta = torch.load(last, weights_only=True)["semcolor"]
@@ -58,6 +93,40 @@ def test_resume_with_ckpt_path_alone_continues_the_same_run(tmp_path):
     assert resumed["global_step"] == 4  # continued the same run's last.ckpt
     assert resumed["semcolor"]["config"]["model"]["heads"] == ["reg", "dist"]
     assert resumed["semcolor"]["config"]["paths"]["output_dir"] == str(tmp_path / "run")
+
+    # The CSV log holds the whole run, each step once; a resume with nothing left to train
+    # (Lightning's CSVLogger deleted the file then) keeps it.
+    metrics = tmp_path / "run" / "csv" / "metrics.csv"
+
+    def train_steps() -> list[int]:
+        with open(metrics, newline="") as f:
+            return [int(r["step"]) for r in csv.DictReader(f) if r.get("train/loss")]
+
+    assert train_steps() == [0, 1, 2, 3]
+    idle = subprocess.run(
+        [sys.executable, "-m", "semcolor.cli.train", f"ckpt_path={last}", "trainer.max_steps=4"],
+        capture_output=True, text=True, env=env, cwd=tmp_path / "run", timeout=300,
+    )  # fmt: skip
+    assert idle.returncode == 0, (idle.stdout + idle.stderr)[-3000:]
+    assert train_steps() == [0, 1, 2, 3]
+
+
+def test_training_output_keeps_our_warnings_and_ends_with_the_run(tmp_path):
+    """No Lightning advert, no other libraries' deprecation warnings, no log_every_n_steps
+    advice (2 batches < 10); semcolor's own deprecation warning stays; the last line names
+    the run folder and its last checkpoint."""
+    r = _run(tmp_path, "+experiment=regsoft", *TINY, "trainer.max_steps=2", "loss.w_soft=1.0")
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    for noise in ("Tip:", "litlogger", "set_vital", "LeafSpec", "log_every_n_steps",
+                  "weights_only", "exists and is not empty"):  # fmt: skip
+        assert noise not in out, noise
+    assert "loss.w_soft is deprecated; write loss.w_dist=1.0" in out
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    assert r.stdout.strip().splitlines()[-1] == (
+        f"semcolor-train: done at step 2: run folder {tmp_path / 'run'}; last checkpoint {last}"
+    )
+    assert last.is_file()
 
 
 def test_resume_from_a_slim_export_says_to_use_init_from(tmp_path):

@@ -90,3 +90,49 @@ def test_hints_work_through_the_api_at_full_resolution():
 def test_bad_hints_are_clear_errors(bad, match):
     with pytest.raises(ValueError, match=match):
         parse_hints(bad, (H, W))
+
+
+def _peppers():
+    """Two 'peppers' of the same mid-gray (L about 50, shaded by 4 L units, with a fine
+    texture of +-10 L units from pixel to pixel, as photos have) on a bright background
+    (L 78): the first at the left, the second at the right, apart."""
+    gen = torch.Generator().manual_seed(0)
+    h, w = 96, 128
+    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float32),
+                            torch.arange(w, dtype=torch.float32), indexing="ij")  # fmt: skip
+    left = ((xx - 34) / 26) ** 2 + ((yy - 48) / 36) ** 2 <= 1
+    right = ((xx - 96) / 22) ** 2 + ((yy - 48) / 30) ** 2 <= 1
+    L = torch.full((h, w), 78.0)
+    shade = 48.0 + 4.0 * (xx - 34).abs() / 26  # brighter towards the pepper's sides
+    L = torch.where(left | right, shade, L) + (torch.rand(h, w, generator=gen) - 0.5) * 20
+    ab = torch.zeros(1, 2, h, w)
+    ab[:, 0], ab[:, 1] = -6.0, 14.0  # the model's dull olive
+    return L[None], ab, left.numpy(), right.numpy()
+
+
+def test_one_hint_recolours_its_region_not_a_dot():
+    """README: a hint spreads through its region of similar luminance and stops at strong
+    edges. One red hint in the left pepper turns the pepper red (before hint regions: a red
+    dot, 4% of the pepper moved halfway); the other pepper, as gray but not connected, and
+    the background across the edge keep the model's colour."""
+    L, ab, left, right = _peppers()
+    out = apply_hints(L, ab, parse_hints([(34, 48, "#d02020")], L.shape[-2:]))[0].numpy()
+    hint_ab = rgb2lab(np.array([[[0xD0, 0x20, 0x20]]]) / 255.0)[0, 0, 1:, None, None]
+    model = ab[0].numpy()
+    halfway = np.hypot(*(out - hint_ab)) <= 0.5 * np.hypot(*(model - hint_ab))
+    assert halfway[left].mean() >= 0.95, halfway[left].mean()
+    assert halfway[right].mean() == 0.0
+    background = ~(left | right)
+    assert halfway[background].mean() < 0.05
+    assert np.abs(out[:, right] - model[:, right]).max() < 1.0
+
+
+def test_a_point_is_column_then_row_from_the_top_left():
+    """README: (x, y, colour) with x the column and y the row; arr[y, x] is that pixel."""
+    h, w = 40, 60
+    L = torch.full((1, h, w), 50.0)
+    L[..., :, 30:] = 90.0  # two regions: left and right halves
+    ab = torch.zeros(1, 2, h, w)
+    out = apply_hints(L, ab, parse_hints([(50, 5, "#ff0000")], (h, w)))[0]
+    assert torch.allclose(out[:, 5, 50], torch.from_numpy(RED_AB).float(), atol=1.0)
+    assert out[0, :, 30:].mean() > 20 and out[0, :, :30].abs().max() < 1.0  # the right half

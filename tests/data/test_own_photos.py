@@ -36,6 +36,38 @@ def test_holdout_is_deterministic_and_about_the_fraction():
         in_holdout("a.jpg", 1.0)
 
 
+def test_held_out_keeps_one_image_out_from_two_up():
+    from semcolor.data.base import held_out
+
+    # 24 photos none of whose hashes falls in 5% (0.95^24: 29% of such folders)
+    names = [f"photo{i:02d}.jpg" for i in range(24)]
+    assert not any(in_holdout(n, 0.05) for n in names)
+    held = held_out(names, 0.05)
+    assert len(held) == 1 and held == held_out(list(reversed(names)), 0.05)
+    assert held_out(names[:1], 0.05) == set()  # one image: nothing to hold out
+    assert len(held_out(names[:2], 0.05)) == 1
+    many = [f"dir/img{i}.jpg" for i in range(400)]
+    assert held_out(many, 0.1) == {n for n in many if in_holdout(n, 0.1)}  # the usual case
+    assert len(held_out(names[:3], 0.999)) == 2  # never all: one trains
+    assert held_out(names, 0.0) == set()
+
+
+def test_a_small_folder_trains_with_one_photo_held_out(tmp_path):
+    """data=folder with 24 photos at the default 5%: it stopped with 'no image falls in the
+    held-out 5%'; now one photo validates and 23 train."""
+    root = tmp_path / "photos"
+    for i in range(24):  # names that the hash alone never holds out at 5%
+        save_image(root / f"photo{i:02d}.jpg", colour_array(36, 48, seed=i))
+    dm, _, _ = build(compose_train(_overrides(tmp_path, f"data.root={root}")))
+    assert len(dm.val_set.paths) == 1 and len(dm.train_set.paths) == 23
+    assert not set(dm.val_set.paths) & set(dm.train_set.paths)
+    one = tmp_path / "one"
+    save_image(one / "only.jpg", colour_array(36, 48, seed=0))
+    with pytest.raises(Exception) as e:  # Hydra wraps it; semcolor-train prints it (exit 2)
+        build(compose_train(_overrides(tmp_path, f"data.root={one}")))
+    assert "holds 1 image(s): holding one out for validation needs at least 2" in str(e.value)
+
+
 def test_folder_splits_off_a_validation_part_never_trained_on(tmp_path):
     root = _photos(tmp_path / "photos")
     cfg = compose_train(_overrides(tmp_path, f"data.root={root}", "data.val_fraction=0.2"))

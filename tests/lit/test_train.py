@@ -179,7 +179,10 @@ def test_thesis_recipe_cocostuff_with_scene_pseudo_labels_trains_all_four_heads(
     idx = np.array([[0, 3, 5, 6, 1]] * 4)
     prob = np.full((4, 5), 0.2, np.float32)
     labels = tmp_path / "labels.npz"
-    save_scene_labels(labels, names, idx, prob, num_classes=7)
+    scenes = ["airfield", "beach", "coast", "desert", "forest", "harbor", "islet"]
+    save_scene_labels(labels, names, idx, prob, num_classes=7, class_names=scenes)
+    (root / "labels.txt").write_text("0: unlabeled\n" + "".join(f"{i}: stuff{i}\n"
+                                                               for i in range(1, 183)))
     cfg = compose_train([
         "+experiment=segclassregsoft", "data=cocostuff", f"paths.data_root={tmp_path}/data",
         f"data.scene_labels={labels}", "+trainer.fast_dev_run=true",
@@ -194,6 +197,19 @@ def test_thesis_recipe_cocostuff_with_scene_pseudo_labels_trains_all_four_heads(
     trainer = train(cfg)
     for term in ("dist", "reg", "scene", "seg"):
         assert torch.isfinite(trainer.callback_metrics[f"train/{term}"]), term
+    # The names of the labels file and of COCO-Stuff's labels.txt reach the checkpoint
+    # (weights-only) and what inference shows.
+    from semcolor.api import Colorizer
+    from semcolor.inference import load_model
+
+    trainer.save_checkpoint(tmp_path / "named.ckpt")
+    names = torch.load(tmp_path / "named.ckpt", weights_only=True)["semcolor"]["class_names"]
+    assert names["scene"] == scenes and names["seg"][:2] == ["unlabeled", "stuff1"]
+    model = load_model(tmp_path / "named.ckpt")
+    assert model.class_name("scene", 6) == "islet" and model.class_name("seg", 182) == "stuff182"
+    a = Colorizer(model, device="cpu", size=32).analyze(np.zeros((20, 20), np.uint8))
+    assert {n for n, _ in a.scene_top5} <= set(scenes)
+    assert set(a.segment_names.values()) <= set(names["seg"])
 
 
 def test_scene_label_count_mismatch_is_explained(tmp_path):
