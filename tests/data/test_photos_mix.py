@@ -29,6 +29,7 @@ def test_photos_mix_members_labels_and_switch(data_root, tmp_path, aux):
     mix = _mix(data_root, tmp_path, f"data.aux_colour={str(aux).lower()}")
     names = [type(d).__name__ for d in mix.datasets]
     assert names == ["ImageFolder"] * 5 + ["CamVid", "ImageFolder"]
+    assert all(d.train for d in mix.datasets)  # BSDS500's "val" folder trains: random crops
     tiny_w = mix.weights[-1]
     assert (tiny_w > 0) == aux  # Tiny ImageNet is drawn only when it trains colour
     assert mix.num_scene_classes == 365 and mix.num_seg_classes == 11
