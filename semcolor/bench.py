@@ -58,8 +58,8 @@ DATASETS: dict[str, tuple[str, str | None]] = {
 BASELINES: tuple[str, ...] = ("gray",)
 #: Metric keys of each method in summary.json (from semcolor.metrics.SUMMARY_KEYS).
 METHOD_KEYS: tuple[str, ...] = (
-    "psnr", "ssim", "l2ab", "l2ab_norm", "auc", "colorfulness", "delta_cf", "cni",
-    "cci_ratio", "num_images",
+    "psnr", "ssim", "l2ab", "l2ab_norm", "auc", "colorfulness", "delta_cf", "delta_mean_cf",
+    "cast_a", "cast_b", "cni", "cci_ratio", "num_images",
 )  # fmt: skip
 #: Default network input side (the papers' 256x256 protocol).
 DEFAULT_SIZE = 256
@@ -634,7 +634,7 @@ def build_summary(
 #: per_image.csv columns, in order.
 CSV_COLUMNS: tuple[str, ...] = (
     "image", "method", "width", "height", "psnr", "ssim", "l2ab", "l2ab_norm", "auc",
-    "colorfulness", "delta_cf", "cni", "cci", "gt_colorfulness", "gt_cni",
+    "colorfulness", "delta_cf", "cast_a", "cast_b", "cni", "cci", "gt_colorfulness", "gt_cni",
 )  # fmt: skip
 
 
@@ -652,18 +652,21 @@ def write_per_image_csv(result: BenchResult, path: str | os.PathLike[str]) -> Pa
     return path
 
 
-def _fmt(v: Any, digits: int) -> str:
+def _fmt(v: Any, spec: str) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "—"
-    return f"{v:.{digits}f}"
+    return f"{v:{spec}}"
 
 
 def format_table(summary: dict[str, Any]) -> str:
     """Markdown table of a summary.json dict: rows = methods (+ ground truth), columns =
-    metrics and n."""
-    cols = [("PSNR", "psnr", 2), ("SSIM", "ssim", 4), ("L2ab", "l2ab", 2), ("AuC", "auc", 4),
-            ("M3", "colorfulness", 2), ("ΔCF", "delta_cf", 2), ("CNI", "cni", 4),
-            ("CCI ratio", "cci_ratio", 3)]  # fmt: skip
+    metrics and n. ΔCF img = mean per-image |ΔCF|, ΔCF set = |mean M3 - mean M3 of the
+    ground truths|; a/b cast = signed mean a/b shift against the ground truth (Lab units)."""
+    cols = [("PSNR", "psnr", ".2f"), ("SSIM", "ssim", ".4f"), ("L2ab", "l2ab", ".2f"),
+            ("AuC", "auc", ".4f"), ("M3", "colorfulness", ".2f"), ("ΔCF img", "delta_cf", ".2f"),
+            ("ΔCF set", "delta_mean_cf", ".2f"), ("a cast", "cast_a", "+.2f"),
+            ("b cast", "cast_b", "+.2f"), ("CNI", "cni", ".4f"),
+            ("CCI ratio", "cci_ratio", ".3f")]  # fmt: skip
     head = "| method | n | " + " | ".join(c[0] for c in cols) + " |"
     sep = "|---|---:|" + "---:|" * len(cols)
     lines = [head, sep]

@@ -28,7 +28,8 @@ from semcolor.metrics import grayscale_baseline
 from semcolor.models import SemColorNet
 
 CONTRACT_TOP = {"dataset", "n_images", "n_excluded_gray", "size", "methods", "gt", "speed"}
-CONTRACT_METHOD = {"psnr", "ssim", "l2ab", "auc", "colorfulness", "delta_cf", "cni", "cci_ratio"}
+CONTRACT_METHOD = {"psnr", "ssim", "l2ab", "auc", "colorfulness", "delta_cf", "delta_mean_cf",
+                   "cast_a", "cast_b", "cni", "cci_ratio"}  # fmt: skip
 SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 
 
@@ -86,8 +87,9 @@ def no_default_model(monkeypatch, tmp_path):
 
 
 # ----------------------------------------------------------------------------- trust
-def _skimage_gray_reference(path: Path, size: int = 256) -> tuple[float, float]:
-    """Independent: PIL bicubic resize, scikit-image Lab with ab = 0, skimage.metrics."""
+def _skimage_gray_reference(path: Path, size: int = 256) -> tuple[float, float, float, float]:
+    """Independent: PIL bicubic resize, scikit-image Lab with ab = 0, skimage.metrics;
+    (PSNR, SSIM, a cast, b cast)."""
     from skimage.color import lab2rgb, rgb2lab
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
     from skimage.util import img_as_ubyte
@@ -101,7 +103,8 @@ def _skimage_gray_reference(path: Path, size: int = 256) -> tuple[float, float]:
     ssim = structural_similarity(gt, pred, channel_axis=-1, data_range=255,
                                  gaussian_weights=True, sigma=1.5,
                                  use_sample_covariance=False)  # fmt: skip
-    return float(psnr), float(ssim)
+    cast = rgb2lab(pred)[..., 1:].mean(axis=(0, 1)) - rgb2lab(gt)[..., 1:].mean(axis=(0, 1))
+    return float(psnr), float(ssim), float(cast[0]), float(cast[1])
 
 
 def test_gray_baseline_through_bench_matches_skimage(tmp_path, capsys):
@@ -121,13 +124,18 @@ def test_gray_baseline_through_bench_matches_skimage(tmp_path, capsys):
     rows = {Path(r["image"]).stem: r for r in read_csv(out / "per_image.csv")}
     assert sorted(rows) == sorted(SKIMAGE_PHOTOS)
     ref = {name: _skimage_gray_reference(d / f"{name}.png") for name in SKIMAGE_PHOTOS}
-    for name, (psnr, ssim) in ref.items():
+    for name, (psnr, ssim, cast_a, cast_b) in ref.items():
         assert abs(float(rows[name]["psnr"]) - psnr) < 1e-6, name
         assert abs(float(rows[name]["ssim"]) - ssim) < 1e-6, name
+        assert abs(float(rows[name]["cast_a"]) - cast_a) < 1e-9, name
+        assert abs(float(rows[name]["cast_b"]) - cast_b) < 1e-9, name
         assert 10 < psnr < 35 and 0.5 < ssim < 1.0  # a gray baseline, not a copy of gt
     gray = summary["methods"]["gray"]
-    assert abs(gray["psnr"] - np.mean([p for p, _ in ref.values()])) < 1e-6
-    assert abs(gray["ssim"] - np.mean([s for _, s in ref.values()])) < 1e-6
+    assert abs(gray["psnr"] - np.mean([r[0] for r in ref.values()])) < 1e-6
+    assert abs(gray["ssim"] - np.mean([r[1] for r in ref.values()])) < 1e-6
+    # the cast is signed and averaged over images: gray's is minus the photos' mean ab
+    assert abs(gray["cast_b"] - np.mean([r[3] for r in ref.values()])) < 1e-9
+    assert gray["cast_b"] != 0.0
     assert summary["speed"]["ms_per_image"] is None  # no model was timed (NaN -> null)
     assert "| gray | 4 |" in capsys.readouterr().out
 
