@@ -441,10 +441,14 @@ def evaluate_images(
                 res.sheet.append((path, {**{m: preds[m][i] for m in columns}, "gt": gt}))
         if feature_nets:
             t0 = time.perf_counter()
-            sets = {"gt": gts, **{m: preds[m] for m in columns}}
+            # all sets of the batch in one pass: few large calls cost much less than many
+            # small ones on a busy CPU (64 images at once: 2/3 of the time of 4 x 16)
+            n, sets = len(gts), ("gt", *columns)
+            images = [*gts, *(img for m in columns for img in preds[m])]
             for key, fnet in feature_nets.items():
-                for c, images in sets.items():
-                    feats[key][c].append(pool_features(fnet, images, device))
+                f = pool_features(fnet, images, device, chunk=fnet.max_batch)
+                for j, c in enumerate(sets):
+                    feats[key][c].append(f[j * n : (j + 1) * n])
             frechet_s += time.perf_counter() - t0
         batch.clear()
 

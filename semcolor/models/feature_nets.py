@@ -77,6 +77,8 @@ class PooledFeatures(nn.Module):
     Attributes:
         name: what the features are (for reports).
         dim: feature dimension.
+        max_batch: images per call for callers that batch (few large calls are much faster
+            than many small ones on a busy CPU; the value bounds the peak memory).
     """
 
     def __init__(
@@ -88,10 +90,12 @@ class PooledFeatures(nn.Module):
         std: float,
         name: str,
         antialias: bool = False,
+        max_batch: int = 16,
     ):
         super().__init__()
         self.trunk = fold_batchnorm(trunk.eval()).requires_grad_(False)
         self.size, self.dim, self.name = int(size), int(dim), str(name)
+        self.max_batch = int(max_batch)
         self.mean, self.std, self.antialias = float(mean), float(std), bool(antialias)
 
     def train(self, mode: bool = True) -> PooledFeatures:
@@ -218,4 +222,4 @@ def efficientnet_lite0_features() -> PooledFeatures:
     net.load_state_dict({k: v for k, v in sd.items() if not k.startswith("classifier.")})
     return PooledFeatures(net, C.FD_LITE0_INPUT_SIZE, C.FD_LITE0_FEATURE_DIM, mean=spec.mean,
                           std=spec.std, name="EfficientNet-Lite0 ImageNet pool features",
-                          antialias=True)  # fmt: skip
+                          antialias=True, max_batch=64)  # fmt: skip
