@@ -109,8 +109,8 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="Inception v3 weights file: adds FID as papers compute it (pytorch-fid's "
         "pt_inception-2015-12-05-6726825d.pth, comparable with published FIDs, or "
-        "torchvision's inception_v3_google-0cc3c7bd.pth); nothing is downloaded. Without it, "
-        "only the offline FD-Lite0 is reported",
+        "torchvision's inception_v3_google-0cc3c7bd.pth); nothing is downloaded (default: "
+        "none, only the offline FD-Lite0 is reported)",
     )
     ap.add_argument("--sheet-rows", type=int, default=6, help="images in sheet.png")
     ap.add_argument("--sheet-cell", type=int, default=192, help="cell side in sheet.png")
