@@ -570,34 +570,46 @@ def pool_features(
 CALIBRATION_TEMPERATURES: tuple[float, ...] = (
     0.1, 0.15, 0.2, 0.26, 0.32, 0.38, 0.45, 0.55, 0.7, 1.0,
 )  # fmt: skip
-#: Colourfulness band of the calibration: M3 within +-20% of the ground truth's (the
-#: default model was calibrated with; docs/default_model.md).
-CALIBRATION_BAND = 0.2
 
 
-def choose_temperature(
-    table: Sequence[dict[str, float]], band: float = CALIBRATION_BAND
-) -> dict[str, float]:
-    """The calibration rule: among temperatures whose annealed-mean colourfulness is within
-    ``band`` (relative) of the ground truth's, the one with the highest PSNR; if none is,
-    the one whose colourfulness is closest to the ground truth's.
+def decoding_name(method: str, temperature: float | None = None) -> str:
+    """How a method reads its head out, in the words tables, sheets and CLIs use.
+
+    ``dist`` at T = 1 is the plain mean of the predicted distribution ("mean, T = 1"): the
+    desaturating estimate the annealed mean exists to avoid (Zhang et al. 2016, section
+    3.2), so it is not called an annealed mean; below 1 it is "annealed mean, T = 0.38".
+    ``reg`` is "regression", ``gray`` "ab = 0".
+    """
+    if method == "dist":
+        if temperature is None:
+            return "annealed mean"
+        t = float(temperature)
+        return "mean, T = 1" if math.isclose(t, 1.0) else f"annealed mean, T = {t:g}"
+    return {"reg": "regression", "gray": "ab = 0"}.get(method, method)
+
+
+def choose_temperature(table: Sequence[dict[str, float]]) -> dict[str, float]:
+    """The calibration rule: the temperature whose mean colourfulness M3 is closest to the
+    ground truth's (ratio closest to 1; the first listed on a tie).
+
+    PSNR takes no part: it rises monotonically with T (a duller, more average colour is
+    safer), so a rule that maximises PSNR inside a colourfulness band always lands on the
+    band's dull edge and rewards desaturation. Matching the ground truth's colourfulness
+    cannot, by construction.
 
     Args:
-        table: rows with ``temperature``, ``psnr``, ``colorfulness`` and ``gt_colorfulness``.
+        table: rows with ``temperature``, ``colorfulness`` and ``gt_colorfulness``.
 
     Returns:
         The chosen row.
     """
     if not table:
         raise BenchError("no temperature was scored")
+    return min(table, key=lambda r: abs(_cf_ratio(r) - 1.0))
 
-    def ratio(r: dict[str, float]) -> float:
-        return r["colorfulness"] / max(r["gt_colorfulness"], 1e-9)
 
-    inside = [r for r in table if abs(ratio(r) - 1.0) <= band]
-    if inside:
-        return max(inside, key=lambda r: r["psnr"])
-    return min(table, key=lambda r: abs(ratio(r) - 1.0))
+def _cf_ratio(row: dict[str, float]) -> float:
+    return row["colorfulness"] / max(row["gt_colorfulness"], 1e-9)
 
 
 def calibrate_temperature(
@@ -606,22 +618,23 @@ def calibrate_temperature(
     temperatures: Sequence[float] = CALIBRATION_TEMPERATURES,
     *,
     size: int = DEFAULT_SIZE,
-    band: float = CALIBRATION_BAND,
     batch_size: int = 16,
     progress: bool = True,
 ) -> tuple[dict[str, float], list[dict[str, float]]]:
-    """Score the annealed mean at each temperature on a validation split under the bench
+    """Score the dist decoding at each temperature on a validation split under the bench
     protocol and choose one with :func:`choose_temperature`.
 
     The network runs once per batch; each temperature is decoded from the same outputs with
     the inference path's :func:`semcolor.inference.decode_outputs` (what ``predict_ab``
     calls) and scored with :func:`semcolor.metrics.evaluate_pair` (PSNR, SSIM, L2ab,
-    colourfulness), colourless ground truths excluded, as :func:`evaluate_images`. Use a
-    split meant for choosing (e.g. imagen1k/val), never a report split.
+    colourfulness, colour cast), colourless ground truths excluded, as
+    :func:`evaluate_images`. Use a split meant for choosing (e.g. imagen1k/val), never a
+    report split.
 
     Returns:
         (chosen row, all rows): each row has ``temperature``, ``psnr``, ``ssim``, ``l2ab``,
-        ``colorfulness``, ``num_images``, ``gt_colorfulness`` and ``gray_psnr``.
+        ``colorfulness``, ``cast_a``, ``cast_b``, ``num_images``, ``gt_colorfulness``,
+        ``gray_psnr`` and ``colorfulness_ratio`` (M3 / the ground truth's).
     """
     from tqdm import tqdm
 
@@ -632,7 +645,7 @@ def calibrate_temperature(
     if model is None or "dist" not in model.methods:
         raise BenchError("temperature calibration needs a model with the distribution head")
     temps = [float(t) for t in temperatures]
-    keys = ("psnr", "ssim", "l2ab", "colorfulness")
+    keys = ("psnr", "ssim", "l2ab", "colorfulness", "cast_a", "cast_b")
     per_image: dict[float, list[dict[str, float]]] = {t: [] for t in temps}
     gray, gt_cf = [], []
 
@@ -672,7 +685,9 @@ def calibrate_temperature(
             "num_images": len(per_image[t]),
             "gt_colorfulness": float(np.mean(gt_cf)), "gray_psnr": float(np.mean(gray)),
         })  # fmt: skip
-    return choose_temperature(rows, band), rows
+    for r in rows:
+        r["colorfulness_ratio"] = _cf_ratio(r)
+    return choose_temperature(rows), rows
 
 
 # ============================================================================ outputs
@@ -730,6 +745,7 @@ def build_summary(
         "gt": dict(result.gt),
         "speed": dict(result.speed),
         "checkpoint": ckpt,
+        "decoding": {m: decoding_name(m, result.temperature) for m in result.methods},
         "model_name": name,
         "baselines_only": model is None,
         "skipped": [[p, r] for p, r in result.skipped],
@@ -788,11 +804,17 @@ def format_table(summary: dict[str, Any]) -> str:
     lines = [head, sep]
     name = summary.get("model_name")
     model_methods = [m for m in summary["methods"] if m not in BASELINES]
+    decoding = summary.get("decoding") or {}
     for m, d in summary["methods"].items():
         vals = " | ".join(_fmt(d.get(k), n) for _, k, n in cols)
-        label = m
+        # dist rows say how they were decoded: "mean" at T = 1, not "annealed mean"
+        how = decoding.get(m) if m == "dist" else None
+        label = m if how is None else f"{m} ({how})"
         if name and m in model_methods:  # the model's rows carry its name
-            label = name if len(model_methods) == 1 else f"{name} ({m})"
+            if len(model_methods) == 1:
+                label = name if how is None else f"{name} ({how})"
+            else:
+                label = f"{name} ({m})" if how is None else f"{name} ({m}: {how})"
         lines.append(f"| {label} | {d.get('num_images', summary['n_images'])} | {vals} |")
     gt = summary.get("gt", {})
     gt_vals = [_fmt(gt.get(k), n) if k in ("colorfulness", "cni") else "" for _, k, n in cols]
@@ -839,10 +861,11 @@ def make_sheet(
 ) -> Any:
     """Comparison sheet (PIL image): one row per image, one column per key of ``columns``
     (e.g. gray | dist | reg | gt), each image fitted into a ``cell`` x ``cell`` square,
-    with column titles drawn on top (size: :func:`sheet_size`)."""
+    with column titles drawn on top (size: :func:`sheet_size`). ``titles`` overrides the
+    default titles; :func:`write_outputs` names the dist decoding (:func:`decoding_name`)."""
     from PIL import Image, ImageDraw
 
-    titles = {"gt": "ground truth", "gray": "gray (ab = 0)", "dist": "dist (annealed mean)",
+    titles = {"gt": "ground truth", "gray": "gray (ab = 0)", "dist": "dist (distribution head)",
               "reg": "reg (regression)", **(titles or {})}  # fmt: skip
     w, h = sheet_size(len(rows), len(columns), cell)
     sheet = Image.new("RGB", (w, h), (255, 255, 255))
@@ -869,7 +892,8 @@ def write_outputs(
         "per_image": write_per_image_csv(result, out / "per_image.csv"),
     }
     if result.sheet:
-        sheet = make_sheet(result.sheet, [*result.methods, "gt"], cell=sheet_cell)
+        titles = {"dist": f"dist ({decoding_name('dist', result.temperature)})"}
+        sheet = make_sheet(result.sheet, [*result.methods, "gt"], cell=sheet_cell, titles=titles)
         sheet.save(out / "sheet.png")
         files["sheet"] = out / "sheet.png"
     return files

@@ -194,7 +194,10 @@ def test_end_to_end_random_checkpoint(tmp_path, capsys):
         sheet = np.asarray(im.convert("RGB"))
     assert (sheet[:22] < 128).any()  # column titles were drawn
     text = capsys.readouterr().out
-    for m in ("gray", "dist", "reg", "ground truth"):
+    t = s["checkpoint"]["temperature"]
+    assert s["decoding"] == {"gray": "ab = 0", "dist": f"annealed mean, T = {t:g}",
+                             "reg": "regression"}  # fmt: skip
+    for m in ("gray", f"dist (annealed mean, T = {t:g})", "reg", "ground truth"):
         assert f"| {m} | 4 |" in text
     # realism beside PSNR in every bench: FD-Lite0 with its N, never passed off as an FID
     assert all(isinstance(d["fd_lite0"], float) and d["fd_lite0"] > 0
@@ -410,7 +413,22 @@ def test_name_labels_the_model_rows(tmp_path, capsys):
                "--size", "32", "--out", str(tmp_path / "out2"), "--device", "cpu",
                "--no-progress", "--name", "mine"])  # fmt: skip
     table = capsys.readouterr().out
-    assert "| mine (dist) |" in table and "| mine (reg) |" in table
+    assert "| mine (dist: annealed mean, T = 0.38) |" in table and "| mine (reg) |" in table
+
+
+def test_temperature_one_is_called_the_mean(tmp_path, capsys):
+    """T = 1 is the plain mean of the distribution, not an annealed mean: the table,
+    summary.json say so."""
+    write_folder(tmp_path / "imgs", n=2)
+    ckpt = make_ckpt(tmp_path / "tiny.ckpt", heads=("dist",))
+    out = tmp_path / "out"
+    rc = main(["--dataset", "folder", "--root", str(tmp_path / "imgs"), "--ckpt", str(ckpt),
+               "--size", "32", "--out", str(out), "--device", "cpu", "--no-progress",
+               "--temperature", "1.0", "--sheet-rows", "1"])  # fmt: skip
+    assert rc == 0
+    table = capsys.readouterr().out
+    assert "| dist (mean, T = 1) | 2 |" in table and "annealed" not in table
+    assert read_json(out / "summary.json")["decoding"]["dist"] == "mean, T = 1"
 
 
 # ----------------------------------------------------------------------------- realism
