@@ -1,5 +1,6 @@
 """The one reader of foreign weight files: encoder weights, Places365 classifiers, the
-packaged ImageNet weights and the Lasagne SqueezeNet-Places365 port.
+packaged ImageNet weights, the Inception v3 weights of FID and the Lasagne
+SqueezeNet-Places365 port.
 
 Everything here is safe: ``torch.load(weights_only=True)`` (no arbitrary code from pickles),
 ``safetensors``, or, for the Lasagne file, a pickle restricted to numpy arrays. Nothing is
@@ -207,6 +208,60 @@ def packaged_state_dict(name: str) -> dict[str, torch.Tensor]:
             )
         out[r] = source[s]
     return out
+
+
+# ----------------------------------------------------------------------------- Inception
+#: Inception v3 weight files FID accepts -> (file name, where to get it, classes of its fc).
+#: pytorch-fid's is the TensorFlow FID network (Heusel et al.'s graph, ported), so its FIDs
+#: are comparable with published ones; torchvision's ImageNet weights give other values.
+INCEPTION_FILES: dict[str, tuple[str, str, int]] = {
+    "pytorch-fid": (
+        "pt_inception-2015-12-05-6726825d.pth",
+        "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+        "pt_inception-2015-12-05-6726825d.pth",
+        1008,
+    ),
+    "torchvision": (
+        "inception_v3_google-0cc3c7bd.pth",
+        "https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth",
+        1000,
+    ),
+}
+
+
+def inception_v3_state_dict(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], str]:
+    """The Inception v3 trunk weights of a pytorch-fid or torchvision file, for FID.
+
+    Returns:
+        (state dict without ``fc.*`` and ``AuxLogits.*``, kind): kind is ``"pytorch-fid"``
+        (an fc of 1008 classes: the TF FID network) or ``"torchvision"`` (1000 classes).
+
+    Raises:
+        FileNotFoundError: no such file; the message names the two files, where to get them
+            and where to put them.
+        WeightsFileError: unreadable, or not one of those files.
+    """
+    where = "; ".join(f"{kind}'s {name} ({url})" for kind, (name, url, _) in
+                      INCEPTION_FILES.items())  # fmt: skip
+    missing = (
+        f"Inception v3 weights file not found: {str(Path(path).expanduser())!r}. FID needs "
+        f"the Inception weights as a local file; nothing is downloaded. Get one of: {where}. "
+        "The first is the TensorFlow FID network (comparable with published FIDs). Put it "
+        "anywhere and pass its path (semcolor-bench --fid-weights FILE); if torchvision or "
+        "pytorch-fid ever downloaded it on this machine, it is in ~/.cache/torch/hub/checkpoints/"
+    )
+    sd = read_weights(path, missing=missing)[0]
+    fc = sd.get("fc.weight")
+    classes = {n: kind for kind, (_, _, n) in INCEPTION_FILES.items()}
+    if fc is None or fc.ndim != 2 or fc.shape[1] != 2048 or fc.shape[0] not in classes:
+        found = "no fc.weight" if fc is None else f"fc.weight of shape {tuple(fc.shape)}"
+        raise WeightsFileError(
+            f"{path}: not Inception v3 weights for FID ({found}; expected fc.weight of shape "
+            f"(1008, 2048) for pytorch-fid's file or (1000, 2048) for torchvision's). {where}"
+        )
+    kind = classes[int(fc.shape[0])]
+    trunk = {k: v for k, v in sd.items() if not k.startswith(("fc.", "AuxLogits."))}
+    return trunk, kind
 
 
 # ----------------------------------------------------------------------------- Lasagne

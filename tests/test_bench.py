@@ -28,7 +28,8 @@ from semcolor.metrics import grayscale_baseline
 from semcolor.models import SemColorNet
 
 CONTRACT_TOP = {"dataset", "n_images", "n_excluded_gray", "size", "methods", "gt", "speed"}
-CONTRACT_METHOD = {"psnr", "ssim", "l2ab", "auc", "colorfulness", "delta_cf", "cni", "cci_ratio"}
+CONTRACT_METHOD = {"psnr", "ssim", "l2ab", "auc", "colorfulness", "delta_cf", "delta_mean_cf",
+                   "cast_a", "cast_b", "cni", "cci_ratio"}  # fmt: skip
 SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 
 
@@ -86,8 +87,9 @@ def no_default_model(monkeypatch, tmp_path):
 
 
 # ----------------------------------------------------------------------------- trust
-def _skimage_gray_reference(path: Path, size: int = 256) -> tuple[float, float]:
-    """Independent: PIL bicubic resize, scikit-image Lab with ab = 0, skimage.metrics."""
+def _skimage_gray_reference(path: Path, size: int = 256) -> tuple[float, float, float, float]:
+    """Independent: PIL bicubic resize, scikit-image Lab with ab = 0, skimage.metrics;
+    (PSNR, SSIM, a cast, b cast)."""
     from skimage.color import lab2rgb, rgb2lab
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
     from skimage.util import img_as_ubyte
@@ -101,7 +103,8 @@ def _skimage_gray_reference(path: Path, size: int = 256) -> tuple[float, float]:
     ssim = structural_similarity(gt, pred, channel_axis=-1, data_range=255,
                                  gaussian_weights=True, sigma=1.5,
                                  use_sample_covariance=False)  # fmt: skip
-    return float(psnr), float(ssim)
+    cast = rgb2lab(pred)[..., 1:].mean(axis=(0, 1)) - rgb2lab(gt)[..., 1:].mean(axis=(0, 1))
+    return float(psnr), float(ssim), float(cast[0]), float(cast[1])
 
 
 def test_gray_baseline_through_bench_matches_skimage(tmp_path, capsys):
@@ -121,13 +124,18 @@ def test_gray_baseline_through_bench_matches_skimage(tmp_path, capsys):
     rows = {Path(r["image"]).stem: r for r in read_csv(out / "per_image.csv")}
     assert sorted(rows) == sorted(SKIMAGE_PHOTOS)
     ref = {name: _skimage_gray_reference(d / f"{name}.png") for name in SKIMAGE_PHOTOS}
-    for name, (psnr, ssim) in ref.items():
+    for name, (psnr, ssim, cast_a, cast_b) in ref.items():
         assert abs(float(rows[name]["psnr"]) - psnr) < 1e-6, name
         assert abs(float(rows[name]["ssim"]) - ssim) < 1e-6, name
+        assert abs(float(rows[name]["cast_a"]) - cast_a) < 1e-9, name
+        assert abs(float(rows[name]["cast_b"]) - cast_b) < 1e-9, name
         assert 10 < psnr < 35 and 0.5 < ssim < 1.0  # a gray baseline, not a copy of gt
     gray = summary["methods"]["gray"]
-    assert abs(gray["psnr"] - np.mean([p for p, _ in ref.values()])) < 1e-6
-    assert abs(gray["ssim"] - np.mean([s for _, s in ref.values()])) < 1e-6
+    assert abs(gray["psnr"] - np.mean([r[0] for r in ref.values()])) < 1e-6
+    assert abs(gray["ssim"] - np.mean([r[1] for r in ref.values()])) < 1e-6
+    # the cast is signed and averaged over images: gray's is minus the photos' mean ab
+    assert abs(gray["cast_b"] - np.mean([r[3] for r in ref.values()])) < 1e-9
+    assert gray["cast_b"] != 0.0
     assert summary["speed"]["ms_per_image"] is None  # no model was timed (NaN -> null)
     assert "| gray | 4 |" in capsys.readouterr().out
 
@@ -186,8 +194,20 @@ def test_end_to_end_random_checkpoint(tmp_path, capsys):
         sheet = np.asarray(im.convert("RGB"))
     assert (sheet[:22] < 128).any()  # column titles were drawn
     text = capsys.readouterr().out
-    for m in ("gray", "dist", "reg", "ground truth"):
+    t = s["checkpoint"]["temperature"]
+    assert s["decoding"] == {"gray": "ab = 0", "dist": f"annealed mean, T = {t:g}",
+                             "reg": "regression"}  # fmt: skip
+    for m in ("gray", f"dist (annealed mean, T = {t:g})", "reg", "ground truth"):
         assert f"| {m} | 4 |" in text
+    # realism beside PSNR in every bench: FD-Lite0 with its N, never passed off as an FID
+    assert all(isinstance(d["fd_lite0"], float) and d["fd_lite0"] > 0
+               for d in s["methods"].values())  # fmt: skip
+    assert "fid" not in s["methods"]["dist"] and set(s["frechet"]) == {"fd_lite0"}
+    fd = s["frechet"]["fd_lite0"]
+    assert fd["n_images"] == 4 and fd["comparable_with_published_fid"] is False
+    assert "| FD-Lite0 |" in text and "N = 4 ground truths" in text
+    assert "Not comparable with published FIDs" in text
+    assert 0 < s["speed"]["frechet_s"] < s["speed"]["wall_s"]
 
 
 def test_full_res_evaluates_at_original_size(tmp_path):
@@ -402,4 +422,77 @@ def test_name_labels_the_model_rows(tmp_path, capsys):
                "--size", "32", "--out", str(tmp_path / "out2"), "--device", "cpu",
                "--no-progress", "--name", "mine"])  # fmt: skip
     table = capsys.readouterr().out
-    assert "| mine (dist) |" in table and "| mine (reg) |" in table
+    assert "| mine (dist: annealed mean, T = 0.38) |" in table and "| mine (reg) |" in table
+
+
+def test_temperature_one_is_called_the_mean(tmp_path, capsys):
+    """T = 1 is the plain mean of the distribution, not an annealed mean: the table,
+    summary.json say so."""
+    write_folder(tmp_path / "imgs", n=2)
+    ckpt = make_ckpt(tmp_path / "tiny.ckpt", heads=("dist",))
+    out = tmp_path / "out"
+    rc = main(["--dataset", "folder", "--root", str(tmp_path / "imgs"), "--ckpt", str(ckpt),
+               "--size", "32", "--out", str(out), "--device", "cpu", "--no-progress",
+               "--temperature", "1.0", "--sheet-rows", "1"])  # fmt: skip
+    assert rc == 0
+    table = capsys.readouterr().out
+    assert "| dist (mean, T = 1) | 2 |" in table and "annealed" not in table
+    assert read_json(out / "summary.json")["decoding"]["dist"] == "mean, T = 1"
+
+
+# ----------------------------------------------------------------------------- realism
+def test_fd_lite0_is_the_distance_of_the_columns_features_to_the_ground_truths(tmp_path):
+    """Plumbing: each column's FD equals the Fréchet distance recomputed from that column's
+    images and the ground truths (kept whole in the sheet), not another pairing."""
+    from semcolor.bench import evaluate_images, pool_features
+    from semcolor.inference import load_model
+    from semcolor.metrics import frechet_distance_features
+    from semcolor.models.feature_nets import efficientnet_lite0_features
+
+    paths = write_folder(tmp_path / "imgs", n=5)
+    model = load_model(make_ckpt(tmp_path / "tiny.ckpt"), device="cpu")
+    res = evaluate_images([str(p) for p in paths], model, size=32, sheet_rows=5,
+                          progress=False)  # fmt: skip
+    net, cpu = efficientnet_lite0_features(), torch.device("cpu")
+    gt = pool_features(net, [row["gt"] for _, row in res.sheet], cpu)
+    values = {}
+    for m in ("gray", "dist", "reg"):
+        own = pool_features(net, [row[m] for _, row in res.sheet], cpu)
+        values[m] = frechet_distance_features(own, gt)
+        assert res.summary[m]["fd_lite0"] == pytest.approx(values[m], rel=1e-6), m
+    assert len(set(values.values())) == 3
+    off = evaluate_images([str(p) for p in paths], model, size=32, progress=False,
+                          frechet=False)  # fmt: skip
+    assert "fd_lite0" not in off.summary["dist"] and off.frechet == {}
+
+
+def test_fid_weights_missing_file_exits_2_naming_it(tmp_path, capsys, no_default_model):
+    write_folder(tmp_path / "imgs", n=2)
+    missing = tmp_path / "pt_inception-2015-12-05-6726825d.pth"
+    rc = main(["--dataset", "folder", "--root", str(tmp_path / "imgs"), "--no-model",
+               "--size", "32", "--out", str(tmp_path / "out"), "--no-progress",
+               "--fid-weights", str(missing)])  # fmt: skip
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "--fid-weights" in err and "download" in err
+
+
+def test_fid_with_a_saved_inception_file(tmp_path, capsys):
+    """--fid-weights adds FID (Inception v3 pool features) beside FD-Lite0; pytorch-fid's
+    file is flagged comparable with published FIDs."""
+    from tests.models.test_feature_nets import save_inception
+
+    write_folder(tmp_path / "imgs", n=2)
+    weights = save_inception(tmp_path / "pt_inception.pth", "pytorch-fid")
+    out = tmp_path / "out"
+    rc = main(["--dataset", "folder", "--root", str(tmp_path / "imgs"), "--no-model",
+               "--size", "32", "--out", str(out), "--no-progress",
+               "--fid-weights", str(weights)])  # fmt: skip
+    assert rc == 0
+    s = read_json(out / "summary.json")
+    assert isinstance(s["methods"]["gray"]["fid"], float) and s["methods"]["gray"]["fid"] >= 0
+    assert s["frechet"]["fid"]["n_images"] == 2 and s["frechet"]["fid"]["weights"] == str(weights)
+    assert s["frechet"]["fid"]["comparable_with_published_fid"] is True
+    text = capsys.readouterr().out
+    assert "| FID |" in text and "FID: Inception v3 pool features, N = 2" in text
+

@@ -2,6 +2,7 @@
 
     semcolor-bench --dataset folder --root DIR [--ckpt FILE] [--size 256] [--full-res]
                    [--limit N] [--out DIR] [--baselines gray|none] [--device auto]
+                   [--fid-weights pt_inception-2015-12-05-6726825d.pth]
     semcolor-bench --speed [--ckpt FILE] [--device auto] [--out DIR]
 
 Exit codes: 0 done; 1 nothing could be evaluated (every image unreadable or colourless);
@@ -26,9 +27,10 @@ def _parser() -> argparse.ArgumentParser:
 
     ap = help_parser(
         PROG,
-        "Benchmark colorization: PSNR, SSIM, L2ab, AuC, colourfulness, CNI/CCI of a "
-        "checkpoint's methods (dist, reg) and the gray baseline on a dataset, per image at "
-        "256x256 (docs/metrics.md); or inference speed with --speed.",
+        "Benchmark colorization: PSNR, SSIM, L2ab, AuC, colourfulness, ΔCF, colour cast, "
+        "CNI/CCI of a checkpoint's methods (dist, reg) and the gray baseline on a dataset, per "
+        "image at 256x256, and the Fréchet distance of the set (FD-Lite0; FID with "
+        "--fid-weights) (docs/metrics.md); or inference speed with --speed.",
         "Exit status: 0 done; 1 some images were unreadable (skipped and listed, the rest "
         "scored) or none could be evaluated; 2 bad arguments or model.",
     )
@@ -100,6 +102,15 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="annealed-mean temperature of the dist method (default: the model's own, "
         f"calibrated; {C.ANNEALED_MEAN_T} for a model never calibrated); ignored by reg",
+    )
+    ap.add_argument(
+        "--fid-weights",
+        type=Path,
+        default=None,
+        help="Inception v3 weights file: adds FID as papers compute it (pytorch-fid's "
+        "pt_inception-2015-12-05-6726825d.pth, comparable with published FIDs, or "
+        "torchvision's inception_v3_google-0cc3c7bd.pth); nothing is downloaded (default: "
+        "none, only the offline FD-Lite0 is reported)",
     )
     ap.add_argument("--sheet-rows", type=int, default=6, help="images in sheet.png")
     ap.add_argument("--sheet-cell", type=int, default=192, help="cell side in sheet.png")
@@ -253,6 +264,7 @@ def _bench(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
             baselines=baselines, exclude_colourless=not args.keep_gray,
             temperature=args.temperature, batch_size=args.batch_size,
             sheet_rows=args.sheet_rows, progress=not args.no_progress,
+            fid_weights=args.fid_weights,
         )  # fmt: skip
     except BenchError as e:
         _err(str(e))
@@ -281,6 +293,11 @@ def _bench(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
             f"\nmodel: {sp['ms_per_image']:.1f} ms/image on {sp['device']}, "
             f"peak memory {sp['peak_memory_mb']:.0f} MB ({sp['peak_memory_kind']})"
         )
+    if summary["frechet"]:
+        print(f"Fréchet features and distances: {sp['frechet_s']:.1f} s of {sp['wall_s']:.1f} s "
+              f"(+ {sp['frechet_setup_s']:.1f} s to build the networks)")  # fmt: skip
+    for n in result.notes:
+        print(f"note: {n}", file=sys.stderr)
     for p, reason in result.skipped:
         print(f"skipped {p}: {reason}")
     print("\nwrote " + ", ".join(str(f) for f in files.values()))

@@ -1,14 +1,17 @@
-"""``semcolor-calibrate``: choose a model's annealed-mean temperature on a validation split
-and store it in a copy of its checkpoint, as that model's default.
+"""``semcolor-calibrate``: choose a model's decoding temperature T (the annealed mean of the
+distribution head; T = 1 is the plain mean) on a validation split and store it in a copy of
+its checkpoint, as that model's default.
 
     semcolor-calibrate --ckpt last.ckpt --dataset folder --root $DATA/imagen1k/val \
-        --out calibrated.ckpt [--temperatures 0.2,0.3,0.38,0.5,0.7,1.0] [--band 0.2] \
+        --out calibrated.ckpt [--temperatures 0.2,0.3,0.38,0.5,0.7,1.0] \
         [--size 256] [--limit N] [--device auto]
 
-Rule (:func:`semcolor.bench.choose_temperature`): among the temperatures whose colourfulness
-is within ``--band`` of the ground truth's, the highest PSNR; if none, the closest
-colourfulness. ``temperature=None`` in the API and the CLIs then means this value. Use a
-split meant for choosing (imagen1k/val, imagenette/val, camvid/val), never a report split.
+Rule (:func:`semcolor.bench.choose_temperature`): the temperature whose mean colourfulness
+matches the ground truth's (M3 ratio closest to 1). PSNR takes no part (it rises with T, so
+it would reward desaturation). ``temperature=None`` in the API and the CLIs then means this
+value. Use a split meant for choosing (imagen1k/val, imagenette/val, camvid/val), never a
+report split. The table printed has, per T, PSNR, M3 and its ratio to the ground truth's,
+and the colour cast (mean a and b minus the ground truth's; b > 0 is a yellow/sepia tint).
 
 Exit status: 0 written; 2 bad arguments, data or checkpoint.
 """
@@ -23,7 +26,7 @@ from semcolor.cli._help import parser as help_parser
 
 
 def _parser() -> argparse.ArgumentParser:
-    from semcolor.bench import CALIBRATION_BAND, DATASETS
+    from semcolor.bench import DATASETS
 
     ap = help_parser("semcolor-calibrate", __doc__.split("\n\n")[0])
     ap.add_argument("--ckpt", type=Path, required=True, help="checkpoint to calibrate (required)")
@@ -40,8 +43,8 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated temperatures (default: 0.1 ... 1.0, ten values)",
     )  # fmt: skip
     ap.add_argument("--band", type=float, default=None,
-                    help="allowed relative colourfulness gap to the ground truth (default: "
-                    f"{CALIBRATION_BAND})")  # fmt: skip
+                    help="deprecated and ignored (default: none; the old rule's colourfulness "
+                    "band: the rule now matches the ground truth's colourfulness)")  # fmt: skip
     ap.add_argument("--size", type=int, default=256, help="network and evaluation side")
     ap.add_argument("--limit", type=int, default=None, help="first N images only (default: all)")
     ap.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
@@ -57,10 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from semcolor.bench import (
-        CALIBRATION_BAND,
         CALIBRATION_TEMPERATURES,
         BenchError,
         calibrate_temperature,
+        decoding_name,
         list_dataset_images,
     )
     from semcolor.inference import CheckpointError, load_model
@@ -83,34 +86,43 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"--temperatures must be comma-separated numbers, got {args.temperatures!r}")
     if not temps or min(temps) <= 0:
         return fail("--temperatures must hold numbers > 0")
-    band = CALIBRATION_BAND if args.band is None else args.band
+    if args.band is not None:
+        print("semcolor-calibrate: warning: --band is deprecated and ignored: the rule now "
+              "picks the temperature whose colourfulness matches the ground truth's",
+              file=sys.stderr)  # fmt: skip
     try:
         model = load_model(args.ckpt, device=args.device)
         paths = list_dataset_images(args.dataset, args.root, args.split, limit=args.limit)
         chosen, rows = calibrate_temperature(
-            paths, model, temps, size=args.size, band=band, progress=not args.no_progress
+            paths, model, temps, size=args.size, progress=not args.no_progress
         )
     except (BenchError, CheckpointError, FileNotFoundError, ValueError) as e:
         return fail(str(e))
-    print(f"{'T':>5} | {'PSNR':>6} | {'M3':>6} | M3/GT")
+    print(f"{'T':>5} | {'PSNR':>6} | {'M3':>6} | M3/GT | a cast | b cast | decoding")
     for r in rows:
         mark = " <- chosen" if r is chosen else ""
         print(f"{r['temperature']:5.2f} | {r['psnr']:6.2f} | {r['colorfulness']:6.2f} | "
-              f"{r['colorfulness'] / r['gt_colorfulness']:5.2f}{mark}")  # fmt: skip
-    print(f"gray PSNR {rows[0]['gray_psnr']:.2f}, ground-truth M3 {rows[0]['gt_colorfulness']:.2f}")
+              f"{r['colorfulness_ratio']:5.2f} | {r['cast_a']:+6.2f} | {r['cast_b']:+6.2f} | "
+              f"{decoding_name('dist', r['temperature'])}{mark}")  # fmt: skip
+    print(f"{int(chosen['num_images'])} images; gray PSNR {rows[0]['gray_psnr']:.2f}, "
+          f"ground-truth M3 {rows[0]['gt_colorfulness']:.2f}")  # fmt: skip
+    print(f"chosen: the {decoding_name('dist', chosen['temperature'])} (colourfulness closest "
+          "to the ground truth's)")  # fmt: skip
     ckpt = torch.load(args.ckpt, map_location="cpu", weights_only=True)
     meta = ckpt["semcolor"]
     meta["temperature"] = float(chosen["temperature"])
     meta["temperature_calibration"] = {
         "dataset": args.dataset, "root": str(args.root), "split": args.split,
-        "n_images": int(chosen["num_images"]), "band": float(band), "size": int(args.size),
+        "n_images": int(chosen["num_images"]), "size": int(args.size),
+        "rule": "colourfulness closest to the ground truth's",
         "rows": [{k: float(v) for k, v in r.items()} for r in rows],
     }  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(args.out.name + ".tmp")
     torch.save(ckpt, tmp)
     tmp.replace(args.out)
-    print(f"wrote {args.out} with temperature {meta['temperature']:.2f}")
+    print(f"wrote {args.out} with temperature {meta['temperature']:.2f} "
+          f"({decoding_name('dist', meta['temperature'])})")  # fmt: skip
     return 0
 
 

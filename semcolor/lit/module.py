@@ -29,8 +29,10 @@ log = logging.getLogger("semcolor.train")
 #: Key under which a checkpoint carries what inference needs (see :func:`checkpoint_meta`).
 CKPT_KEY = "semcolor"
 SCHEDULER_INTERVALS = ("epoch", "step")
-#: Bench metrics logged at validation (``val/<method>_<key>``), from evaluate_pair.
-VAL_METRIC_KEYS: tuple[str, ...] = ("psnr", "ssim", "l2ab", "auc", "colorfulness")
+#: Bench metrics logged at validation (``val/<method>_<key>``), from evaluate_pair; the
+#: signed colour cast (``cast_b`` > 0: a yellow/sepia tint) as the bench reports it.
+VAL_METRIC_KEYS: tuple[str, ...] = ("psnr", "ssim", "l2ab", "auc", "colorfulness", "cast_a",
+                                    "cast_b")  # fmt: skip
 
 
 class NonFiniteLossError(RuntimeError):

@@ -3,6 +3,7 @@
 Contracts: images are numpy uint8 arrays (H, W, 3), sRGB, channels last; full-reference
 metrics take ``(pred, gt)`` of equal shape. Float images in [0, 1] go through
 :func:`as_uint8` first. Bad input raises ValueError. Definitions: ``docs/metrics.md``.
+The set-level Fréchet distances take feature arrays (n, D) (:mod:`semcolor.metrics.frechet`).
 """
 
 from semcolor.metrics._checks import as_uint8, check_pair, check_rgb_uint8
@@ -13,6 +14,7 @@ from semcolor.metrics.colour import (
     cci_flag,
     cni,
     colorfulness,
+    colour_cast,
     delta_colorfulness,
     is_colourless,
     mean_chroma,
@@ -39,6 +41,7 @@ from semcolor.metrics.fidelity import (
     psnr,
     ssim,
 )
+from semcolor.metrics.frechet import frechet_distance, frechet_distance_features, gaussian_stats
 
 __all__ = [
     "AUC_MAX_THRESHOLD",
@@ -60,8 +63,12 @@ __all__ = [
     "check_rgb_uint8",
     "cni",
     "colorfulness",
+    "colour_cast",
     "delta_colorfulness",
     "evaluate_pair",
+    "frechet_distance",
+    "frechet_distance_features",
+    "gaussian_stats",
     "grayscale_baseline",
     "is_colourless",
     "l2ab",

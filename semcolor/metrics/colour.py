@@ -1,4 +1,4 @@
-"""No-reference colour metrics: colourfulness M3, CNI, the CCI flag, and colourless tests.
+"""Colour metrics: colourfulness M3, CNI, the CCI flag, colourless tests, and the colour cast.
 
 Inputs are numpy uint8 RGB arrays (H, W, 3). All of these are hand-written: neither
 scikit-image nor torchmetrics implements Hasler & Süsstrunk's M3, Huang et al.'s naturalness
@@ -68,6 +68,27 @@ def delta_colorfulness(pred: np.ndarray, gt: np.ndarray) -> float:
     shape (validated as a pair, like every full-reference metric here)."""
     pred, gt = check_pair(pred, gt)
     return abs(colorfulness(pred) - colorfulness(gt))
+
+
+def colour_cast(pred: np.ndarray, gt: np.ndarray) -> tuple[float, float]:
+    """Signed colour cast of a colorization: (mean a(pred) - mean a(gt), mean b(pred) -
+    mean b(gt)), in Lab units (``skimage.color.rgb2lab``, as :func:`l2ab`).
+
+    A uniform shift of the prediction's ab plane by (da, db) gives exactly (da, db); a
+    sepia/yellow look shows as a positive b cast, a blue one as negative. Averaged over images
+    (signed, so opposite casts cancel), it is the set's systematic tint; ``l2ab`` measures
+    the unsigned error instead.
+
+    Args:
+        pred, gt: uint8 (H,W,3) RGB of equal shape.
+    """
+    pred, gt = check_pair(pred, gt)
+    return _cast_from_ab(rgb2lab(pred)[..., 1:], rgb2lab(gt)[..., 1:])
+
+
+def _cast_from_ab(ab_pred: np.ndarray, ab_gt: np.ndarray) -> tuple[float, float]:
+    d = ab_pred.reshape(-1, 2).mean(axis=0) - ab_gt.reshape(-1, 2).mean(axis=0)
+    return float(d[0]), float(d[1])
 
 
 def rgb_to_hls(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

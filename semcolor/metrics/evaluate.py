@@ -1,8 +1,9 @@
 """Per-image evaluation of a colorization and averaging over an image set.
 
 The key names of :func:`evaluate_pair` and :meth:`MetricAccumulator.compute` ("psnr",
-"ssim", "l2ab", "auc", "colorfulness", "delta_cf", "cni", "cci_ratio", ...) are a public
-contract: the benchmark writes them to its summary.json.
+"ssim", "l2ab", "auc", "colorfulness", "delta_cf", "delta_mean_cf", "cast_a", "cast_b",
+"cni", "cci_ratio", ...) are a public contract: the benchmark writes them to its
+summary.json.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from skimage.util import img_as_ubyte
 
 from semcolor import constants as C
 from semcolor.metrics._checks import check_pair, check_rgb_uint8
-from semcolor.metrics.colour import CCI_RANGE, cni, colorfulness
+from semcolor.metrics.colour import CCI_RANGE, _cast_from_ab, cni, colorfulness
 from semcolor.metrics.fidelity import (
     PSNR_CAP_DB,
     _ab_error_from_ab,
@@ -33,13 +34,20 @@ PER_IMAGE_KEYS: tuple[str, ...] = (
     "l2ab_norm",
     "auc",
     "colorfulness",
+    "gt_colorfulness",
     "delta_cf",
+    "cast_a",
+    "cast_b",
     "cni",
     "cci",
 )
 #: Keys of the summary returned by :meth:`MetricAccumulator.compute`, in order: the
-#: per-image means, with the per-image CCI flag averaged into ``cci_ratio``.
-SUMMARY_KEYS: tuple[str, ...] = (*PER_IMAGE_KEYS[:-1], "cci_ratio", "num_images")
+#: per-image means (``gt_colorfulness`` only enters ``delta_mean_cf``), with the per-image
+#: CCI flag averaged into ``cci_ratio``.
+SUMMARY_KEYS: tuple[str, ...] = (
+    "psnr", "ssim", "l2ab", "l2ab_norm", "auc", "colorfulness", "delta_cf", "delta_mean_cf",
+    "cast_a", "cast_b", "cni", "cci_ratio", "num_images",
+)  # fmt: skip
 
 
 def evaluate_pair(
@@ -62,8 +70,10 @@ def evaluate_pair(
         dict of Python floats with the keys :data:`PER_IMAGE_KEYS`:
         ``psnr`` (dB, capped), ``ssim``, ``l2ab`` (Lab units), ``l2ab_norm`` (= l2ab / 110),
         ``auc`` (thresholds 0..150, in [0, 1]), ``colorfulness`` (M3 of ``pred``),
-        ``delta_cf`` (|M3(pred) - M3(gt)|), ``cni`` (of ``pred``; 0.0 if no pixel is in a
-        CNI class) and ``cci`` (1.0 if 16 <= M3(pred) <= 20 else 0.0).
+        ``gt_colorfulness`` (M3 of ``gt``), ``delta_cf`` (|M3(pred) - M3(gt)|),
+        ``cast_a`` / ``cast_b`` (signed mean a / b of ``pred`` minus ``gt``'s, Lab units:
+        :func:`~semcolor.metrics.colour_cast`), ``cni`` (of ``pred``; 0.0 if no pixel is in
+        a CNI class) and ``cci`` (1.0 if 16 <= M3(pred) <= 20 else 0.0).
 
     Raises:
         ValueError: bad shapes or dtypes, mismatched shapes, images under 11x11.
@@ -74,18 +84,21 @@ def evaluate_pair(
     if unknown:
         raise ValueError(f"unknown metric key(s) {sorted(unknown)}; valid: {list(PER_IMAGE_KEYS)}")
     out: dict[str, float] = {}
-    if want & {"l2ab", "l2ab_norm", "auc"}:
-        err = _ab_error_from_ab(rgb2lab(pred)[..., 1:], rgb2lab(gt)[..., 1:])
-        l2 = float(err.mean())
-        out.update(l2ab=l2, l2ab_norm=l2 / C.AB_SCALE, auc=auc_from_errors(err))
+    if want & {"l2ab", "l2ab_norm", "auc", "cast_a", "cast_b"}:
+        ab_pred, ab_gt = rgb2lab(pred)[..., 1:], rgb2lab(gt)[..., 1:]
+        if want & {"l2ab", "l2ab_norm", "auc"}:
+            err = _ab_error_from_ab(ab_pred, ab_gt)
+            l2 = float(err.mean())
+            out.update(l2ab=l2, l2ab_norm=l2 / C.AB_SCALE, auc=auc_from_errors(err))
+        out["cast_a"], out["cast_b"] = _cast_from_ab(ab_pred, ab_gt)
     if "psnr" in want:
         out["psnr"] = psnr(pred, gt, cap_db=psnr_cap_db)
     if "ssim" in want:
         out["ssim"] = ssim(pred, gt)
-    if want & {"colorfulness", "delta_cf", "cci"}:
-        cf_pred = colorfulness(pred)
+    if want & {"colorfulness", "gt_colorfulness", "delta_cf", "cci"}:
+        cf_pred, cf_gt = colorfulness(pred), colorfulness(gt)
         lo, hi = CCI_RANGE
-        out.update(colorfulness=cf_pred, delta_cf=abs(cf_pred - colorfulness(gt)),
+        out.update(colorfulness=cf_pred, gt_colorfulness=cf_gt, delta_cf=abs(cf_pred - cf_gt),
                    cci=1.0 if lo <= cf_pred <= hi else 0.0)  # fmt: skip
     if "cni" in want:
         out["cni"] = cni(pred)
@@ -100,6 +113,12 @@ class MetricAccumulator:
     empty accumulator, averages to NaN). ``cci_ratio`` is the mean of the per-image ``cci``
     flags, i.e. the fraction of images with 16 <= M3 <= 20. ``num_images`` counts the dicts
     added.
+
+    ΔCF both ways the papers report it: ``delta_cf`` = mean over images of |M3(pred) -
+    M3(gt)| (per image), and ``delta_mean_cf`` = |mean M3(pred) - mean M3(gt)| (of the set
+    means; a model that is too colourful on some images and too dull on others can score
+    near 0 here and not in ``delta_cf``). ``cast_a`` / ``cast_b`` are signed means, so a
+    systematic tint survives the averaging.
 
     Example::
 
@@ -133,6 +152,7 @@ class MetricAccumulator:
         means = {k: _nanmean(v) for k, v in self._values.items()}
         out: dict[str, float] = {k: means[k] for k in PER_IMAGE_KEYS if k != "cci"}
         out["cci_ratio"] = means["cci"]
+        out["delta_mean_cf"] = abs(means["colorfulness"] - means["gt_colorfulness"])
         out["num_images"] = self._count
         return {k: out[k] for k in SUMMARY_KEYS}
 

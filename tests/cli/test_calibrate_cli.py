@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from semcolor.bench import choose_temperature
+from semcolor.bench import BenchError, choose_temperature, decoding_name
 from semcolor.cli.calibrate import main
 from semcolor.inference import load_model
 from tests.data.data_helpers import colour_array, save_image
@@ -16,12 +16,25 @@ def _row(t, psnr, cf, gt=40.0):
     return {"temperature": t, "psnr": psnr, "colorfulness": cf, "gt_colorfulness": gt}
 
 
-def test_rule_best_psnr_inside_the_band_else_closest_colourfulness():
-    rows = [_row(0.2, 20.0, 60.0), _row(0.38, 21.0, 46.0), _row(0.6, 21.5, 34.0),
+def test_rule_matches_the_ground_truths_colourfulness_and_ignores_psnr():
+    """PSNR rises with T; the old rule (best PSNR within +-20% colourfulness) took the dull
+    edge of the band (0.6 here, 34/40 = 0.85). The rule takes the closest colourfulness."""
+    rows = [_row(0.2, 20.0, 60.0), _row(0.38, 21.0, 41.0), _row(0.6, 21.5, 34.0),
             _row(1.0, 22.0, 20.0)]  # fmt: skip
-    assert choose_temperature(rows, 0.2)["temperature"] == 0.6  # 34/40 = 0.85, inside
-    assert choose_temperature(rows, 0.1)["temperature"] == 0.38  # 46/40 = 1.15: closest
-    assert choose_temperature(rows, 0.5)["temperature"] == 1.0  # 20/40 = 0.5: inside
+    assert choose_temperature(rows)["temperature"] == 0.38  # 41/40
+    # too dull everywhere: the most colourful; too colourful everywhere: the least
+    dull = [_row(0.2, 20.0, 30.0), _row(1.0, 22.0, 20.0)]
+    assert choose_temperature(dull)["temperature"] == 0.2
+    vivid = [_row(0.2, 20.0, 70.0), _row(1.0, 22.0, 50.0)]
+    assert choose_temperature(vivid)["temperature"] == 1.0
+    with pytest.raises(BenchError):
+        choose_temperature([])
+
+
+def test_decoding_is_named_honestly():
+    assert decoding_name("dist", 1.0) == "mean, T = 1"
+    assert decoding_name("dist", 0.38) == "annealed mean, T = 0.38"
+    assert decoding_name("reg") == "regression" and decoding_name("gray") == "ab = 0"
 
 
 def test_cli_writes_a_calibrated_copy_and_never_overwrites_the_input(tmp_path, capsys):
@@ -35,16 +48,31 @@ def test_cli_writes_a_calibrated_copy_and_never_overwrites_the_input(tmp_path, c
             "--temperatures", "0.2,1.0", "--size", "32", "--no-progress"]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "chosen" in printed and "gray PSNR" in printed
+    assert "chosen" in printed and "gray PSNR" in printed and "b cast" in printed
+    assert "| mean, T = 1" in printed and "| annealed mean, T = 0.2" in printed
     model = load_model(out)
     assert model.temperature in (0.2, 1.0)
+    assert f"chosen: the {decoding_name('dist', model.temperature)}" in printed
     meta = torch.load(out, weights_only=True)["semcolor"]
-    assert meta["temperature_calibration"]["n_images"] == 3
-    assert len(meta["temperature_calibration"]["rows"]) == 2
+    cal = meta["temperature_calibration"]
+    assert cal["n_images"] == 3 and len(cal["rows"]) == 2 and "band" not in cal
+    ratios = {r["temperature"]: abs(r["colorfulness_ratio"] - 1) for r in cal["rows"]}
+    assert model.temperature == min(ratios, key=ratios.get)
     assert src.read_bytes() == before
     assert main(argv) == 2  # exists: needs --force
     assert main([*argv[:4], "--out", str(src), *argv[6:]]) == 2  # --out == --ckpt
     assert "never overwritten" in capsys.readouterr().err
+
+
+def test_band_is_deprecated_and_ignored(tmp_path, capsys):
+    torch.set_num_threads(1)
+    for i in range(2):
+        save_image(tmp_path / "val" / f"{i}.png", colour_array(32, 32, seed=i))
+    src = write_ckpt(tmp_path / "m.ckpt", tiny_net())
+    assert main(["--ckpt", str(src), "--root", str(tmp_path / "val"), "--out",
+                 str(tmp_path / "o.ckpt"), "--temperatures", "0.5,1.0", "--size", "32",
+                 "--band", "0.2", "--no-progress"]) == 0  # fmt: skip
+    assert "--band is deprecated and ignored" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("temps", ["0,1", "a,b"])
@@ -68,8 +96,8 @@ def test_calibration_scores_equal_the_bench_at_each_temperature(tmp_path):
     _, rows = calibrate_temperature(paths, model, (0.2, 0.9), size=32, progress=False)
     for row in rows:
         ref = evaluate_images(paths, model, size=32, methods=["dist"], progress=False,
-                              temperature=row["temperature"])  # fmt: skip
-        for k in ("psnr", "ssim", "l2ab", "colorfulness"):
-            assert row[k] == pytest.approx(ref.summary["dist"][k], rel=1e-6), k
+                              temperature=row["temperature"], frechet=False)  # fmt: skip
+        for k in ("psnr", "ssim", "l2ab", "colorfulness", "cast_a", "cast_b"):
+            assert row[k] == pytest.approx(ref.summary["dist"][k], rel=1e-6, abs=1e-9), k
         assert row["gray_psnr"] == pytest.approx(ref.summary["gray"]["psnr"], rel=1e-6)
         assert row["gt_colorfulness"] == pytest.approx(ref.gt["colorfulness"], rel=1e-6)

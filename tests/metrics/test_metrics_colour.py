@@ -13,6 +13,7 @@ from semcolor.metrics import (
     cci_flag,
     cni,
     colorfulness,
+    colour_cast,
     delta_colorfulness,
     is_colourless,
     mean_chroma,
@@ -69,6 +70,25 @@ def test_delta_colorfulness() -> None:
     assert delta_colorfulness(b, a) == pytest.approx(9.0, abs=1e-12)
     with pytest.raises(ValueError, match="same shape"):
         delta_colorfulness(a, _solid((1, 2, 3), 5, 4))
+
+
+# --- colour cast ---------------------------------------------------------------------------------
+
+
+def test_colour_cast_golden_lab_values() -> None:
+    # sRGB yellow is Lab (97.14, -21.55, 94.48), blue (32.30, 79.19, -107.86) (CIE, D65);
+    # gray 128 has a = b = 0 up to 3e-3. Half yellow, half blue against gray:
+    pred = np.concatenate([_solid((255, 255, 0), 4, 2), _solid((0, 0, 255), 4, 2)], axis=1)
+    gt = _solid((128, 128, 128))
+    da, db = colour_cast(pred, gt)
+    assert da == pytest.approx((-21.55 + 79.19) / 2, abs=0.01)
+    assert db == pytest.approx((94.48 - 107.86) / 2, abs=0.01)
+    # signed: the reverse pair has the opposite cast; a sepia tint is a positive b cast
+    assert colour_cast(gt, pred) == pytest.approx((-da, -db), abs=1e-9)
+    assert colour_cast(_solid((112, 66, 20)), gt)[1] == pytest.approx(34.67, abs=0.01)
+    assert colour_cast(gt, gt) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="same shape"):
+        colour_cast(pred, _solid((1, 2, 3), 5, 4))
 
 
 # --- CCI flag -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from semcolor.metrics import (
     ab_auc,
     cni,
     colorfulness,
+    colour_cast,
     evaluate_pair,
     grayscale_baseline,
     l2ab,
@@ -45,6 +46,8 @@ def test_evaluate_pair_keys_and_consistency(pair) -> None:
     assert m["auc"] == pytest.approx(ab_auc(pred, gt), rel=1e-15)
     assert m["colorfulness"] == colorfulness(pred)
     assert m["delta_cf"] == pytest.approx(abs(colorfulness(pred) - colorfulness(gt)), rel=1e-15)
+    assert m["gt_colorfulness"] == colorfulness(gt)
+    assert (m["cast_a"], m["cast_b"]) == pytest.approx(colour_cast(pred, gt), rel=1e-15)
     assert m["cni"] == cni(pred)
     assert m["cci"] in (0.0, 1.0)
 
@@ -90,6 +93,26 @@ def test_accumulator_means_nan_skipping_and_cci_ratio() -> None:
     assert out["cni"] == pytest.approx(0.7)  # NaN image excluded: (0.5 + 0.7 + 0.9) / 3
     assert out["cci_ratio"] == pytest.approx(0.5)
     assert out["num_images"] == 4
+
+
+def test_delta_cf_both_ways_and_signed_casts() -> None:
+    """ΔCF per image (mean |ΔCF|) and of the set means (|ΔCF of means|) differ when one image
+    is too colourful and another too dull; opposite casts cancel in the mean."""
+    out = summarize([
+        _dict(colorfulness=50.0, gt_colorfulness=40.0, delta_cf=10.0, cast_b=6.0, cast_a=1.0),
+        _dict(colorfulness=20.0, gt_colorfulness=40.0, delta_cf=20.0, cast_b=-2.0, cast_a=-1.0),
+    ])  # fmt: skip
+    assert out["delta_cf"] == pytest.approx(15.0)  # (10 + 20) / 2
+    assert out["delta_mean_cf"] == pytest.approx(5.0)  # |35 - 40|
+    assert out["cast_b"] == pytest.approx(2.0) and out["cast_a"] == pytest.approx(0.0)
+
+
+def test_delta_mean_cf_from_real_pairs(pair) -> None:
+    pred, gt = pair
+    per = [evaluate_pair(pred, gt), evaluate_pair(gt, gt)]
+    out = summarize(per)
+    mean_pred = (colorfulness(pred) + colorfulness(gt)) / 2
+    assert out["delta_mean_cf"] == pytest.approx(abs(mean_pred - colorfulness(gt)), rel=1e-12)
 
 
 def test_accumulator_empty_and_all_nan() -> None:
