@@ -24,13 +24,13 @@ batches and prints the loss curve (mean of each tenth), to check that the curves
 ``--e2e`` measures the real training loop against the pure step, in one run: the default
 recipe (``+experiment=default_model``, or the Hydra overrides given after ``--``) trained by
 ``semcolor-train``'s own ``build()`` and ``Trainer.fit`` on its real data (loader, Lightning,
-logging, the recipe's precision and memory format), steady-state images/s over ``--steps``
-steps after ``--warmup``; then the pure step of the same network on batches recorded from
-that loader (forward, loss, backward, clipping, AdamW; no loader, no Lightning) in fp32,
-bf16-mixed, channels_last and both; the ratio is e2e / the fastest pure row. It also times
-one validation pass and the start-up, and gives their share of the recipe's whole run:
+logging, the recipe's precision and memory format), interleaved round by round with the
+pure step of the same network on batches recorded from that loader (forward, loss,
+backward, clipping, AdamW; no loader, no Lightning), so that the shared machine's drift hits
+both alike; the four precision/format modes' pure rates say which is fastest. It also times
+validation and the start-up, and gives their share of the recipe's whole run:
 
-    python benchmarks/bench_train.py --e2e --steps 60 -- +experiment=default_model \
+    python benchmarks/bench_train.py --e2e --steps 20 --rounds 5 -- +experiment=default_model \
         paths.data_root=$DATA data.photos_root=$PHOTOS data.labels_root=$LABELS
 """
 
@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -146,97 +147,145 @@ MODES = {"fp32": (False, False), "bf16-mixed": (True, False), "channels_last": (
          "bf16-mixed + channels_last": (True, True)}  # fmt: skip
 
 
+def _pure_step(module, batches, bf16: bool, fmt):
+    """A step function of ``module``'s network and loss with nothing around it: forward,
+    loss, backward, gradient clipping at 1.0 (the recipe's), AdamW (the module's groups)."""
+    from torch.nn.utils import clip_grad_norm_
+
+    module.net.to(memory_format=fmt)
+    module.memory_format = fmt
+    opt = module.make_optimizer(module.optimizer_factory)
+
+    def step(i):
+        b = batches[i % len(batches)]
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = module.criterion(module(b["L"]), b).total
+        loss.backward()
+        clip_grad_norm_(module.parameters(), 1.0)
+        opt.step()
+
+    return step
+
+
 def e2e_rows(args, overrides: list[str]) -> None:
-    """The real loop (semcolor-train's build + Trainer.fit) vs the pure step, same run."""
+    """The real loop (semcolor-train's build + Trainer.fit) vs the pure step, same run.
+
+    Interleaved, so that the shared machine's drift hits both alike: after ``--warmup``
+    steps, each of ``--rounds`` rounds times ``--steps`` steps of the real loop, then (from a
+    training callback, its time left out of the loop's) ``--steps`` pure steps of a copy of
+    the network in the loop's own precision and memory format on recorded real batches.
+    The ratio is the median over rounds of (loop rate / pure rate). Then the four modes'
+    pure rates, once each, say which mode is fastest."""
+    import copy
+
     import pytorch_lightning as pl
     from hydra import compose, initialize_config_module
-    from torch.nn.utils import clip_grad_norm_
 
     from semcolor.cli.train import build
 
+    seg, rounds, w = args.steps, args.rounds, args.warmup
     out = tempfile.mkdtemp(prefix="bench_e2e_")
     with initialize_config_module("semcolor.conf", version_base="1.3"):
         cfg = compose("train", overrides=[
             *(overrides or ["+experiment=default_model"]), f"paths.output_dir={out}",
             "logger=csv", "trainer.enable_progress_bar=false", "trainer.limit_val_batches=0",
-            f"trainer.max_steps={args.warmup + args.steps}",
+            f"trainer.max_steps={w + rounds * seg}",
             "callbacks.model_checkpoint.every_n_train_steps=100000",
         ])  # fmt: skip
     recipe_steps = int(compose_value(overrides, "trainer.max_steps", cfg))
+    bs = cfg.data.batch_size
 
-    class Clock(pl.Callback):
+    class Interleave(pl.Callback):
         def __init__(self):
-            self.t: list[float] = []
+            self.first = self.mark = None
             self.batches: list[dict] = []
+            self.loop: list[float] = []
+            self.pure: list[float] = []
+            self.step = None
 
         def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-            self.t.append(time.perf_counter())
+            now = time.perf_counter()
+            if self.first is None:
+                self.first = now
             if len(self.batches) < args.pure_batches:
                 self.batches.append({k: v.clone() for k, v in batch.items()})
+            n = trainer.global_step
+            if n == w:
+                self.mark = now
+            elif n > w and (n - w) % seg == 0:
+                self.loop.append(seg * bs / (now - self.mark))
+                if self.step is None:  # a copy in the loop's own precision and format
+                    twin = copy.deepcopy(module)
+                    self.step = _pure_step(twin, self.batches, "bf16" in str(trainer.precision),
+                                           module.memory_format)  # fmt: skip
+                    self.step(0)
+                t = time.perf_counter()
+                for i in range(seg):
+                    self.step(i)
+                self.pure.append(seg * bs / (time.perf_counter() - t))
+                self.mark = time.perf_counter()
 
     t0 = time.perf_counter()
     dm, module, trainer = build(cfg)
-    clock = Clock()
+    clock = Interleave()
     trainer.callbacks.append(clock)
     trainer.fit(module, datamodule=dm)
-    startup = clock.t[0] - t0 - (clock.t[1] - clock.t[0])  # to the first step's start
-    w = args.warmup
-    e2e = args.steps * cfg.data.batch_size / (clock.t[-1] - clock.t[w - 1])
+    startup = clock.first - t0  # to the end of the first step (includes that step)
+    ratios = [a / b for a, b in zip(clock.loop, clock.pure, strict=True)]
 
-    # Validation: one pass as the recipe runs it (same module, its own val loader).
+    # Validation: passes as the recipe runs them (same module, its own val loader).
     validator = pl.Trainer(accelerator="cpu", precision=trainer.precision, logger=False,
                            enable_progress_bar=False, enable_checkpointing=False)
-    vt = time.perf_counter()
-    validator.validate(module, datamodule=dm, verbose=False)
-    val_s = time.perf_counter() - vt
+    val_s = []
+    for _ in range(2):  # the first pass also scores the gray baseline, which later ones reuse
+        vt = time.perf_counter()
+        validator.validate(module, datamodule=dm, verbose=False)
+        val_s.append(time.perf_counter() - vt)
     every = cfg.trainer.get("val_check_interval") or recipe_steps
     n_val = max(1, recipe_steps // int(every)) if isinstance(every, int) else 1
+    val_total = val_s[0] + (n_val - 1) * val_s[1]
 
-    # Pure steps on the recorded real batches, each mode from the same weights.
-    state = {k: v.clone() for k, v in module.net.state_dict().items()}
-    batches = clock.batches
-    pure: dict[str, float] = {}
+    # Each mode once, from the same weights, to say which is fastest.
+    state = copy.deepcopy(module.net.state_dict())
+    modes: dict[str, float] = {}
     for name, (bf16, cl) in MODES.items():
         module.net.load_state_dict(state)
-        fmt = torch.channels_last if cl else torch.contiguous_format
-        module.net.to(memory_format=fmt)
-        module.memory_format = fmt
-        opt = module.make_optimizer(module.optimizer_factory)
-
-        def step(i, opt=opt, bf16=bf16):
-            b = batches[i % len(batches)]
-            opt.zero_grad(set_to_none=True)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                loss = module.criterion(module(b["L"]), b).total
-            loss.backward()
-            clip_grad_norm_(module.parameters(), 1.0)
-            opt.step()
-
+        step = _pure_step(module, clock.batches, bf16,
+                          torch.channels_last if cl else torch.contiguous_format)  # fmt: skip
         for i in range(2):
             step(i)
         t = time.perf_counter()
-        for i in range(args.steps):
+        for i in range(seg):
             step(i)
-        pure[name] = args.steps * cfg.data.batch_size / (time.perf_counter() - t)
-    best = max(pure, key=pure.get)
+        modes[name] = seg * bs / (time.perf_counter() - t)
+    best = max(modes, key=modes.get)
+    med = statistics.median
     print(f"CPU: {hardware.describe_cpu()}; {torch.get_num_threads()} torch threads, "
           f"{cfg.data.num_workers} loader worker(s); load average {os.getloadavg()}")
-    print(f"recipe: {' '.join(overrides) or '+experiment=default_model'}; batch "
-          f"{cfg.data.batch_size} at {cfg.data.crop_size}^2; e2e precision "
-          f"{trainer.precision}, memory format {module.memory_format}")
-    print(f"{'row':>34} | images/s | vs fastest pure ({best})")
-    for name, v in pure.items():
-        print(f"{'pure step, ' + name:>34} | {v:8.2f} | {v / pure[best]:5.1%}")
-    print(f"{'end to end (semcolor-train loop)':>34} | {e2e:8.2f} | {e2e / pure[best]:5.1%}")
+    print(f"recipe: {' '.join(overrides) or '+experiment=default_model'}; batch {bs} at "
+          f"{cfg.data.crop_size}^2; loop precision {trainer.precision}, memory format "
+          f"{module.memory_format}")
+    print(f"pure step, each mode once ({seg} steps; fastest: {best}):")
+    for name, v in modes.items():
+        print(f"  {name:>28} | {v:6.2f} images/s | {v / modes[best]:6.1%}")
+    print(f"interleaved, {rounds} rounds of {seg} steps each (images/s per round):")
+    print(f"  {'pure step, loop mode':>28} | " + " ".join(f"{v:6.2f}" for v in clock.pure))
+    print(f"  {'end to end (semcolor-train)':>28} | " + " ".join(f"{v:6.2f}" for v in clock.loop))
+    print(f"  {'ratio':>28} | " + " ".join(f"{v:6.1%}" for v in ratios))
+    print(f"end to end / pure step: median {med(ratios):.1%} (min {min(ratios):.1%}, max "
+          f"{max(ratios):.1%}); end to end {med(clock.loop):.2f} images/s, pure "
+          f"{med(clock.pure):.2f}")
+    passes = f"validation passes {val_s[0]:.1f} s (first) and {val_s[1]:.1f} s (later)"
     if recipe_steps <= 0:
-        print(f"start-up {startup:.1f} s; one validation pass {val_s:.1f} s (the recipe counts "
-              "epochs, not steps: no whole-run estimate)")
+        print(f"start-up {startup:.1f} s; {passes} (the recipe counts epochs, not steps: no "
+              "whole-run estimate)")
         return
-    train_s = recipe_steps * cfg.data.batch_size / e2e
-    total = startup + train_s + n_val * val_s
-    print(f"start-up {startup:.1f} s; one validation pass {val_s:.1f} s x {n_val} in the "
-          f"recipe's {recipe_steps} steps; estimated recipe wall time {total / 60:.1f} min, "
-          f"of which validation {n_val * val_s / total:.1%}, start-up {startup / total:.1%}")
+    train_s = recipe_steps * bs / med(clock.loop)
+    total = startup + train_s + val_total
+    print(f"start-up {startup:.1f} s; {passes}, {n_val} in the recipe's {recipe_steps} steps; "
+          f"estimated recipe wall time {total / 60:.1f} min, of which validation "
+          f"{val_total / total:.1%}, start-up {startup / total:.1%}")
 
 
 def compose_value(overrides: list[str], key: str, cfg) -> int:
@@ -263,6 +312,8 @@ def main() -> None:
     ap.add_argument("--e2e", action="store_true",
                     help="the real training loop vs the pure step (Hydra overrides after --)")
     ap.add_argument("--warmup", type=int, default=10, help="--e2e: steps before timing")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="--e2e: interleaved rounds of --steps loop steps and --steps pure steps")
     ap.add_argument("--pure-batches", type=int, default=8,
                     help="--e2e: real batches recorded for the pure-step rows")
     argv = sys.argv[1:]

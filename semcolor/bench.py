@@ -223,6 +223,7 @@ def predict_images(
     size: int = DEFAULT_SIZE,
     temperature: float = C.ANNEALED_MEAN_T,
     baselines: Sequence[str] = BASELINES,
+    outputs: Any = None,
 ) -> dict[str, Any]:
     """The bench's predictions for equally sized ground truths (steps 4 of the protocol).
 
@@ -234,12 +235,16 @@ def predict_images(
         methods: model methods ("dist", "reg").
         size: network input side.
         baselines: any of :data:`BASELINES`.
+        outputs: the network's outputs for these ground truths' L at ``size`` (what
+            :func:`semcolor.inference.network_outputs` gives), when the caller has them
+            already: training validation computes its loss on the same pass. They are
+            decoded as :func:`semcolor.inference.predict_ab` decodes its own.
 
     Returns:
         {method or baseline: [uint8 (H,W,3) per image]} plus ``"_model_s"``: seconds spent
         in the model call (with the host transfers) when ``net`` is given.
     """
-    from semcolor.inference import predict_ab
+    from semcolor.inference import canonical_method, decode_outputs, predict_ab
     from semcolor.metrics import grayscale_baseline
 
     preds: dict[str, Any] = {}
@@ -250,10 +255,14 @@ def predict_images(
         L = lab_of(gts)[:, :1]
         _sync(device)
         t0 = time.perf_counter()
-        out = predict_ab(
-            net, L.to(device=device, dtype=torch.float32), size=int(size),
-            methods=tuple(methods), temperature=temperature,
-        )  # fmt: skip
+        if outputs is None:
+            out = predict_ab(
+                net, L.to(device=device, dtype=torch.float32), size=int(size),
+                methods=tuple(methods), temperature=temperature,
+            )  # fmt: skip
+        else:
+            out = decode_outputs(outputs, tuple(canonical_method(m) for m in methods),
+                                 temperature, tuple(L.shape[-2:]))  # fmt: skip
         out = {m: ab.cpu() for m, ab in out.items()}
         _sync(device)
         preds["_model_s"] = time.perf_counter() - t0

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,6 +181,7 @@ def build_sample(
     index: int,
     transform: PairTransform,
     colour: bool = True,
+    colorful: bool | None = None,
 ) -> dict[str, torch.Tensor]:
     """The sample contract of :class:`ColorizationDataset` from decoded arrays: one place for
     every dataset (folder layouts and shards alike).
@@ -191,8 +193,12 @@ def build_sample(
         transform: the geometry (image, labels and map move together).
         colour: False: the sample trains no colour head (``colorful`` False whatever the
             image; :attr:`SampleOptions.colour`).
+        colorful: the whole image's colourfulness test, when the caller has it (the decode
+            cache keeps it with the resized image); None: measured on ``rgb``.
     """
-    colorful = colour and chroma_mean(rgb) >= C.COLOURLESS_CHROMA
+    if colorful is None:
+        colorful = chroma_mean(rgb) >= C.COLOURLESS_CHROMA
+    colorful = colour and colorful
     image = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)
     if sal is not None:  # a 4th channel: the map follows the image's geometry exactly
         image = torch.cat([image, torch.from_numpy(np.ascontiguousarray(sal))[None]], dim=0)
@@ -328,6 +334,11 @@ class SampleOptions:
             not ``colorful`` (no colour loss, not in the rebalancing prior, not shown to a
             discriminator as real): a mix member kept for its labels only, e.g. CamVid's
             road scenes for segmentation (``data=photos``' ``aux_colour`` switch).
+        cache_mb: memory (MB) for a cache of decoded images already resized to the training
+            scale, with their label maps and colourfulness (:class:`DecodeCache`): each file
+            is then decoded and resized once per process instead of once per draw; the
+            samples are bit-identical. 0 = off. Used when the resize is fixed (``scale_min ==
+            scale_max``) and there are no saliency maps; each loader process has its own.
     """
 
     crop_size: int = C.TRAIN_CROP
@@ -344,10 +355,13 @@ class SampleOptions:
     skip_log: str | None = None
     max_retries: int = 50
     colour: bool = True
+    cache_mb: float = 0.0
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        if not self.cache_mb >= 0:
+            raise ValueError(f"cache_mb must be >= 0, got {self.cache_mb}")
         self.transform(True)  # crop/resize/scale checks, with their messages, at construction
 
     def replace(self, **changes: Any) -> SampleOptions:
@@ -369,6 +383,50 @@ class SampleOptions:
             scale_min=self.scale_min,
             scale_max=self.scale_max,
         )
+
+
+class DecodeCache:
+    """A bounded least-recently-used cache of decoded, resized images by sample index.
+
+    Decoding a JPEG and resizing it to the training scale cost about half of a sample's
+    loading time (profiled on the default mix: decode 0.29 s, resize 0.10 s, chroma 0.25 s
+    of 1.1 s per 280 samples); with 2 CPU cores every millisecond the loader spends is taken
+    from the training step. Written by hand: ``functools.lru_cache`` bounds entries, not
+    bytes.
+
+    Args:
+        max_bytes: the most the stored arrays may take together.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = int(max_bytes)
+        self.nbytes = 0
+        self.hits = self.misses = 0
+        self._items: OrderedDict[int, tuple[np.ndarray, np.ndarray | None, bool]] = (
+            OrderedDict()
+        )
+
+    def get(self, index: int) -> tuple[np.ndarray, np.ndarray | None, bool] | None:
+        item = self._items.get(index)
+        if item is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._items.move_to_end(index)
+        return item
+
+    def put(self, index: int, rgb: np.ndarray, seg: np.ndarray | None, colorful: bool) -> None:
+        size = rgb.nbytes + (seg.nbytes if seg is not None else 0)
+        if size > self.max_bytes:
+            return
+        while self.nbytes + size > self.max_bytes:
+            _, (r, g, _c) = self._items.popitem(last=False)
+            self.nbytes -= r.nbytes + (g.nbytes if g is not None else 0)
+        self._items[index] = (rgb, seg, colorful)
+        self.nbytes += size
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def options_with(base: SampleOptions, **changes: Any) -> SampleOptions:
@@ -473,6 +531,12 @@ class ColorizationDataset(Dataset):
         self.train = (split in (None, "train")) if train is None else bool(train)
         self.crop_size = int(options.crop_size)
         self.transform = options.transform(self.train)
+        fixed = self.transform.fixed_resize() is not None
+        #: Decoded, resized images (SampleOptions.cache_mb; None: off).
+        self.cache: DecodeCache | None = (
+            DecodeCache(int(options.cache_mb * 2**20))
+            if options.cache_mb > 0 and fixed and options.saliency_dir is None else None
+        )
         self.skip_log = options.skip_log
         self.max_retries = int(options.max_retries)
         num_scene_classes, num_seg_classes = options.num_scene_classes, options.num_seg_classes
@@ -690,9 +754,20 @@ class ColorizationDataset(Dataset):
         return rgb, seg
 
     def _load_sample(self, index: int) -> dict[str, torch.Tensor]:
+        scene, has_scene = self._scene(index)
+        if self.cache is not None:
+            item = self.cache.get(index)
+            if item is None:
+                rgb, seg = self.load_arrays(index)
+                colorful = chroma_mean(rgb) >= C.COLOURLESS_CHROMA  # on the whole image
+                rgb, seg = self.transform.presize(rgb, seg)
+                self.cache.put(index, rgb, seg, colorful)
+            else:
+                rgb, seg, colorful = item
+            return build_sample(rgb, seg, None, scene, has_scene, index, self.transform,
+                                colour=self.options.colour, colorful=colorful)  # fmt: skip
         rgb, seg = self.load_arrays(index)
         sal = self.load_saliency_map(index, rgb.shape[:2])
-        scene, has_scene = self._scene(index)
         return build_sample(rgb, seg, sal, scene, has_scene, index, self.transform,
                             colour=self.options.colour)  # fmt: skip
 

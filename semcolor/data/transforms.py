@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torchvision.transforms.v2.functional as F
 from torchvision.transforms import InterpolationMode
@@ -117,6 +118,31 @@ class PairTransform:
             f" hflip={self.hflip}, rotate_degrees={self.rotate_degrees},"
             f" scale=({self.scale_min}, {self.scale_max}))"
         )
+
+    def fixed_resize(self) -> int | None:
+        """The shorter side every image is resized to before cropping, when that does not
+        depend on chance (eval geometry, or ``scale_min == scale_max``); else None."""
+        if not self.train:
+            return self.resize
+        if self.scale_min == self.scale_max:
+            return max(self.crop_size, int(round(self.resize * self.scale_min)))
+        return None
+
+    def presize(
+        self, rgb: np.ndarray, seg: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``rgb`` uint8 (H,W,3) and ``seg`` int64 (H,W) or None resized exactly as
+        :meth:`__call__` resizes them first (which then finds nothing to resize), for a cache
+        of resized images. Needs :meth:`fixed_resize`."""
+        short = self.fixed_resize()
+        if short is None:
+            raise ValueError("presize needs a fixed resize (scale_min == scale_max)")
+        h, w = rgb.shape[:2]
+        image = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)
+        seg_t = torch.from_numpy(seg) if seg is not None else None
+        image, seg_t = resize_pair(image, seg_t, shorter_side_size(h, w, short, self.crop_size))
+        out = np.ascontiguousarray(image.permute(1, 2, 0).numpy())
+        return out, (seg_t.numpy() if seg_t is not None else None)
 
     def __call__(
         self,

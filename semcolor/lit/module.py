@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from semcolor import hardware
 from semcolor.color import AB_BINS, RebalancePrior, normalize_l
 from semcolor.data.class_names import check_class_names, head_class_counts
 from semcolor.losses import MultiTaskLoss
+from semcolor.metrics import evaluate_pair, is_colourless
 from semcolor.models import ColorizerOutput, SemColorNet
 
 log = logging.getLogger("semcolor.train")
@@ -149,6 +151,7 @@ class SemColorModule(pl.LightningModule):
         self.nan_in_a_row = 0
         self.nan_skipped = 0
         self._val_images: list[torch.Tensor] = []
+        self._gray_cache: dict[int, tuple[int, list[dict[str, float]]]] = {}
         methods = [m for m in ("dist", "reg") if m in net.heads]  # methods read their head
         #: Validation columns: the gray baseline and the model's decodings, as the bench.
         self.val_columns: tuple[str, ...] = ("gray", *methods)
@@ -283,7 +286,6 @@ class SemColorModule(pl.LightningModule):
         (``"gt"``) is the bench protocol itself; a sample-contract batch (L, ab) is scored
         on its own crops (its truth rounded to 8 bits)."""
         from semcolor.bench import lab_of, predict_images, recombine
-        from semcolor.metrics import evaluate_pair, is_colourless
 
         if "gt" in batch:
             ok = batch["ok"].bool().tolist()
@@ -298,19 +300,18 @@ class SemColorModule(pl.LightningModule):
         lab = lab_of(gts).to(self.device, torch.float32)
         L, ab = lab[:, :1], lab[:, 1:]
         loss_batch = self._loss_batch(L, ab)
-        out = self(L)
+        out = self(L)  # one pass: the loss and the bench's decodings read the same outputs
         loss = self.criterion(out, loss_batch)
         if torch.isfinite(loss.total):
             self.val_loss.update(loss.total.detach(), weight=len(gts))
         methods = tuple(m for m in self.val_columns if m != "gray")
-        preds = predict_images(
-            gts, self.net, methods, size=gts[0].shape[0], temperature=self.temperature
-        )
+        preds = predict_images(gts, self.net, methods, size=gts[0].shape[0],
+                               temperature=self.temperature, outputs=out)  # fmt: skip
         for m in self.val_columns:
-            per = [
+            per = self._gray_scores(gts, preds[m], batch_idx) if m == "gray" else [
                 evaluate_pair(p, g, keys=VAL_METRIC_KEYS)
                 for p, g in zip(preds[m], gts, strict=True)
-            ]
+            ]  # fmt: skip
             for key in VAL_METRIC_KEYS:
                 self.val_metrics[m][key].update(torch.tensor([r[key] for r in per]))
         if batch_idx == 0 and self.num_log_images > 0:
@@ -322,6 +323,19 @@ class SemColorModule(pl.LightningModule):
             self._val_images = [
                 torch.from_numpy(np.stack(rows)).permute(0, 3, 1, 2).float().div(255.0)
             ]
+
+    def _gray_scores(
+        self, gts: list[np.ndarray], grays: list[np.ndarray], batch_idx: int
+    ) -> list[dict[str, float]]:
+        """The gray baseline's metrics: the same at every validation of the same images, so
+        computed once per batch and kept (keyed by the batch and a checksum of its images)."""
+        key = zlib.crc32(b"".join(g.tobytes() for g in gts))
+        have = self._gray_cache.get(batch_idx)
+        if have is None or have[0] != key:
+            per = [evaluate_pair(p, g, keys=VAL_METRIC_KEYS)
+                   for p, g in zip(grays, gts, strict=True)]  # fmt: skip
+            self._gray_cache[batch_idx] = have = (key, per)
+        return have[1]
 
     def _loss_batch(self, L: torch.Tensor, ab: torch.Tensor) -> dict[str, torch.Tensor]:
         """A sample-contract batch with colour targets only (validation images carry no
