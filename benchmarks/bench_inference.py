@@ -287,8 +287,10 @@ README_BEGIN = "<!-- bench_inference:begin (generated: benchmarks/speed_report.s
 README_END = "<!-- bench_inference:end -->"
 
 
-def update_readme(path: str, table: str) -> None:
-    """Replace the text between :data:`README_BEGIN` and :data:`README_END` in ``path``.
+def update_readme(path: str, table: str, begin: str = README_BEGIN,
+                  end: str = README_END) -> None:
+    """Replace the text between the markers ``begin`` and ``end`` in ``path`` (default:
+    :data:`README_BEGIN`, :data:`README_END`).
 
     Raises:
         ValueError: the markers are missing.
@@ -296,10 +298,10 @@ def update_readme(path: str, table: str) -> None:
     from pathlib import Path
 
     text = Path(path).read_text()
-    i, j = text.find(README_BEGIN), text.find(README_END)
+    i, j = text.find(begin), text.find(end)
     if i < 0 or j < i:
-        raise ValueError(f"{path} has no {README_BEGIN!r} ... {README_END!r} block")
-    Path(path).write_text(text[: i + len(README_BEGIN)] + "\n" + table + text[j:])
+        raise ValueError(f"{path} has no {begin!r} ... {end!r} block")
+    Path(path).write_text(text[: i + len(begin)] + "\n" + table + text[j:])
 
 
 def main(argv: list[str] | None = None) -> int:

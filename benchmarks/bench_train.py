@@ -47,6 +47,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_inference import update_readme  # noqa: E402
 from bench_model_latency import ECCV16Net  # noqa: E402
 
 from semcolor import constants as C  # noqa: E402
@@ -276,6 +277,13 @@ def e2e_rows(args, overrides: list[str]) -> None:
     print(f"end to end / pure step: median {med(ratios):.1%} (min {min(ratios):.1%}, max "
           f"{max(ratios):.1%}); end to end {med(clock.loop):.2f} images/s, pure "
           f"{med(clock.pure):.2f}")
+    if args.markdown or args.update_readme:
+        table = e2e_markdown(args, overrides, cfg, trainer, module, modes, best, clock,
+                             ratios, val_s, n_val, recipe_steps, startup)  # fmt: skip
+        if args.markdown:
+            Path(args.markdown).write_text(table)
+        if args.update_readme:
+            update_readme(args.update_readme, table, E2E_BEGIN, E2E_END)
     passes = f"validation passes {val_s[0]:.1f} s (first) and {val_s[1]:.1f} s (later)"
     if recipe_steps <= 0:
         print(f"start-up {startup:.1f} s; {passes} (the recipe counts epochs, not steps: no "
@@ -286,6 +294,52 @@ def e2e_rows(args, overrides: list[str]) -> None:
     print(f"start-up {startup:.1f} s; {passes}, {n_val} in the recipe's {recipe_steps} steps; "
           f"estimated recipe wall time {total / 60:.1f} min, of which validation "
           f"{val_total / total:.1%}, start-up {startup / total:.1%}")
+
+
+#: README markers of the block :func:`e2e_markdown` writes.
+E2E_BEGIN = "<!-- bench_train_e2e:begin (generated: benchmarks/train_speed_report.sh) -->"
+E2E_END = "<!-- bench_train_e2e:end -->"
+
+
+def e2e_markdown(args, overrides, cfg, trainer, module, modes, best, clock, ratios, val_s,
+                 n_val, recipe_steps, startup) -> str:
+    """The --e2e figures as a Markdown block (command, machine, tables)."""
+    med = statistics.median
+    bs = cfg.data.batch_size
+    cmd = ("python benchmarks/bench_train.py --e2e --steps "
+           f"{args.steps} --rounds {args.rounds} --warmup {args.warmup} -- "
+           + " ".join(o for o in overrides if "=/" not in o))  # fmt: skip
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines = [
+        f"`{cmd}` (data paths left out): CPU {hardware.describe_cpu()}; "
+        f"{torch.get_num_threads()} threads, {cfg.data.num_workers} loader workers; loop "
+        f"precision {trainer.precision}, {str(module.memory_format).split('.')[-1]}; batch "
+        f"{bs} at {cfg.data.crop_size}²; load average at the end {load}.",
+        "",
+        "| row | images/s | vs the fastest pure step |",
+        "|---|---:|---:|",
+        *(f"| pure step, {n} | {v:.2f} | {v / modes[best]:.1%} |" for n, v in modes.items()),
+        "",
+        f"| interleaved ({args.rounds} rounds of {args.steps} steps) | median images/s | "
+        "per round |",
+        "|---|---:|---|",
+        f"| pure step (loop's mode) | {med(clock.pure):.2f} | "
+        + " ".join(f"{v:.2f}" for v in clock.pure) + " |",
+        f"| end to end (`semcolor-train`) | {med(clock.loop):.2f} | "
+        + " ".join(f"{v:.2f}" for v in clock.loop) + " |",
+        f"| **end to end / pure** | **{med(ratios):.1%}** | "
+        + " ".join(f"{v:.1%}" for v in ratios) + " |",
+        "",
+    ]
+    if recipe_steps > 0:
+        val_total = val_s[0] + (n_val - 1) * val_s[1]
+        total = startup + recipe_steps * bs / med(clock.loop) + val_total
+        lines.append(
+            f"Validation passes {val_s[0]:.1f} s (first) and {val_s[1]:.1f} s (later), {n_val} "
+            f"in the recipe's {recipe_steps} steps: {val_total / total:.1%} of its estimated "
+            f"{total / 60:.0f} min; start-up {startup:.1f} s ({startup / total:.1%}).\n"
+        )
+    return "\n".join(lines)
 
 
 def compose_value(overrides: list[str], key: str, cfg) -> int:
@@ -314,6 +368,10 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=10, help="--e2e: steps before timing")
     ap.add_argument("--rounds", type=int, default=5,
                     help="--e2e: interleaved rounds of --steps loop steps and --steps pure steps")
+    ap.add_argument("--markdown", default=None, metavar="FILE",
+                    help="--e2e: also write the figures as Markdown")
+    ap.add_argument("--update-readme", default=None, metavar="README",
+                    help="--e2e: replace the README's bench_train_e2e block with them")
     ap.add_argument("--pure-batches", type=int, default=8,
                     help="--e2e: real batches recorded for the pure-step rows")
     argv = sys.argv[1:]

@@ -72,6 +72,9 @@ class Study:
             ``train_overrides``: data a system needs (SCGAN's saliency maps, SpyncoGAN's
             unpaired domains) or its own ``trainer.max_steps`` (an adversarial run counts the
             discriminator's optimizer steps too; see :func:`steps_of`).
+        experiment_max_minutes: wall-time caps of single experiments (overriding
+            ``max_minutes``): a baseline trained at equal compute gets the minutes the
+            method's runs take, with a ``trainer.max_steps`` it cannot reach in them.
     """
 
     experiments: list[str]
@@ -83,6 +86,7 @@ class Study:
     size: int = 256
     max_minutes: float | None = None
     experiment_overrides: dict[str, list[str]] = field(default_factory=dict)
+    experiment_max_minutes: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.experiments:
@@ -101,12 +105,17 @@ class Study:
                 f"reference {self.reference!r} is not among experiments {self.experiments}"
             )
         self.splits = [s if isinstance(s, ReportSplit) else ReportSplit(**s) for s in self.splits]
-        unknown = sorted(set(self.experiment_overrides) - set(self.experiments))
-        if unknown:
-            raise ValueError(
-                f"experiment_overrides names {unknown}, which are not among experiments "
-                f"{self.experiments}"
-            )
+        for name, table in (("experiment_overrides", self.experiment_overrides),
+                            ("experiment_max_minutes", self.experiment_max_minutes)):
+            unknown = sorted(set(table) - set(self.experiments))
+            if unknown:
+                raise ValueError(
+                    f"{name} names {unknown}, which are not among experiments "
+                    f"{self.experiments}"
+                )
+        bad = {k: v for k, v in self.experiment_max_minutes.items() if not float(v) > 0}
+        if bad:
+            raise ValueError(f"experiment_max_minutes must be > 0, got {bad}")
         self.experiment_overrides = {
             str(k): [str(o) for o in v] for k, v in self.experiment_overrides.items()
         }
@@ -121,6 +130,11 @@ def steps_of(study: Study, experiment: str) -> int:
         if o.startswith("trainer.max_steps="):
             return int(o.split("=", 1)[1])
     return study.steps
+
+
+def minutes_of(study: Study, experiment: str) -> float | None:
+    """The wall-time cap of an experiment's runs: its own, else the study's, else None."""
+    return study.experiment_max_minutes.get(experiment, study.max_minutes)
 
 
 def run_dir(out: Path, experiment: str, seed: int) -> Path:
@@ -138,9 +152,10 @@ def train_command(study: Study, out: Path, experiment: str, seed: int) -> list[s
            if not o.startswith("trainer.max_steps=")]  # fmt: skip
     args = [f"+experiment={experiment}", f"seed={seed}", *study.train_overrides, *own,
             f"trainer.max_steps={steps_of(study, experiment)}", f"hydra.run.dir={d}"]  # fmt: skip
-    if study.max_minutes:
-        minutes = int(math.ceil(study.max_minutes))
-        args.append(f"trainer.max_time=00:{minutes // 60:02d}:{minutes % 60:02d}:00")
+    cap = minutes_of(study, experiment)
+    if cap:
+        minutes = int(math.ceil(cap))
+        args.append(f"++trainer.max_time=00:{minutes // 60:02d}:{minutes % 60:02d}:00")
     return [*cmd, *args]
 
 
@@ -188,7 +203,7 @@ def train_run(study: Study, out: Path, experiment: str, seed: int, log: Callable
         )
     ckpt = torch.load(d / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     reached, budget = int(ckpt.get("global_step", 0)), steps_of(study, experiment)
-    if reached < budget and not study.max_minutes:
+    if reached < budget and not minutes_of(study, experiment):
         raise RuntimeError(
             f"training {experiment} seed {seed} ended at step {reached}, short of the budget "
             f"{budget} (its last.ckpt); see {d / 'ablate_train.log'}"

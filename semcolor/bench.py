@@ -224,6 +224,7 @@ def predict_images(
     temperature: float = C.ANNEALED_MEAN_T,
     baselines: Sequence[str] = BASELINES,
     outputs: Any = None,
+    precision: str = "fp32",
 ) -> dict[str, Any]:
     """The bench's predictions for equally sized ground truths (steps 4 of the protocol).
 
@@ -239,6 +240,8 @@ def predict_images(
             :func:`semcolor.inference.network_outputs` gives), when the caller has them
             already: training validation computes its loss on the same pass. They are
             decoded as :func:`semcolor.inference.predict_ab` decodes its own.
+        precision: the network's precision ("fp32", "bf16", "auto";
+            :data:`semcolor.inference.PRECISION_CHOICES`).
 
     Returns:
         {method or baseline: [uint8 (H,W,3) per image]} plus ``"_model_s"``: seconds spent
@@ -258,7 +261,7 @@ def predict_images(
         if outputs is None:
             out = predict_ab(
                 net, L.to(device=device, dtype=torch.float32), size=int(size),
-                methods=tuple(methods), temperature=temperature,
+                methods=tuple(methods), temperature=temperature, precision=precision,
             )  # fmt: skip
         else:
             out = decode_outputs(outputs, tuple(canonical_method(m) for m in methods),
@@ -283,6 +286,7 @@ class BenchResult:
         summary: {method: averages with the keys :data:`METHOD_KEYS`}.
         gt: {"colorfulness": mean M3 of the ground truths, "cni": mean CNI}.
         temperature: the annealed-mean temperature "dist" was decoded with.
+        precision: the network's precision ("fp32" or "bf16"; "auto" resolved).
         n_listed, n_images, excluded_gray, skipped: images listed, evaluated, left out as
             colourless (paths), unreadable ((path, reason)).
         speed: model time per image, device, peak memory, and ``frechet_s`` (seconds in
@@ -296,6 +300,7 @@ class BenchResult:
     methods: list[str]
     size: int | None
     temperature: float = C.ANNEALED_MEAN_T
+    precision: str = "fp32"
     per_image: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, dict[str, float]] = field(default_factory=dict)
     gt: dict[str, float] = field(default_factory=dict)
@@ -327,6 +332,7 @@ def evaluate_images(
     progress: bool = True,
     frechet: bool = True,
     fid_weights: str | os.PathLike[str] | None = None,
+    precision: str = "auto",
 ) -> BenchResult:
     """Score a model's methods and the baselines on image files (see the module doc).
 
@@ -352,6 +358,9 @@ def evaluate_images(
         fid_weights: Inception v3 weights file for ``fid`` (pytorch-fid's
             ``pt_inception-2015-12-05-6726825d.pth`` or torchvision's
             ``inception_v3_google-0cc3c7bd.pth``); None = no FID.
+        precision: the network's precision: "auto" (what ``semcolor.colorize`` uses: bf16
+            where the device computes it natively, else fp32), "fp32" or "bf16"; the one
+            used is ``result.precision``.
 
     Raises:
         BenchError: no method at all, an unknown method/baseline, or an unusable
@@ -397,12 +406,15 @@ def evaluate_images(
     batch_size = 1 if full_res else max(1, int(batch_size))
     device = model.device if model is not None else torch.device("cpu")
 
-    from semcolor.inference import resolve_temperature
+    from semcolor.inference import resolve_precision, resolve_temperature
 
     temperature = resolve_temperature(model, temperature)
-    res = BenchResult(
-        methods=columns, size=eval_size, n_listed=len(paths), temperature=temperature
-    )
+    try:
+        precision = resolve_precision(precision, device)
+    except ValueError as e:
+        raise BenchError(str(e)) from e
+    res = BenchResult(methods=columns, size=eval_size, n_listed=len(paths),
+                      temperature=temperature, precision=precision)  # fmt: skip
     t0 = time.perf_counter()
     feature_nets = _frechet_nets(frechet, fid_weights, device, res)
     frechet_setup_s = time.perf_counter() - t0
@@ -417,7 +429,8 @@ def evaluate_images(
     model_n = 0
     if model_methods:  # one untimed call: first-call allocations are not inference cost
         warm = torch.full((1, 1, int(size), int(size)), 50.0, device=device)
-        predict_ab(model.net, warm, size=int(size), methods=tuple(model_methods))
+        predict_ab(model.net, warm, size=int(size), methods=tuple(model_methods),
+                   precision=precision)  # fmt: skip
         _sync(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -431,7 +444,7 @@ def evaluate_images(
         preds = predict_images(
             gts, model.net if model_methods else None, tuple(model_methods),
             size=int(size), temperature=temperature,
-            baselines=tuple(b for b in columns if b in BASELINES),
+            baselines=tuple(b for b in columns if b in BASELINES), precision=precision,
         )  # fmt: skip
         if model_methods:
             model_s += preds.pop("_model_s")
@@ -756,6 +769,7 @@ def build_summary(
         "speed": dict(result.speed),
         "checkpoint": ckpt,
         "decoding": {m: decoding_name(m, result.temperature) for m in result.methods},
+        "precision": result.precision,
         "model_name": name,
         "baselines_only": model is None,
         "skipped": [[p, r] for p, r in result.skipped],

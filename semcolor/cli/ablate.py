@@ -95,6 +95,8 @@ def load_study(study_file: Path | None, overrides: list[str]):
         reference=d.get("reference"),
         train_overrides=[str(o) for o in d.get("train") or []],
         experiment_overrides=dict(d.get("experiment_train") or {}),
+        experiment_max_minutes={str(k): float(v) for k, v in
+                                (budget.get("experiment_minutes") or {}).items()},
         size=int(d.get("size", 256)),
     )
     return study, Path(d.get("out") or "ablation")

@@ -97,6 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
     ap.add_argument("--batch-size", type=int, default=16, help="images per network call")
     ap.add_argument(
+        "--precision", choices=("auto", "fp32", "bf16"), default="auto",
+        help="the network's precision: auto (default, as semcolor.colorize: bf16 where the "
+        "device computes it natively, else fp32), fp32 or bf16",
+    )
+    ap.add_argument(
         "--temperature",
         type=float,
         default=None,
@@ -264,7 +269,7 @@ def _bench(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
             baselines=baselines, exclude_colourless=not args.keep_gray,
             temperature=args.temperature, batch_size=args.batch_size,
             sheet_rows=args.sheet_rows, progress=not args.no_progress,
-            fid_weights=args.fid_weights,
+            fid_weights=args.fid_weights, precision=args.precision,
         )  # fmt: skip
     except BenchError as e:
         _err(str(e))
