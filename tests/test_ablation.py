@@ -145,3 +145,26 @@ def test_experiment_train_adds_overrides_and_budgets_per_experiment(tmp_path):
     with pytest.raises(ValueError, match="not among experiments"):
         ablation.Study(experiments=["a"], seeds=[0], steps=1, splits=[{"name": "t",
                        "dataset": "folder", "root": "."}], experiment_overrides={"b": []})
+
+
+def test_experiment_minutes_cap_single_experiments_and_compose(tmp_path):
+    """Equal compute: a baseline's own wall-time cap reaches its command as a key Hydra
+    accepts (the trainer config has no max_time), and only that experiment gets it."""
+    from tests.lit.helpers import compose_train
+
+    study, _ = cli.load_study(None, [
+        "experiments=[regsoft,eccv16]", "seeds=[0]", "budget.steps=300",
+        "budget.experiment_minutes={eccv16: 40}",
+        f"splits=[{{name: t, dataset: folder, root: '{tmp_path}'}}]",
+    ])  # fmt: skip
+    assert ablation.minutes_of(study, "eccv16") == 40
+    assert ablation.minutes_of(study, "regsoft") is None
+    cmd = ablation.train_command(study, tmp_path, "eccv16", 0)
+    cap = [a for a in cmd if "max_time" in a]
+    assert cap == ["++trainer.max_time=00:00:40:00"]
+    assert not any("max_time" in a for a in ablation.train_command(study, tmp_path, "regsoft", 0))
+    cfg = compose_train([a for a in cmd[3:] if not a.startswith("hydra.")])
+    assert cfg.trainer.max_time == "00:00:40:00"
+    with pytest.raises(ValueError, match="experiment_max_minutes names"):
+        ablation.Study(experiments=["a"], seeds=[0], steps=1, splits=[{"name": "t",
+                       "dataset": "folder", "root": "."}], experiment_max_minutes={"b": 1})
