@@ -643,6 +643,7 @@ def calibrate_temperature(
     size: int = DEFAULT_SIZE,
     batch_size: int = 16,
     progress: bool = True,
+    precision: str = "auto",
 ) -> tuple[dict[str, float], list[dict[str, float]]]:
     """Score the dist decoding at each temperature on a validation split under the bench
     protocol and choose one with :func:`choose_temperature`.
@@ -652,7 +653,9 @@ def calibrate_temperature(
     calls) and scored with :func:`semcolor.metrics.evaluate_pair` (PSNR, SSIM, L2ab,
     colourfulness, colour cast), colourless ground truths excluded, as
     :func:`evaluate_images`. Use a split meant for choosing (e.g. imagen1k/val), never a
-    report split.
+    report split. ``precision`` ("auto", "fp32", "bf16") is resolved as the bench and
+    ``semcolor.colorize`` resolve it, so each row equals the bench's figure at that
+    temperature on the same machine.
 
     Returns:
         (chosen row, all rows): each row has ``temperature``, ``psnr``, ``ssim``, ``l2ab``,
@@ -662,11 +665,15 @@ def calibrate_temperature(
     from tqdm import tqdm
 
     from semcolor.data.io import BadImageError
-    from semcolor.inference import decode_outputs, network_outputs
+    from semcolor.inference import decode_outputs, network_outputs, resolve_precision
     from semcolor.metrics import colorfulness, evaluate_pair, grayscale_baseline, is_colourless
 
     if model is None or "dist" not in model.methods:
         raise BenchError("temperature calibration needs a model with the distribution head")
+    try:
+        precision = resolve_precision(precision, model.device)
+    except ValueError as e:
+        raise BenchError(str(e)) from e
     temps = [float(t) for t in temperatures]
     keys = ("psnr", "ssim", "l2ab", "colorfulness", "cast_a", "cast_b")
     per_image: dict[float, list[dict[str, float]]] = {t: [] for t in temps}
@@ -677,7 +684,7 @@ def calibrate_temperature(
             return
         L = lab_of(gts)[:, :1]
         out = network_outputs(model.net, L.to(device=model.device, dtype=torch.float32), size,
-                              heads=("dist",))  # fmt: skip
+                              heads=("dist",), precision=precision)  # fmt: skip
         for t in temps:
             ab = decode_outputs(out, ("dist",), t, tuple(L.shape[-2:]))["dist"].cpu()
             for pred, gt in zip(recombine(L, ab), gts, strict=True):

@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--size", type=int, default=256, help="network and evaluation side")
     ap.add_argument("--limit", type=int, default=None, help="first N images only (default: all)")
     ap.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
+    ap.add_argument(
+        "--precision", choices=("auto", "fp32", "bf16"), default="auto",
+        help="the network's precision, as semcolor-bench --precision: auto (default: bf16 where "
+        "the device computes it natively, else fp32), fp32 or bf16",
+    )
     ap.add_argument("--force", action="store_true", help="overwrite an existing --out")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     return ap
@@ -94,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         model = load_model(args.ckpt, device=args.device)
         paths = list_dataset_images(args.dataset, args.root, args.split, limit=args.limit)
         chosen, rows = calibrate_temperature(
-            paths, model, temps, size=args.size, progress=not args.no_progress
+            paths, model, temps, size=args.size, progress=not args.no_progress,
+            precision=args.precision,
         )
     except (BenchError, CheckpointError, FileNotFoundError, ValueError) as e:
         return fail(str(e))

@@ -26,7 +26,6 @@ from semcolor.data.base import (
     SampleOptions,
     apply_lut,
     held_out,
-    in_holdout,
     list_images,
     make_lut,
 )
@@ -695,9 +694,11 @@ optional <root>/words.txt ('wnid<TAB>words': class names for checkpoints)
                 if d.is_dir():
                     records.extend(Record(p, scene=lookup[w]) for p in list_images(d, False))
             if self.holdout_fraction > 0:
+                # held_out, as the photo folders: from 2 images up at least one validates
                 keep, base = self.holdout == "only", self.root / "train"
-                records = [r for r in records if in_holdout(
-                    os.path.relpath(r.image, base), self.holdout_fraction) == keep]  # fmt: skip
+                rel = [os.path.relpath(r.image, base) for r in records]
+                chosen = held_out(rel, self.holdout_fraction)
+                records = [r for r, p in zip(records, rel, strict=True) if (p in chosen) == keep]
             return records
         img_dir = self.root / self.split / "images"
         if not img_dir.is_dir():

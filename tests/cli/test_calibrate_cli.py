@@ -82,9 +82,11 @@ def test_cli_rejects_bad_temperatures(tmp_path, temps):
                  str(tmp_path / "o.ckpt"), "--temperatures", temps]) == 2  # fmt: skip
 
 
-def test_calibration_scores_equal_the_bench_at_each_temperature(tmp_path):
+@pytest.mark.parametrize("precision", [None, "fp32"])
+def test_calibration_scores_equal_the_bench_at_each_temperature(tmp_path, precision):
     """One forward pass, every temperature decoded from it: the same numbers as the bench
-    (evaluate_images) at that temperature."""
+    (evaluate_images) at that temperature, with both left at their default precision (auto:
+    bf16 on a CPU with native BF16) or both pinned."""
     from semcolor.bench import calibrate_temperature, evaluate_images, list_dataset_images
     from semcolor.inference import LoadedModel
 
@@ -93,10 +95,11 @@ def test_calibration_scores_equal_the_bench_at_each_temperature(tmp_path):
         save_image(tmp_path / f"{i}.png", colour_array(40, 40, seed=i))
     model = LoadedModel(tiny_net().eval())
     paths = list_dataset_images("folder", tmp_path)
-    _, rows = calibrate_temperature(paths, model, (0.2, 0.9), size=32, progress=False)
+    pin = {} if precision is None else {"precision": precision}
+    _, rows = calibrate_temperature(paths, model, (0.2, 0.9), size=32, progress=False, **pin)
     for row in rows:
         ref = evaluate_images(paths, model, size=32, methods=["dist"], progress=False,
-                              temperature=row["temperature"], frechet=False)  # fmt: skip
+                              temperature=row["temperature"], frechet=False, **pin)  # fmt: skip
         for k in ("psnr", "ssim", "l2ab", "colorfulness", "cast_a", "cast_b"):
             assert row[k] == pytest.approx(ref.summary["dist"][k], rel=1e-6, abs=1e-9), k
         assert row["gray_psnr"] == pytest.approx(ref.summary["gray"]["psnr"], rel=1e-6)

@@ -381,6 +381,13 @@ def test_tinyimagenet_holds_out_part_of_train_for_validation(tmp_path):
         TinyImageNet(str(root), split="val", holdout_fraction=0.3)
     with pytest.raises(ValueError, match="holdout must be one of"):
         TinyImageNet(str(root), holdout_fraction=0.3, holdout="some")
+    # a small tree where the hash picks none at 5% still validates on one image (held_out)
+    small = make_tiny(tmp_path / "small", per_class=2)
+    assert not [p for p in TinyImageNet(str(small)).paths
+                if in_holdout(p.split("/train/")[1], 0.05)]  # fmt: skip
+    only = TinyImageNet(str(small), holdout_fraction=0.05, holdout="only").paths
+    rest = TinyImageNet(str(small), holdout_fraction=0.05, holdout="exclude").paths
+    assert len(only) == 1 and len(rest) == 5 and not set(only) & set(rest)
 
 
 # ============================================================================ folder

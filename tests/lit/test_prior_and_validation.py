@@ -147,7 +147,8 @@ def test_validation_reports_the_bench_numbers(tmp_path):
                          enable_checkpointing=False)  # fmt: skip
     got = trainer.validate(module, loader, verbose=False)[0]
 
-    ref = evaluate_images(ds.paths, LoadedModel(net), size=64, progress=False)
+    # the Trainer above runs in fp32; the bench's default (auto) may pick bf16 on this CPU
+    ref = evaluate_images(ds.paths, LoadedModel(net), size=64, progress=False, precision="fp32")
     assert got["val/excluded_colourless"] == 1 == len(ref.excluded_gray)
     assert {"cast_a", "cast_b"} <= set(VAL_METRIC_KEYS)  # the colour cast is logged too
     for m in ("gray", "dist", "reg"):
