@@ -139,8 +139,11 @@ def precision_rows(args, dev, sync) -> None:
         f"{args.size}x{args.size}, {args.threads} threads, mean of {args.steps} steps",
         times, "fp32 (baseline)", args.batch, "mode",
     )  # fmt: skip
+    ref = curves.get("fp32 (baseline)")
     for name, c in curves.items():
-        print(f"loss curve {name:>28}: " + " ".join(f"{v:.3f}" for v in c))
+        gap = max(abs(v - r) / abs(r) for v, r in zip(c, ref, strict=True))
+        print(f"loss curve {name:>28}: " + " ".join(f"{v:.3f}" for v in c)
+              + ("" if c is ref else f" | max gap vs fp32 {100 * gap:.2f}%"))
 
 
 #: Pure-step modes: (bf16 autocast, channels_last).

@@ -139,3 +139,35 @@ def test_bench_hints_quality_measures_fill_and_leak():
                              C.HINT_REGION_TOLERANCE_L, C.HINT_REGION_PULL)  # fmt: skip
     assert before[0] < 0.3 and now[0] > 0.95  # fill: a dot before, the region now
     assert before[1] < 0.01 and now[1] < 0.01  # leak across the edge
+
+
+def test_compare_benches_pairs_images_and_gives_the_difference(tmp_path, capsys):
+    """The paired difference is over the images both runs share, in the entry's order."""
+    import csv
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "compare_benches", REPO / "benchmarks" / "compare_benches.py"
+    )
+    cmp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cmp)
+    for name, rows in {
+        "a": [("x.png", "gray", 20.0), ("y.png", "gray", 22.0), ("z.png", "gray", 30.0),
+              ("x.png", "reg", 21.0), ("y.png", "reg", 24.0), ("z.png", "reg", 33.0)],
+        "b": [("x.png", "reg", 21.5), ("y.png", "reg", 22.5)],  # z.png missing
+    }.items():  # fmt: skip
+        (tmp_path / name).mkdir()
+        with open(tmp_path / name / "per_image.csv", "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["image", "method", "psnr"])
+            w.writerows(rows)
+    assert cmp.main([f"gray={tmp_path / 'a'}:gray", f"reg={tmp_path / 'a'}:reg",
+                     f"b={tmp_path / 'b'}:reg", "--metrics", "psnr"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "2 images shared by 3 entries; reference: gray" in out
+    reg = next(line for line in out.splitlines() if "|          reg |" in line)
+    b = next(line for line in out.splitlines() if "|            b |" in line)
+    assert "22.500 | +1.500 [" in reg  # (1 + 2) / 2
+    assert "22.000 | +1.000 [" in b  # (1.5 + 0.5) / 2
+    with pytest.raises(SystemExit, match="no rows of method 'dist'"):
+        cmp.main([f"gray={tmp_path / 'a'}:dist"])
