@@ -67,6 +67,10 @@ SOFT_ENCODE_SIGMA: float = 5.0
 #: Class rebalancing: prior smoothing sigma (Lab units) and uniform mixing weight lambda.
 REBALANCE_SIGMA: float = 5.0
 REBALANCE_LAMBDA: float = 0.5
+#: Mean-preserving tilt of the rebalanced head (ours, semcolor.color.rebalance): Newton
+#: iterations at most (real priors converge in under 10) and the tolerance on the mean ab.
+TILT_MAX_ITERATIONS: int = 100
+TILT_TOLERANCE: float = 1e-9
 #: Annealed-mean temperature used for decoding [Zhang16 section 3.2].
 ANNEALED_MEAN_T: float = 0.38
 

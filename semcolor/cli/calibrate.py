@@ -13,6 +13,15 @@ value. Use a split meant for choosing (imagen1k/val, imagenette/val, camvid/val)
 report split. The table printed has, per T, PSNR, M3 and its ratio to the ground truth's,
 and the colour cast (mean a and b minus the ground truth's; b > 0 is a yellow/sepia tint).
 
+First (unless ``--no-tilt``), a model trained with class rebalancing gets the mean-preserving
+tilt (:func:`semcolor.inference.tilt_dist_head`): the rebalanced loss teaches the head
+p(bin | x) x w(bin), whose mean colour is not the data's (for the shipped model, b +14.6
+against +6.4; a yellow/sepia cast, measured by benchmarks/bench_cast.py); per-bin offsets
+computed from the checkpoint's prior move that mean back and keep the spread toward rare
+colours. They are added to the head's bias in the written copy (recorded as
+``semcolor.dist_tilt``), so every inference path decodes the same; a tilted checkpoint is
+never tilted twice.
+
 Exit status: 0 written; 2 bad arguments, data or checkpoint.
 """
 
@@ -53,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the network's precision, as semcolor-bench --precision: auto (default: bf16 where "
         "the device computes it natively, else fp32), fp32 or bf16",
     )
+    ap.add_argument(
+        "--no-tilt", action="store_true",
+        help="leave the distribution head as trained (default: give it the mean-preserving "
+        "tilt first, computed from the checkpoint's prior, where it was trained with class "
+        "rebalancing: removes the rebalancing's shift of the mean colour, a yellow cast)",
+    )
     ap.add_argument("--force", action="store_true", help="overwrite an existing --out")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     return ap
@@ -71,7 +86,12 @@ def main(argv: list[str] | None = None) -> int:
         decoding_name,
         list_dataset_images,
     )
-    from semcolor.inference import CheckpointError, load_model
+    from semcolor.inference import (
+        CheckpointError,
+        apply_tilt_to_checkpoint,
+        load_model,
+        tilt_dist_head,
+    )
 
     def fail(msg: str) -> int:
         print(f"semcolor-calibrate: error: {msg}", file=sys.stderr)
@@ -95,8 +115,21 @@ def main(argv: list[str] | None = None) -> int:
         print("semcolor-calibrate: warning: --band is deprecated and ignored: the rule now "
               "picks the temperature whose colourfulness matches the ground truth's",
               file=sys.stderr)  # fmt: skip
+    tilt = None
     try:
         model = load_model(args.ckpt, device=args.device)
+        ckpt = torch.load(args.ckpt, map_location="cpu", weights_only=True)
+        if (ckpt.get("semcolor") or {}).get("dist_tilt"):
+            print("the distribution head is already tilted (semcolor.dist_tilt): kept as it is")
+        elif not args.no_tilt:
+            try:
+                tilt = tilt_dist_head(model)
+            except CheckpointError as e:  # nothing to undo: calibrate the head as it is
+                print(f"no tilt: {e}")
+        if tilt is not None:
+            means = [tilt[k] for k in ("prior_mean_ab", "rebalanced_mean_ab", "tilted_mean_ab")]
+            print("mean-preserving tilt: mean a, b of the training prior {:+.2f}, {:+.2f}; "
+                  "rebalanced {:+.2f}, {:+.2f}; tilted {:+.2f}, {:+.2f}".format(*sum(means, [])))
         paths = list_dataset_images(args.dataset, args.root, args.split, limit=args.limit)
         chosen, rows = calibrate_temperature(
             paths, model, temps, size=args.size, progress=not args.no_progress,
@@ -114,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
           f"ground-truth M3 {rows[0]['gt_colorfulness']:.2f}")  # fmt: skip
     print(f"chosen: the {decoding_name('dist', chosen['temperature'])} (colourfulness closest "
           "to the ground truth's)")  # fmt: skip
-    ckpt = torch.load(args.ckpt, map_location="cpu", weights_only=True)
+    if tilt is not None:
+        apply_tilt_to_checkpoint(ckpt, tilt)
     meta = ckpt["semcolor"]
     meta["temperature"] = float(chosen["temperature"])
     meta["temperature_calibration"] = {

@@ -37,6 +37,7 @@ from semcolor.color.lab import (
 from semcolor.color.rebalance import (
     PriorEstimator,
     RebalancePrior,
+    mean_preserving_tilt,
     rebalance_weights,
     smooth_distribution,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "l_from_rgb",
     "l_to_gray",
     "luma_bt601",
+    "mean_preserving_tilt",
     "luminance_gray",
     "l_to_gray_u8",
     "lab_to_rgb",

@@ -150,3 +150,62 @@ class RebalancePrior:
         return cls(
             arr[0], arr[1], arr[2], arr[3], float(arr[4, 0]), float(arr[4, 1])
         )
+
+
+def mean_preserving_tilt(
+    p: np.ndarray, weights: np.ndarray, target: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The exponential tilt that moves the rebalanced distribution's mean ab back to the
+    training data's: per-bin logit offsets ``AB_BINS @ γ`` with γ (2,) such that
+
+        mean_ab( normalise(p · w · exp(AB_BINS @ γ)) ) = target   (default: mean_ab(p)).
+
+    Why: the class-rebalanced loss teaches the distribution head p(bin | x) · w(bin) (each
+    pixel's loss is scaled by its target's weight), so where the head is unsure its output
+    leans toward the rare bins; their mean is not the data's (the in-gamut bins reach far
+    into +b, yellow), which shows as a yellow/sepia cast (measured: benchmarks/bench_cast.py).
+    Adding these offsets to the logits keeps the rebalancing's spread toward rare colours
+    and removes only its shift of the mean colour. Written by hand: a 2-parameter Newton
+    solve of the convex log-partition (no library offers exponential tilting of a discrete
+    distribution).
+
+    Args:
+        p: (313,) the training data's bin distribution (the checkpoint prior's ``p``).
+        weights: (313,) the rebalancing weights the head was trained with.
+        target: (2,) the mean ab to restore (default: that of ``p``).
+
+    Returns:
+        (offsets (313,) float64 to add to the logits, γ (2,) float64 per Lab unit of a, b).
+
+    Raises:
+        ValueError: shapes other than (313,), negative or non-finite entries, or a target
+            outside the bins' hull (no tilt reaches it).
+    """
+    p = np.asarray(p, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    for name, x in (("p", p), ("weights", w)):
+        if x.shape != (C.NUM_AB_BINS,) or not np.all(np.isfinite(x)) or x.min() < 0:
+            raise ValueError(f"{name} must be a finite non-negative ({C.NUM_AB_BINS},) array, "
+                             f"got shape {x.shape}")  # fmt: skip
+    q = p * w
+    if p.sum() <= 0 or q.sum() <= 0:
+        raise ValueError("p and p * weights need a positive sum")
+    q = q / q.sum()
+    bins = AB_BINS.astype(np.float64)
+    goal = (p / p.sum()) @ bins if target is None else np.asarray(target, dtype=np.float64)
+    support = q > 0
+    gamma = np.zeros(2)
+    for _ in range(C.TILT_MAX_ITERATIONS):
+        z = np.where(support, np.log(np.where(support, q, 1.0)) + bins @ gamma, -np.inf)
+        e = np.exp(z - z.max())
+        e /= e.sum()
+        mu = e @ bins
+        if np.abs(mu - goal).max() < C.TILT_TOLERANCE:
+            return bins @ gamma, gamma
+        d = bins - mu
+        cov = d.T @ (d * e[:, None])
+        gamma = gamma - np.linalg.solve(cov + 1e-12 * np.eye(2), mu - goal)
+        if not np.all(np.isfinite(gamma)):
+            break
+    raise ValueError(f"no tilt reaches the mean ab {goal.tolist()} from this distribution "
+                     "(is it inside the bins' hull?)")  # fmt: skip

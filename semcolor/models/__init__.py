@@ -31,6 +31,7 @@ from semcolor.models.heads import (
     SaliencyHead,
     SceneHead,
     SegmentationHead,
+    dist_logit_bias,
 )
 from semcolor.models.semcolornet import (
     DEFAULT_DECODER_CHANNELS,
@@ -75,6 +76,7 @@ __all__ = [
     "available_encoders",
     "build_model",
     "create_encoder",
+    "dist_logit_bias",
     "load_encoder_weights",
     "read_state_dict",
 ]

@@ -45,6 +45,23 @@ class DistributionHead(nn.Module):
         return self.conv(x)
 
 
+def dist_logit_bias(net: nn.Module) -> tuple[str, nn.Parameter]:
+    """The bias of a network's distribution head (``net.dist_head``: a
+    :class:`DistributionHead` or a plain 1x1 ``nn.Conv2d``, as ECCV16Net), with its name in
+    ``net.state_dict()``: (313,) float, one value added to each bin's logit everywhere.
+
+    Raises:
+        ValueError: the network has no distribution head with a bias.
+    """
+    head = getattr(net, "dist_head", None)
+    conv = head.conv if isinstance(head, DistributionHead) else head
+    if not isinstance(conv, nn.Conv2d) or conv.bias is None:
+        raise ValueError(f"{type(net).__name__} has no distribution head with a bias "
+                         "(net.dist_head); only models with the 'dist' head have one")  # fmt: skip
+    name = next(n for n, p in net.named_parameters() if p is conv.bias)
+    return name, conv.bias
+
+
 class SceneHead(nn.Module):
     """Scene classification: global average pool -> FC hidden -> ReLU -> dropout -> FC.
 

@@ -104,3 +104,51 @@ def test_calibration_scores_equal_the_bench_at_each_temperature(tmp_path, precis
             assert row[k] == pytest.approx(ref.summary["dist"][k], rel=1e-6, abs=1e-9), k
         assert row["gray_psnr"] == pytest.approx(ref.summary["gray"]["psnr"], rel=1e-6)
         assert row["gt_colorfulness"] == pytest.approx(ref.gt["colorfulness"], rel=1e-6)
+
+
+def test_cli_tilts_a_rebalanced_head_once_and_stores_the_record(tmp_path, capsys):
+    """With a prior (trained with rebalancing) the calibrated copy's distribution bias is the
+    input's plus the mean-preserving offsets, recorded in semcolor.dist_tilt; calibrating
+    that copy again keeps it; --no-tilt and a checkpoint without a prior leave it as is."""
+    import numpy as np
+
+    from semcolor.color import AB_BINS, RebalancePrior, mean_preserving_tilt
+    from semcolor.inference import CheckpointError, apply_tilt_to_checkpoint
+    from semcolor.lit.module import checkpoint_meta
+
+    torch.set_num_threads(1)
+    for i in range(2):
+        save_image(tmp_path / "val" / f"{i}.png", colour_array(32, 32, seed=i))
+    counts = np.exp(-(AB_BINS**2).sum(1) / (2 * 15.0**2)) * 1e6 + (AB_BINS[:, 1] > 40) * 5e3
+    prior = RebalancePrior.from_counts(counts)
+    net = tiny_net()
+    meta = checkpoint_meta(net, prior, {"model": {}, "loss": {"rebalance": True}})
+    src = tmp_path / "m.ckpt"
+    torch.save({"semcolor": meta, "state_dict": {"net." + k: v for k, v in
+                                                 net.state_dict().items()}}, src)  # fmt: skip
+    key = "net.dist_head.conv.bias"
+
+    def run(ckpt, out, *extra):
+        argv = ["--ckpt", str(ckpt), "--root", str(tmp_path / "val"), "--out", str(out),
+                "--temperatures", "0.38", "--size", "32", "--no-progress", *extra]  # fmt: skip
+        assert main(argv) == 0
+        return torch.load(out, weights_only=True), capsys.readouterr().out
+
+    tilted, printed = run(src, tmp_path / "t.ckpt")
+    assert "mean-preserving tilt" in printed
+    offsets, _ = mean_preserving_tilt(prior.p, prior.weights)
+    gained = tilted["state_dict"][key].double() - net.state_dict()["dist_head.conv.bias"].double()
+    assert torch.allclose(gained, torch.tensor(offsets), atol=1e-5)
+    rec = tilted["semcolor"]["dist_tilt"]
+    assert rec["param"] == "dist_head.conv.bias" and len(rec["offsets"]) == 313
+    assert np.allclose(rec["tilted_mean_ab"], rec["prior_mean_ab"], atol=1e-6)
+    with pytest.raises(CheckpointError, match="already tilted"):
+        apply_tilt_to_checkpoint(tilted, rec)
+    again, printed = run(tmp_path / "t.ckpt", tmp_path / "t2.ckpt")
+    assert "already tilted" in printed and torch.equal(again["state_dict"][key],
+                                                       tilted["state_dict"][key])  # fmt: skip
+    plain, _ = run(src, tmp_path / "n.ckpt", "--no-tilt")
+    assert torch.equal(plain["state_dict"][key], net.state_dict()["dist_head.conv.bias"])
+    assert "dist_tilt" not in plain["semcolor"]
+    _, printed = run(write_ckpt(tmp_path / "np.ckpt", tiny_net()), tmp_path / "np2.ckpt")
+    assert "no tilt: the checkpoint stores no rebalancing prior" in printed

@@ -12,6 +12,7 @@ from semcolor.color import (
     PriorEstimator,
     RebalancePrior,
     hard_encode,
+    mean_preserving_tilt,
     rebalance_weights,
     smooth_distribution,
 )
@@ -99,3 +100,45 @@ def test_empty_estimator_and_uniform():
     with pytest.raises(ValueError, match="no pixels"):
         PriorEstimator().finalize()
     assert np.allclose(RebalancePrior.uniform().weights, 1.0)
+
+
+def _warm_prior() -> RebalancePrior:
+    """Mostly near-neutral pixels, with the mass falling off toward saturated bins."""
+    d2 = (AB_BINS**2).sum(1)
+    counts = np.exp(-d2 / (2 * 15.0**2)) * 1e6 + (AB_BINS[:, 1] > 40) * 5000.0
+    return RebalancePrior.from_counts(counts)
+
+
+def test_mean_preserving_tilt_restores_the_mean_and_keeps_the_spread():
+    """The rebalanced distribution p*w has another mean than p; the tilt puts it back
+    (to 1e-6 Lab units) and leaves it far wider than p (rare colours still favoured)."""
+    prior = _warm_prior()
+    off, gamma = mean_preserving_tilt(prior.p, prior.weights)
+    bins = AB_BINS.astype(np.float64)
+
+    def stats(x):
+        x = x / x.sum()
+        mu = x @ bins
+        return mu, float(x @ ((bins - mu) ** 2).sum(1))
+
+    (mu_p, var_p), (mu_q, var_q) = stats(prior.p), stats(prior.p * prior.weights)
+    mu_t, var_t = stats(prior.p * prior.weights * np.exp(off))
+    assert np.abs(mu_q - mu_p).max() > 5  # rebalancing shifts the mean (here toward +b)
+    assert np.abs(mu_t - mu_p).max() < 1e-6
+    assert var_t > 2 * var_p and var_q > 2 * var_p  # the spread toward rare colours stays
+    assert off.shape == (313,) and np.allclose(off, bins @ gamma)
+    target = np.array([3.0, -4.0])  # any reachable target
+    off2, _ = mean_preserving_tilt(prior.p, prior.weights, target)
+    assert np.abs(stats(prior.p * prior.weights * np.exp(off2))[0] - target).max() < 1e-6
+
+
+def test_mean_preserving_tilt_is_zero_without_rebalancing_and_checks_inputs():
+    prior = _warm_prior()
+    off, gamma = mean_preserving_tilt(prior.p, np.ones(313))
+    assert np.abs(gamma).max() < 1e-9 and np.abs(off).max() < 1e-6
+    with pytest.raises(ValueError, match=r"\(313,\) array"):
+        mean_preserving_tilt(prior.p[:10], prior.weights)
+    with pytest.raises(ValueError, match="non-negative"):
+        mean_preserving_tilt(-prior.p, prior.weights)
+    with pytest.raises(ValueError, match="no tilt reaches"):
+        mean_preserving_tilt(prior.p, prior.weights, np.array([500.0, 0.0]))
