@@ -10,12 +10,17 @@ On a choosing split (default imagen1k/val), with the bench's protocol and metric
   does to the cast;
 * **the model**: its distribution head decoded at each T, as trained (class-rebalanced
   cross-entropy teaches the head p(bin) x w(bin), tilted toward rare colours), and with that
-  tilt divided out (logits - log w: the prior correction); and its regression head.
+  tilt divided out (logits - log w: the prior correction), and with the mean-preserving
+  tilt that ``semcolor-calibrate`` applies (:func:`semcolor.color.mean_preserving_tilt`:
+  only the tilt's shift of the mean colour removed); and its regression head.
 
 Per decoding: PSNR, M3 / ground-truth M3, and the cast (mean predicted a, b minus the
 truth's, per image, averaged).
 
     python benchmarks/bench_cast.py --ckpt CKPT --root $DATA/imagen1k/val [--limit N]
+
+Give it a checkpoint that is not tilted yet (a training checkpoint, or one calibrated with
+``--no-tilt``): "as trained" must be the head as trained.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import numpy as np
 import torch
 
 from semcolor.bench import _load_gt, lab_of, list_dataset_images, recombine
-from semcolor.color import AB_BINS
+from semcolor.color import AB_BINS, mean_preserving_tilt
 from semcolor.color.targets import distribution_targets
 from semcolor.inference import annealed_mean_per_image, load_model, network_outputs, upsample_ab
 from semcolor.metrics import colorfulness, evaluate_pair, is_colourless
@@ -59,7 +64,10 @@ def main() -> None:
     gt_mean = lab_all[:, 1:].mean(dim=(0, 2, 3)).tolist()
     prior = model.prior  # dict of arrays: counts, p, p_smooth, weights, sigma, lam
     w = torch.as_tensor(np.asarray(prior["weights"]), dtype=torch.float32) if prior else None
-    bins = torch.as_tensor(AB_BINS, dtype=torch.float64)
+    bins = torch.as_tensor(np.array(AB_BINS), dtype=torch.float64)
+    if prior is not None:
+        tilt = torch.as_tensor(mean_preserving_tilt(prior["p"], prior["weights"])[0],
+                               dtype=torch.float32)  # fmt: skip
     print(f"{args.root}: {len(gts)} colourful images; checkpoint {model.path}; "
           f"load {os.getloadavg()[0]:.2f}")
     print(f"split mean a, b: {gt_mean[0]:+.2f}, {gt_mean[1]:+.2f}")
@@ -90,6 +98,8 @@ def main() -> None:
             if w is not None:
                 corr = logits - w.log()[None, :, None, None]
                 cases[f"dist, prior-corrected, T={T}"] = annealed_mean_per_image(corr, T)
+                cases[f"dist, mean-preserving tilt, T={T}"] = annealed_mean_per_image(
+                    logits + tilt[None, :, None, None], T)
             for name, a in cases.items():
                 preds.setdefault(name, []).extend(recombine(L, upsample_ab(a, hw)))
         if out.ab_reg is not None:
