@@ -21,6 +21,16 @@ batches and prints the loss curve (mean of each tenth), to check that the curves
 
     python benchmarks/bench_train.py --precision --size 128 --batch 16 --steps 10 --curve 300
 
+On CUDA (``--device cuda``) its rows are fp32 (the baseline; convolutions in TF32, PyTorch's
+default, which the header states), bf16-mixed, and bf16-mixed + channels_last (what
+``trainer.precision=auto`` and ``module.memory_format=auto`` pick there); ``--compile`` adds
+the last under ``torch.compile`` (as ``module.compile=true`` runs it), on either device. The
+first step of each mode (compilation, cuDNN's algorithm search) is timed apart, the peak GPU
+memory shown, and ``--markdown`` / ``--json`` write the table (benchmarks/gpu_slot.py):
+
+    python benchmarks/bench_train.py --precision --device cuda --compile --size 128 \
+        --batch 256 --steps 30 --warmup-steps 3 --markdown train_gpu.md --json train_gpu.json
+
 ``--e2e`` measures the real training loop against the pure step, in one run: the default
 recipe (``+experiment=default_model``, or the Hydra overrides given after ``--``) trained by
 ``semcolor-train``'s own ``build()`` and ``Trainer.fit`` on its real data (loader, Lightning,
@@ -37,6 +47,7 @@ validation and the start-up, and gives their share of the recipe's whole run:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -71,14 +82,27 @@ def batch(b: int, size: int, n_scene: int, n_seg: int, device, seed: int = 0) ->
     return {k: v.to(device) for k, v in out.items()}
 
 
-def time_steps(step, steps: int, sync) -> float:
-    step()  # warm-up
+def time_steps(step, steps: int, sync, warmup: int = 1) -> float:
+    """Mean seconds per step over ``steps`` steps, after ``warmup`` untimed ones."""
+    return time_steps_first(step, steps, sync, warmup)[0]
+
+
+def time_steps_first(step, steps: int, sync, warmup: int = 1) -> tuple[float, float]:
+    """(mean seconds per step after ``warmup`` untimed steps, seconds of the first step):
+    the first step holds what a mode pays once (torch.compile's compilation, cuDNN's
+    algorithm search)."""
+    t = time.perf_counter()
+    step()
+    sync()
+    first = time.perf_counter() - t
+    for _ in range(warmup - 1):
+        step()
     sync()
     t = time.perf_counter()
     for _ in range(steps):
         step()
     sync()
-    return (time.perf_counter() - t) / steps
+    return (time.perf_counter() - t) / steps, first
 
 
 def default_model_net(dev) -> SemColorNet:
@@ -96,54 +120,121 @@ def default_model_net(dev) -> SemColorNet:
     ).to(dev)  # fmt: skip
 
 
+#: --precision modes: name -> (bf16 autocast, channels_last, torch.compile). On CPU all four
+#: precision/format pairs; on CUDA fp32, bf16 autocast, and bf16 + channels_last (what
+#: trainer.precision=auto and module.memory_format=auto pick on Ampere and newer).
+PRECISION_BASE = "fp32 (baseline)"
+PRECISION_MODES_CPU = {PRECISION_BASE: (False, False, False), "bf16-mixed": (True, False, False),
+                       "channels_last": (False, True, False),
+                       "bf16-mixed + channels_last": (True, True, False)}  # fmt: skip
+PRECISION_MODES_CUDA = {PRECISION_BASE: (False, False, False), "bf16-mixed": (True, False, False),
+                        "bf16-mixed + channels_last": (True, True, False)}  # fmt: skip
+#: --compile adds the fastest uncompiled mode of the recipe (bf16 + channels_last) under
+#: torch.compile, as module.compile=true runs it (the call compiled, not the module).
+COMPILED_MODE = ("bf16-mixed + channels_last + compile", (True, True, True))
+
+
+def precision_modes(dev, compile_: bool) -> dict[str, tuple[bool, bool, bool]]:
+    """The --precision rows for ``dev``, with the compiled one when ``compile_``."""
+    modes = dict(PRECISION_MODES_CUDA if dev.type == "cuda" else PRECISION_MODES_CPU)
+    if compile_:
+        modes[COMPILED_MODE[0]] = COMPILED_MODE[1]
+    return modes
+
+
 def precision_rows(args, dev, sync) -> None:
-    """fp32 vs bf16-mixed autocast vs channels_last (CPU), same network, same batches."""
-    modes = {
-        "fp32 (baseline)": (False, False),
-        "bf16-mixed": (True, False),
-        "channels_last": (False, True),
-        "bf16-mixed + channels_last": (True, True),
-    }
-    times, curves = {}, {}
-    for name, (bf16, cl) in modes.items():
+    """fp32 vs bf16-mixed autocast vs channels_last (and torch.compile with --compile), same
+    network, same batches, in one run; ratios against fp32. On CPU or CUDA (--device). The
+    --markdown / --json files are rewritten after every mode, so that a run stopped by a
+    time limit keeps the rows it finished."""
+    import gc
+
+    cuda = dev.type == "cuda"
+    if cuda:
+        torch.backends.cudnn.benchmark = True  # every mode searches its convolution algorithms
+    where = (f"CUDA {torch.cuda.get_device_name(dev)}, torch {torch.__version__}, TF32 "
+             f"convolutions {torch.backends.cudnn.allow_tf32}, TF32 matmuls "
+             f"{torch.backends.cuda.matmul.allow_tf32}" if cuda
+             else f"CPU {hardware.describe_cpu()}, {args.threads} threads")  # fmt: skip
+    times, firsts, peaks, curves = {}, {}, {}, {}
+    for name, (bf16, cl, compiled) in precision_modes(dev, args.compile).items():
         torch.manual_seed(0)
+        if cuda:
+            gc.collect()
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(dev)
         net = default_model_net(dev).train()
         fmt = torch.channels_last if cl else torch.contiguous_format
         net = net.to(memory_format=fmt)
+        fwd = torch.compile(net, backend=args.compile_backend) if compiled else net
         loss_fn = MultiTaskLoss().to(dev)
         opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
         data = batch(args.batch, args.size, 200, 11, dev)
 
-        def step(net=net, loss_fn=loss_fn, opt=opt, data=data, bf16=bf16, fmt=fmt):
+        def step(fwd=fwd, loss_fn=loss_fn, opt=opt, data=data, bf16=bf16, fmt=fmt):
             opt.zero_grad(set_to_none=True)
             x = normalize_l(data["L"]).contiguous(memory_format=fmt)
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-                out = net(x)
+                out = fwd(x)
             loss = loss_fn(out, data).total
             loss.backward()
             opt.step()
-            return float(loss)
+            return loss.detach()  # no float(): a host sync per step would stall the GPU queue
 
-        times[name] = time_steps(step, args.steps, sync)
+        times[name], firsts[name] = time_steps_first(step, args.steps, sync, args.warmup_steps)
+        if cuda:
+            peaks[name] = torch.cuda.max_memory_allocated(dev) / 2**30
         if args.curve:
             losses = []
             for i in range(args.curve):
                 d = batch(args.batch, args.size, 200, 11, dev, seed=1000 + i)
-                losses.append(step(data=d))
+                losses.append(float(step(data=d)))
             tenth = max(1, len(losses) // 10)
             curves[name] = [
                 sum(losses[j : j + tenth]) / tenth for j in range(0, len(losses), tenth)
             ]
-    print_rows(
-        f"CPU training step of the default_model network, batch {args.batch} at "
-        f"{args.size}x{args.size}, {args.threads} threads, mean of {args.steps} steps",
-        times, "fp32 (baseline)", args.batch, "mode",
-    )  # fmt: skip
-    ref = curves.get("fp32 (baseline)")
+        del net, fwd, opt, step
+        title = (f"training step of the default_model network, batch {args.batch} at "
+                 f"{args.size}x{args.size}, {where}; mean of {args.steps} steps after "
+                 f"{args.warmup_steps} warm-up step(s); load average {os.getloadavg()[0]:.2f}")
+        write_precision_files(args, dev, title, times, firsts, peaks)
+    print_rows(title, times, PRECISION_BASE, args.batch, "mode")
+    print(f"{'first step (compile, cuDNN search), s':>40}: "
+          + ", ".join(f"{n} {v:.1f}" for n, v in firsts.items()))  # fmt: skip
+    if peaks:
+        print(f"{'peak GPU memory, GiB':>40}: "
+              + ", ".join(f"{n} {v:.2f}" for n, v in peaks.items()))  # fmt: skip
+    ref = curves.get(PRECISION_BASE)
     for name, c in curves.items():
         gap = max(abs(v - r) / abs(r) for v, r in zip(c, ref, strict=True))
         print(f"loss curve {name:>28}: " + " ".join(f"{v:.3f}" for v in c)
               + ("" if c is ref else f" | max gap vs fp32 {100 * gap:.2f}%"))
+
+
+def write_precision_files(args, dev, title: str, times: dict, firsts: dict,
+                          peaks: dict) -> None:  # fmt: skip
+    """The --precision rows so far as --json and --markdown (ratios against fp32)."""
+    base = times.get(PRECISION_BASE)
+    rows = [{"mode": n, "s_per_step": t, "images_per_s": args.batch / t,
+             "vs_fp32": base / t if base else None, "first_step_s": firsts[n],
+             "peak_gib": peaks.get(n)} for n, t in times.items()]  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {"title": title, "device": str(dev), "batch": args.batch, "size": args.size,
+             "steps": args.steps, "warmup_steps": args.warmup_steps,
+             "compile_backend": args.compile_backend,
+             "modes": list(precision_modes(dev, args.compile)), "rows": rows},
+            indent=1))  # fmt: skip
+    if args.markdown:
+        lines = [title, "", "| mode | s/step | images/s | vs fp32 | first step s |"
+                 + (" peak GiB |" if peaks else ""),
+                 "|---|---:|---:|---:|---:|" + ("---:|" if peaks else "")]  # fmt: skip
+        for r in rows:
+            ratio = f"{r['vs_fp32']:.2f}x" if r["vs_fp32"] else "—"
+            lines.append(f"| {r['mode']} | {r['s_per_step']:.4f} | {r['images_per_s']:.1f} | "
+                         f"{ratio} | {r['first_step_s']:.1f} |"
+                         + (f" {r['peak_gib']:.2f} |" if peaks else ""))  # fmt: skip
+        Path(args.markdown).write_text("\n".join(lines) + "\n")
 
 
 #: Pure-step modes: (bf16 autocast, channels_last).
@@ -364,6 +455,15 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--precision", action="store_true",
                     help="compare fp32 / bf16-mixed / channels_last for the default_model net")
+    ap.add_argument("--compile", action="store_true",
+                    help="with --precision: add bf16-mixed + channels_last under torch.compile")
+    ap.add_argument("--compile-backend", default="inductor",
+                    help="torch.compile backend of --compile (eager/aot_eager: a quick check "
+                    "of the path without code generation)")
+    ap.add_argument("--warmup-steps", type=int, default=1,
+                    help="with --precision: untimed steps per mode before timing")
+    ap.add_argument("--json", default=None, metavar="FILE",
+                    help="with --precision: also write the rows as JSON (default: none)")
     ap.add_argument("--curve", type=int, default=0,
                     help="with --precision: also train N steps each and print the loss curves")
     ap.add_argument("--e2e", action="store_true",
@@ -372,7 +472,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5,
                     help="--e2e: interleaved rounds of --steps loop steps and --steps pure steps")
     ap.add_argument("--markdown", default=None, metavar="FILE",
-                    help="--e2e: also write the figures as Markdown")
+                    help="--e2e or --precision: also write the figures as Markdown")
     ap.add_argument("--update-readme", default=None, metavar="README",
                     help="--e2e: replace the README's bench_train_e2e block with them")
     ap.add_argument("--pure-batches", type=int, default=8,
@@ -435,9 +535,10 @@ def main() -> None:
 def print_rows(title: str, rows: dict, base: str, batch_size: int, what: str) -> None:
     """Seconds per step, images/s and the ratio against the named baseline row."""
     print(title)
-    print(f"{what:>28} | {'s/step':>7} | {'images/s':>8} | vs {base}")
+    w = max(28, *(len(n) for n in rows))
+    print(f"{what:>{w}} | {'s/step':>7} | {'images/s':>8} | vs {base}")
     for name, t in rows.items():
-        print(f"{name:>28} | {t:7.3f} | {batch_size / t:8.2f} | {rows[base] / t:5.2f}x")
+        print(f"{name:>{w}} | {t:7.3f} | {batch_size / t:8.2f} | {rows[base] / t:5.2f}x")
 
 
 if __name__ == "__main__":

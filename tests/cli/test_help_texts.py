@@ -16,6 +16,7 @@ from semcolor.cli import (
     export,
     label_saliency,
     label_scenes,
+    pack,
     prior,
     shard,
 )
@@ -26,7 +27,7 @@ PARSERS = {
     "semcolor-colorize": colorize._parser, "semcolor-export": export._parser,
     "semcolor-label-scenes": label_scenes._parser, "semcolor-prior": prior._parser,
     "semcolor-label-saliency": label_saliency._parser, "semcolor-app": app._parser,
-    "semcolor-shard": shard._parser,
+    "semcolor-shard": shard._parser, "semcolor-pack": pack._parser,
 }  # fmt: skip
 
 
