@@ -65,7 +65,7 @@ from semcolor import constants as C  # noqa: E402
 from semcolor import hardware  # noqa: E402
 from semcolor.color import normalize_l  # noqa: E402
 from semcolor.losses import MultiTaskLoss, soft_ce_loss  # noqa: E402
-from semcolor.models import ColorizerOutput, SemColorNet  # noqa: E402
+from semcolor.models import SemColorNet  # noqa: E402
 
 
 def batch(b: int, size: int, n_scene: int, n_seg: int, device, seed: int = 0) -> dict:
@@ -519,7 +519,7 @@ def main() -> None:
 
     def eccv_step():
         opt.zero_grad(set_to_none=True)
-        out = ColorizerOutput(ab_logits=eccv(normalize_l(data["L"])))
+        out = eccv(normalize_l(data["L"]))  # a ColorizerOutput (ab_logits only)
         soft_ce_loss(out.ab_logits, data["ab"], data["colorful"], weights).backward()
         opt.step()
 
