@@ -31,6 +31,7 @@ Protocol (``docs/metrics.md``, "Evaluation protocol"):
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -635,6 +636,69 @@ def _cf_ratio(row: dict[str, float]) -> float:
     return row["colorfulness"] / max(row["gt_colorfulness"], 1e-9)
 
 
+#: Cast tilt solve (:func:`solve_cast_tilt`): Newton iterations and step halvings at most,
+#: the finite-difference step of γ (per Lab unit), the tolerance on the mean cast (Lab units).
+TILT_SOLVE_ITERATIONS = 12
+TILT_SOLVE_BACKTRACKS = 10
+TILT_SOLVE_STEP = 1e-3
+TILT_SOLVE_TOLERANCE = 0.01
+
+
+def solve_cast_tilt(
+    logits: Sequence[torch.Tensor], gt_mean_ab: torch.Tensor, temperature: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The logit tilt γ (2,) that zeroes a split's mean colour cast at temperature T: with
+    per-bin offsets ``AB_BINS @ γ`` added to every logit, the mean over images of (the mean
+    annealed-mean ab of the image minus its ground truth's mean ab) is 0 within
+    ``TILT_SOLVE_TOLERANCE``.
+
+    Why: class rebalancing teaches the distribution head p(bin | x) x w(bin), which leans
+    toward the rebalanced mean colour (yellow: ``semcolor.color.mean_preserving_tilt`` and
+    benchmarks/bench_cast.py measure it); an exponential tilt moves the decoded colours'
+    mean and nothing else of the head. Fitting it on a choosing split, as T, also covers
+    what the prior alone mispredicts (a head that learned the tilt only in part). Written by
+    hand: a 2-parameter Newton solve with a finite-difference Jacobian.
+
+    Args:
+        logits: per batch (B,313,h,w) distribution-head logits (any float dtype).
+        gt_mean_ab: (N,2) each ground truth's mean a, b (N = all batches' images).
+        temperature: the annealed-mean T > 0.
+
+    Returns:
+        (γ (2,) float64, the cast before the tilt (2,) float64).
+    """
+    from semcolor.color import ab_bins_tensor
+    from semcolor.inference import annealed_mean_per_image
+
+    bins = ab_bins_tensor("cpu", torch.float32)
+    gt = gt_mean_ab.double()
+
+    def cast(g: np.ndarray) -> np.ndarray:
+        off = (bins @ torch.as_tensor(g, dtype=torch.float32))[None, :, None, None]
+        means = [annealed_mean_per_image(z.float() + off, temperature).mean(dim=(2, 3))
+                 for z in logits]  # fmt: skip
+        return (torch.cat(means).double() - gt).mean(0).numpy()
+
+    g = np.zeros(2)
+    before = c = cast(g)
+    for _ in range(TILT_SOLVE_ITERATIONS):
+        if np.abs(c).max() < TILT_SOLVE_TOLERANCE:
+            break
+        jac = np.stack([(cast(g + TILT_SOLVE_STEP * e) - c) / TILT_SOLVE_STEP
+                        for e in np.eye(2)], axis=1)  # fmt: skip
+        step = np.linalg.lstsq(jac, c, rcond=None)[0]
+        # damped: a full Newton step can overshoot into saturated softmaxes (flat cast)
+        for _ in range(TILT_SOLVE_BACKTRACKS):
+            c_new = cast(g - step)
+            if np.linalg.norm(c_new) < np.linalg.norm(c):
+                break
+            step = step / 2
+        else:
+            break  # no step reduces the cast: keep the best tilt found
+        g, c = g - step, c_new
+    return g, before
+
+
 def calibrate_temperature(
     paths: Sequence[str],
     model: Any,
@@ -644,6 +708,7 @@ def calibrate_temperature(
     batch_size: int = 16,
     progress: bool = True,
     precision: str = "auto",
+    tilt: bool = False,
 ) -> tuple[dict[str, float], list[dict[str, float]]]:
     """Score the dist decoding at each temperature on a validation split under the bench
     protocol and choose one with :func:`choose_temperature`.
@@ -657,13 +722,23 @@ def calibrate_temperature(
     ``semcolor.colorize`` resolve it, so each row equals the bench's figure at that
     temperature on the same machine.
 
+    With ``tilt``, each temperature first gets the logit tilt of :func:`solve_cast_tilt`
+    (zero mean colour cast on this split) and is scored with it; the network then runs twice
+    per batch (the solve keeps the logits as float16: 2.5 MB per image at 256²). The rows
+    equal the bench's figures of the tilted checkpoint
+    (:func:`semcolor.inference.add_logit_tilt`) in fp32; under bf16 they differ by its
+    rounding.
+
     Returns:
         (chosen row, all rows): each row has ``temperature``, ``psnr``, ``ssim``, ``l2ab``,
         ``colorfulness``, ``cast_a``, ``cast_b``, ``num_images``, ``gt_colorfulness``,
-        ``gray_psnr`` and ``colorfulness_ratio`` (M3 / the ground truth's).
+        ``gray_psnr``, ``colorfulness_ratio`` (M3 / the ground truth's), and ``tilt_a``,
+        ``tilt_b`` (γ; 0 without ``tilt``) with ``untilted_cast_a``, ``untilted_cast_b``
+        (the cast before it, at the head's resolution; with ``tilt`` only).
     """
     from tqdm import tqdm
 
+    from semcolor.color import ab_bins_tensor
     from semcolor.data.io import BadImageError
     from semcolor.inference import decode_outputs, network_outputs, resolve_precision
     from semcolor.metrics import colorfulness, evaluate_pair, grayscale_baseline, is_colourless
@@ -676,47 +751,65 @@ def calibrate_temperature(
         raise BenchError(str(e)) from e
     temps = [float(t) for t in temperatures]
     keys = ("psnr", "ssim", "l2ab", "colorfulness", "cast_a", "cast_b")
-    per_image: dict[float, list[dict[str, float]]] = {t: [] for t in temps}
-    gray, gt_cf = [], []
-
-    def flush(gts: list[np.ndarray]) -> None:
-        if not gts:
-            return
-        L = lab_of(gts)[:, :1]
-        out = network_outputs(model.net, L.to(device=model.device, dtype=torch.float32), size,
-                              heads=("dist",), precision=precision)  # fmt: skip
-        for t in temps:
-            ab = decode_outputs(out, ("dist",), t, tuple(L.shape[-2:]))["dist"].cpu()
-            for pred, gt in zip(recombine(L, ab), gts, strict=True):
-                per_image[t].append(evaluate_pair(pred, gt, keys=keys))
-        for gt in gts:
-            gray.append(evaluate_pair(grayscale_baseline(gt), gt, keys=("psnr",))["psnr"])
-            gt_cf.append(colorfulness(gt))
-        gts.clear()
-
-    pending: list[np.ndarray] = []
-    for path in tqdm(paths, desc="calibrate", unit="img", disable=not progress):
+    gts: list[np.ndarray] = []
+    for path in tqdm(paths, desc="calibrate: read", unit="img", disable=not progress):
         try:
             gt = load_ground_truth(path, size)
         except BadImageError:
             continue
-        if is_colourless(gt):
-            continue
-        pending.append(gt)
-        if len(pending) >= batch_size:
-            flush(pending)
-    flush(pending)
-    if not gt_cf:
+        if not is_colourless(gt):
+            gts.append(gt)
+    if not gts:
         raise BenchError("no colourful image to calibrate on")
+    batches = [gts[i : i + batch_size] for i in range(0, len(gts), batch_size)]
+
+    def forward(batch: list[np.ndarray]) -> tuple[torch.Tensor, Any]:
+        L = lab_of(batch)[:, :1]
+        out = network_outputs(model.net, L.to(device=model.device, dtype=torch.float32), size,
+                              heads=("dist",), precision=precision)  # fmt: skip
+        return L, out
+
+    gammas = {t: np.zeros(2) for t in temps}
+    untilted: dict[float, np.ndarray] = {}
+    if tilt:
+        logits, gt_means = [], []
+        for batch in tqdm(batches, desc="calibrate: tilt", unit="batch", disable=not progress):
+            logits.append(forward(batch)[1].ab_logits.detach().to("cpu", torch.float16))
+            gt_means.append(lab_of(batch)[:, 1:].mean(dim=(2, 3)))
+        gt_mean_ab = torch.cat(gt_means)
+        for t in temps:
+            gammas[t], untilted[t] = solve_cast_tilt(logits, gt_mean_ab, t)
+        del logits
+    bins = ab_bins_tensor(model.device, torch.float32)
+    per_image: dict[float, list[dict[str, float]]] = {t: [] for t in temps}
+    gray, gt_cf = [], []
+    for batch in tqdm(batches, desc="calibrate: score", unit="batch", disable=not progress):
+        L, out = forward(batch)
+        for t in temps:
+            if tilt:
+                g = torch.as_tensor(gammas[t], dtype=torch.float32, device=model.device)
+                off = (bins @ g)[None, :, None, None]
+                out_t = dataclasses.replace(out, ab_logits=out.ab_logits.float() + off)
+            else:
+                out_t = out
+            ab = decode_outputs(out_t, ("dist",), t, tuple(L.shape[-2:]))["dist"].cpu()
+            for pred, gt in zip(recombine(L, ab), batch, strict=True):
+                per_image[t].append(evaluate_pair(pred, gt, keys=keys))
+        for gt in batch:
+            gray.append(evaluate_pair(grayscale_baseline(gt), gt, keys=("psnr",))["psnr"])
+            gt_cf.append(colorfulness(gt))
     rows = []
     for t in temps:
-        rows.append({
+        row = {
             "temperature": t, **{k: float(np.mean([r[k] for r in per_image[t]])) for k in keys},
             "num_images": len(per_image[t]),
             "gt_colorfulness": float(np.mean(gt_cf)), "gray_psnr": float(np.mean(gray)),
-        })  # fmt: skip
-    for r in rows:
-        r["colorfulness_ratio"] = _cf_ratio(r)
+            "tilt_a": float(gammas[t][0]), "tilt_b": float(gammas[t][1]),
+        }  # fmt: skip
+        if t in untilted:
+            row["untilted_cast_a"], row["untilted_cast_b"] = (float(v) for v in untilted[t])
+        row["colorfulness_ratio"] = _cf_ratio(row)
+        rows.append(row)
     return choose_temperature(rows), rows
 
 

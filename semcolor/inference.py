@@ -337,57 +337,40 @@ def resolve_temperature(model: Any, temperature: float | None) -> float:
     return check_temperature(temperature)
 
 
-def tilt_dist_head(model: LoadedModel) -> dict[str, Any]:
-    """Give the model's distribution head the mean-preserving tilt, in place: its logit bias
-    gets the per-bin offsets of :func:`semcolor.color.mean_preserving_tilt` computed from the
-    checkpoint's prior (``p``, ``weights``), so that where the head is unsure its output no
-    longer leans toward the rebalancing's mean colour (a yellow/sepia cast) but keeps the
-    rebalancing's spread toward rare colours. Every decoding then follows (API, CLIs, app,
-    video, bench: they all read the network). ``semcolor-calibrate`` applies it and stores
-    the returned record; :func:`apply_tilt_to_checkpoint` writes it into a checkpoint.
+def add_logit_tilt(net: torch.nn.Module, gamma: Sequence[float]) -> dict[str, Any]:
+    """Tilt a network's distribution head in place: its logit bias gets the per-bin offsets
+    ``AB_BINS @ gamma``, which move the decoded colours' mean (``semcolor-calibrate`` fits
+    ``gamma`` to zero the colour cast on a choosing split: :func:`semcolor.bench.solve_cast_tilt`).
+    Every decoding then follows (API, CLIs, app, video, bench: they all read the network).
+
+    Args:
+        net: a network with a distribution head (:func:`semcolor.models.dist_logit_bias`).
+        gamma: (2,) tilt per Lab unit of a and b.
 
     Returns:
-        the record stored as the checkpoint's ``semcolor.dist_tilt``: ``param`` (the bias's
-        state-dict name), ``offsets`` (313 floats), ``gamma`` (2), and the mean ab of the
-        training prior, of the rebalanced distribution and after the tilt.
+        the record :func:`apply_tilt_to_checkpoint` writes: ``param`` (the bias's
+        state-dict name), ``gamma`` (2 floats) and ``offsets`` (313 floats).
 
     Raises:
-        CheckpointError: no distribution head, no prior, or trained without rebalancing
-            (nothing to undo).
+        CheckpointError: the network has no distribution head with a bias.
     """
-    from semcolor.color import AB_BINS, mean_preserving_tilt
+    from semcolor.color import AB_BINS
     from semcolor.models import dist_logit_bias
 
-    if (model.config.get("loss") or {}).get("rebalance") is False:
-        raise CheckpointError("the model was trained without class rebalancing "
-                              "(loss.rebalance=false): it has no tilt to undo")  # fmt: skip
-    if not model.prior or "p" not in model.prior or "weights" not in model.prior:
-        raise CheckpointError("the checkpoint stores no rebalancing prior (p, weights), so the "
-                              "tilt cannot be computed; calibrate with --no-tilt")  # fmt: skip
     try:
-        name, bias = dist_logit_bias(model.net)
+        name, bias = dist_logit_bias(net)
     except ValueError as e:
         raise CheckpointError(str(e)) from e
-    p = np.asarray(model.prior["p"], dtype=np.float64)
-    w = np.asarray(model.prior["weights"], dtype=np.float64)
-    offsets, gamma = mean_preserving_tilt(p, w)
+    g = np.asarray(gamma, dtype=np.float64).reshape(2)
+    offsets = AB_BINS.astype(np.float64) @ g
     with torch.no_grad():
         bias += torch.as_tensor(offsets, dtype=bias.dtype, device=bias.device)
-    bins = AB_BINS.astype(np.float64)
-
-    def mean_ab(x: np.ndarray) -> list[float]:
-        return [float(v) for v in (x / x.sum()) @ bins]
-
-    return {"param": name, "offsets": [float(v) for v in offsets],
-            "gamma": [float(v) for v in gamma], "prior_mean_ab": mean_ab(p),
-            "rebalanced_mean_ab": mean_ab(p * w),
-            "tilted_mean_ab": mean_ab(p * w * np.exp(offsets)),
-            "rule": "mean-preserving tilt of the rebalanced distribution head "
-                    "(semcolor.color.mean_preserving_tilt)"}  # fmt: skip
+    return {"param": name, "gamma": [float(v) for v in g],
+            "offsets": [float(v) for v in offsets]}  # fmt: skip
 
 
 def apply_tilt_to_checkpoint(ckpt: dict[str, Any], record: dict[str, Any]) -> None:
-    """Add a :func:`tilt_dist_head` record's offsets to a checkpoint dict's distribution-head
+    """Add a :func:`add_logit_tilt` record's offsets to a checkpoint dict's distribution-head
     bias (a training checkpoint's ``net.<param>`` or a slim one's ``<param>``), in place,
     and store the record as ``ckpt["semcolor"]["dist_tilt"]``.
 

@@ -13,14 +13,13 @@ value. Use a split meant for choosing (imagen1k/val, imagenette/val, camvid/val)
 report split. The table printed has, per T, PSNR, M3 and its ratio to the ground truth's,
 and the colour cast (mean a and b minus the ground truth's; b > 0 is a yellow/sepia tint).
 
-First (unless ``--no-tilt``), a model trained with class rebalancing gets the mean-preserving
-tilt (:func:`semcolor.inference.tilt_dist_head`): the rebalanced loss teaches the head
-p(bin | x) x w(bin), whose mean colour is not the data's (for the shipped model, b +14.6
-against +6.4; a yellow/sepia cast, measured by benchmarks/bench_cast.py); per-bin offsets
-computed from the checkpoint's prior move that mean back and keep the spread toward rare
-colours. They are added to the head's bias in the written copy (recorded as
-``semcolor.dist_tilt``), so every inference path decodes the same; a tilted checkpoint is
-never tilted twice.
+First (unless ``--no-tilt``), each temperature gets the logit tilt that zeroes the split's
+mean colour cast (:func:`semcolor.bench.solve_cast_tilt`): class rebalancing teaches the
+head p(bin | x) x w(bin), whose mean colour is not the data's (the shipped model's
+rebalanced prior has b +14.6 against the data's +6.4: a yellow/sepia cast; measured by
+benchmarks/bench_cast.py). The chosen temperature's tilt, per-bin offsets ``AB_BINS @ γ``,
+is added to the head's bias in the written copy (recorded as ``semcolor.dist_tilt``), so
+every inference path decodes the same; a tilted checkpoint is never tilted twice.
 
 Exit status: 0 written; 2 bad arguments, data or checkpoint.
 """
@@ -64,9 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     ap.add_argument(
         "--no-tilt", action="store_true",
-        help="leave the distribution head as trained (default: give it the mean-preserving "
-        "tilt first, computed from the checkpoint's prior, where it was trained with class "
-        "rebalancing: removes the rebalancing's shift of the mean colour, a yellow cast)",
+        help="leave the distribution head as trained (default: fit, per temperature, the "
+        "logit tilt that zeroes the split's mean colour cast, and store the chosen one)",
     )
     ap.add_argument("--force", action="store_true", help="overwrite an existing --out")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -88,9 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     from semcolor.inference import (
         CheckpointError,
+        add_logit_tilt,
         apply_tilt_to_checkpoint,
         load_model,
-        tilt_dist_head,
     )
 
     def fail(msg: str) -> int:
@@ -115,40 +113,42 @@ def main(argv: list[str] | None = None) -> int:
         print("semcolor-calibrate: warning: --band is deprecated and ignored: the rule now "
               "picks the temperature whose colourfulness matches the ground truth's",
               file=sys.stderr)  # fmt: skip
-    tilt = None
     try:
         model = load_model(args.ckpt, device=args.device)
         ckpt = torch.load(args.ckpt, map_location="cpu", weights_only=True)
-        if (ckpt.get("semcolor") or {}).get("dist_tilt"):
+        tilt = not args.no_tilt
+        if tilt and (ckpt.get("semcolor") or {}).get("dist_tilt"):
             print("the distribution head is already tilted (semcolor.dist_tilt): kept as it is")
-        elif not args.no_tilt:
-            try:
-                tilt = tilt_dist_head(model)
-            except CheckpointError as e:  # nothing to undo: calibrate the head as it is
-                print(f"no tilt: {e}")
-        if tilt is not None:
-            means = [tilt[k] for k in ("prior_mean_ab", "rebalanced_mean_ab", "tilted_mean_ab")]
-            print("mean-preserving tilt: mean a, b of the training prior {:+.2f}, {:+.2f}; "
-                  "rebalanced {:+.2f}, {:+.2f}; tilted {:+.2f}, {:+.2f}".format(*sum(means, [])))
+            tilt = False
         paths = list_dataset_images(args.dataset, args.root, args.split, limit=args.limit)
         chosen, rows = calibrate_temperature(
             paths, model, temps, size=args.size, progress=not args.no_progress,
-            precision=args.precision,
+            precision=args.precision, tilt=tilt,
         )
+        record = add_logit_tilt(model.net, (chosen["tilt_a"], chosen["tilt_b"])) if tilt else None
     except (BenchError, CheckpointError, FileNotFoundError, ValueError) as e:
         return fail(str(e))
-    print(f"{'T':>5} | {'PSNR':>6} | {'M3':>6} | M3/GT | a cast | b cast | decoding")
+    print(f"{'T':>5} | {'PSNR':>6} | {'M3':>6} | M3/GT | a cast | b cast |"
+          + (" untilted a, b | tilt γ (a, b)    |" if tilt else "") + " decoding")  # fmt: skip
     for r in rows:
         mark = " <- chosen" if r is chosen else ""
+        extra = (f" {r['untilted_cast_a']:+6.2f} {r['untilted_cast_b']:+6.2f} | "
+                 f"{r['tilt_a']:+.4f} {r['tilt_b']:+.4f} |") if tilt else ""  # fmt: skip
         print(f"{r['temperature']:5.2f} | {r['psnr']:6.2f} | {r['colorfulness']:6.2f} | "
-              f"{r['colorfulness_ratio']:5.2f} | {r['cast_a']:+6.2f} | {r['cast_b']:+6.2f} | "
-              f"{decoding_name('dist', r['temperature'])}{mark}")  # fmt: skip
+              f"{r['colorfulness_ratio']:5.2f} | {r['cast_a']:+6.2f} | {r['cast_b']:+6.2f} |"
+              f"{extra} {decoding_name('dist', r['temperature'])}{mark}")  # fmt: skip
     print(f"{int(chosen['num_images'])} images; gray PSNR {rows[0]['gray_psnr']:.2f}, "
           f"ground-truth M3 {rows[0]['gt_colorfulness']:.2f}")  # fmt: skip
     print(f"chosen: the {decoding_name('dist', chosen['temperature'])} (colourfulness closest "
-          "to the ground truth's)")  # fmt: skip
-    if tilt is not None:
-        apply_tilt_to_checkpoint(ckpt, tilt)
+          "to the ground truth's)" + (", with the tilt that zeroes its colour cast on this "
+          "split" if tilt else ""))  # fmt: skip
+    if record is not None:
+        record.update({
+            "rule": "zero mean colour cast on the calibration split (semcolor.bench."
+                    "solve_cast_tilt), at the chosen temperature",
+            "untilted_cast": [chosen["untilted_cast_a"], chosen["untilted_cast_b"]],
+        })  # fmt: skip
+        apply_tilt_to_checkpoint(ckpt, record)
     meta = ckpt["semcolor"]
     meta["temperature"] = float(chosen["temperature"])
     meta["temperature_calibration"] = {

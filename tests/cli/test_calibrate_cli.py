@@ -106,49 +106,70 @@ def test_calibration_scores_equal_the_bench_at_each_temperature(tmp_path, precis
         assert row["gt_colorfulness"] == pytest.approx(ref.gt["colorfulness"], rel=1e-6)
 
 
-def test_cli_tilts_a_rebalanced_head_once_and_stores_the_record(tmp_path, capsys):
-    """With a prior (trained with rebalancing) the calibrated copy's distribution bias is the
-    input's plus the mean-preserving offsets, recorded in semcolor.dist_tilt; calibrating
-    that copy again keeps it; --no-tilt and a checkpoint without a prior leave it as is."""
+def test_solve_cast_tilt_zeroes_the_mean_cast():
+    """The tilt found moves the decoded colours' mean onto the ground truths' (checked with
+    the annealed mean computed independently), from a head biased toward +b."""
     import numpy as np
 
-    from semcolor.color import AB_BINS, RebalancePrior, mean_preserving_tilt
+    from semcolor.bench import solve_cast_tilt
+    from semcolor.color import AB_BINS, annealed_mean
+
+    g = torch.Generator().manual_seed(0)
+    bins = torch.tensor(np.array(AB_BINS), dtype=torch.float32)
+    logits = [torch.randn(3, 313, 4, 5, generator=g) * 2 + (bins[:, 1] / 20)[None, :, None, None]
+              for _ in range(2)]  # fmt: skip
+    gt = torch.randn(6, 2, generator=g) * 3
+    gamma, before = solve_cast_tilt(logits, gt, 0.38)
+    assert np.abs(before).max() > 5  # the head leans toward +b
+    off = (bins @ torch.tensor(gamma, dtype=torch.float32))[None, :, None, None]
+    means = torch.cat([annealed_mean(z + off, 0.38).mean(dim=(2, 3)) for z in logits])
+    assert (means.double() - gt.double()).mean(0).abs().max() < 0.01
+
+
+def test_cli_tilts_the_head_once_and_the_bench_sees_no_cast(tmp_path, capsys):
+    """The calibrated copy's distribution bias is the input's plus AB_BINS @ γ (recorded in
+    semcolor.dist_tilt); the bench of that copy finds the calibration's figures (fp32), a
+    mean cast of about 0 on the same split; calibrating the copy again keeps its tilt;
+    --no-tilt leaves the head as it was."""
+    import numpy as np
+
+    from semcolor.bench import evaluate_images, list_dataset_images
+    from semcolor.color import AB_BINS
     from semcolor.inference import CheckpointError, apply_tilt_to_checkpoint
-    from semcolor.lit.module import checkpoint_meta
 
     torch.set_num_threads(1)
-    for i in range(2):
+    for i in range(3):
         save_image(tmp_path / "val" / f"{i}.png", colour_array(32, 32, seed=i))
-    counts = np.exp(-(AB_BINS**2).sum(1) / (2 * 15.0**2)) * 1e6 + (AB_BINS[:, 1] > 40) * 5e3
-    prior = RebalancePrior.from_counts(counts)
     net = tiny_net()
-    meta = checkpoint_meta(net, prior, {"model": {}, "loss": {"rebalance": True}})
-    src = tmp_path / "m.ckpt"
-    torch.save({"semcolor": meta, "state_dict": {"net." + k: v for k, v in
-                                                 net.state_dict().items()}}, src)  # fmt: skip
+    src = write_ckpt(tmp_path / "m.ckpt", net)
     key = "net.dist_head.conv.bias"
+    bias0 = net.state_dict()["dist_head.conv.bias"].double()
 
     def run(ckpt, out, *extra):
         argv = ["--ckpt", str(ckpt), "--root", str(tmp_path / "val"), "--out", str(out),
-                "--temperatures", "0.38", "--size", "32", "--no-progress", *extra]  # fmt: skip
+                "--temperatures", "0.38", "--size", "32", "--no-progress", "--precision",
+                "fp32", *extra]  # fmt: skip
         assert main(argv) == 0
         return torch.load(out, weights_only=True), capsys.readouterr().out
 
     tilted, printed = run(src, tmp_path / "t.ckpt")
-    assert "mean-preserving tilt" in printed
-    offsets, _ = mean_preserving_tilt(prior.p, prior.weights)
-    gained = tilted["state_dict"][key].double() - net.state_dict()["dist_head.conv.bias"].double()
-    assert torch.allclose(gained, torch.tensor(offsets), atol=1e-5)
+    assert "untilted a, b" in printed and "zeroes its colour cast" in printed
     rec = tilted["semcolor"]["dist_tilt"]
-    assert rec["param"] == "dist_head.conv.bias" and len(rec["offsets"]) == 313
-    assert np.allclose(rec["tilted_mean_ab"], rec["prior_mean_ab"], atol=1e-6)
+    offsets = torch.tensor(np.array(AB_BINS) @ np.array(rec["gamma"]), dtype=torch.float64)
+    assert torch.allclose(tilted["state_dict"][key].double() - bias0, offsets, atol=1e-5)
+    assert rec["param"] == "dist_head.conv.bias" and max(map(abs, rec["untilted_cast"])) > 0.05
+    row = tilted["semcolor"]["temperature_calibration"]["rows"][0]
+    paths = list_dataset_images("folder", tmp_path / "val")
+    ref = evaluate_images(paths, load_model(tmp_path / "t.ckpt"), size=32, methods=["dist"],
+                          progress=False, frechet=False, precision="fp32").summary["dist"]  # fmt: skip
+    for k in ("psnr", "colorfulness", "cast_a", "cast_b"):
+        assert row[k] == pytest.approx(ref[k], rel=1e-4, abs=1e-4), k
+    assert abs(ref["cast_a"]) < 0.2 and abs(ref["cast_b"]) < 0.2
     with pytest.raises(CheckpointError, match="already tilted"):
         apply_tilt_to_checkpoint(tilted, rec)
     again, printed = run(tmp_path / "t.ckpt", tmp_path / "t2.ckpt")
     assert "already tilted" in printed and torch.equal(again["state_dict"][key],
                                                        tilted["state_dict"][key])  # fmt: skip
     plain, _ = run(src, tmp_path / "n.ckpt", "--no-tilt")
-    assert torch.equal(plain["state_dict"][key], net.state_dict()["dist_head.conv.bias"])
+    assert torch.equal(plain["state_dict"][key].double(), bias0)
     assert "dist_tilt" not in plain["semcolor"]
-    _, printed = run(write_ckpt(tmp_path / "np.ckpt", tiny_net()), tmp_path / "np2.ckpt")
-    assert "no tilt: the checkpoint stores no rebalancing prior" in printed
