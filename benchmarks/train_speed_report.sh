@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the README's training-speed figures ("Training speed"):
-# 1. bench_train.py --precision: the default recipe's network in fp32, bf16-mixed,
-#    channels_last and both (synthetic batches);
+# 1. bench_train.py --precision --curve: the default recipe's network in fp32, bf16-mixed,
+#    channels_last and both (synthetic batches), with 150-step loss curves against fp32;
 # 2. bench_train.py --e2e: semcolor-train's real loop on the default recipe's data against
 #    the pure step, interleaved; its table replaces the README's bench_train_e2e block.
 # The data: DATA (the shared datasets), PHOTOS and LABELS (semcolor-prepare-photos and
@@ -17,7 +17,7 @@ LOCK=${LOCK:-/tmp/semcolor_bench.lock}
 PY=${PYTHON:-python}
 mkdir -p "$OUT"
 grep -o -E 'avx512_bf16|amx_bf16|avx2' /proc/cpuinfo | sort | uniq -c | tee "$OUT/cpu_flags.txt" || true
-flock "$LOCK" "$PY" benchmarks/bench_train.py --precision --size 128 --batch 16 --steps 5 \
+flock "$LOCK" "$PY" benchmarks/bench_train.py --precision --size 128 --batch 16 --steps 10 --curve 150 \
     | tee "$OUT/precision.txt"
 flock "$LOCK" "$PY" benchmarks/bench_train.py --e2e --steps 20 --rounds 5 --warmup 10 \
     --markdown "$OUT/e2e.md" --update-readme README.md -- +experiment=default_model \
