@@ -160,8 +160,9 @@ def test_cli_tilts_the_head_once_and_the_bench_sees_no_cast(tmp_path, capsys):
     assert rec["param"] == "dist_head.conv.bias" and max(map(abs, rec["untilted_cast"])) > 0.05
     row = tilted["semcolor"]["temperature_calibration"]["rows"][0]
     paths = list_dataset_images("folder", tmp_path / "val")
-    ref = evaluate_images(paths, load_model(tmp_path / "t.ckpt"), size=32, methods=["dist"],
-                          progress=False, frechet=False, precision="fp32").summary["dist"]  # fmt: skip
+    res = evaluate_images(paths, load_model(tmp_path / "t.ckpt"), size=32, methods=["dist"],
+                          progress=False, frechet=False, precision="fp32")  # fmt: skip
+    ref = res.summary["dist"]
     for k in ("psnr", "colorfulness", "cast_a", "cast_b"):
         assert row[k] == pytest.approx(ref[k], rel=1e-4, abs=1e-4), k
     assert abs(ref["cast_a"]) < 0.2 and abs(ref["cast_b"]) < 0.2
