@@ -8,6 +8,7 @@ import csv
 import json
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -168,3 +169,17 @@ def test_experiment_minutes_cap_single_experiments_and_compose(tmp_path):
     with pytest.raises(ValueError, match="experiment_max_minutes names"):
         ablation.Study(experiments=["a"], seeds=[0], steps=1, splits=[{"name": "t",
                        "dataset": "folder", "root": "."}], experiment_max_minutes={"b": 1})
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "studies")
+                                        .glob("*.yaml")), ids=lambda p: p.name)  # fmt: skip
+def test_every_shipped_study_file_loads(path):
+    """The study files in studies/ parse into a Study whose experiments are +experiment
+    configs that compose, and whose reference is one of them."""
+    from semcolor.cli.ablate import load_study
+    from tests.lit.helpers import compose_train
+
+    study, _ = load_study(path, [])
+    assert study.experiments and study.reference in study.experiments
+    for e in study.experiments:
+        compose_train([f"+experiment={e}"])
