@@ -27,6 +27,7 @@ from typing import Any
 
 from semcolor import constants as C
 from semcolor.cli._help import parser as help_parser
+from semcolor.cli._report import report_skipped
 
 PROG = "semcolor-pack"
 #: Overrides that say where the data is: given for the sources, left to their defaults in the
@@ -201,13 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {c['files']} files copied whole, {c['bytes'] / 1e6:.2f} MB")
     print(f"{PROG}: {report.total_bytes / 1e6:.2f} MB of {args.max_mb:g} MB in {out}")
     print(f"train from it: {command}")
-    if report.skipped:
-        print(f"{PROG}: {len(report.skipped)} unreadable source file(s) left out:",
-              file=sys.stderr)  # fmt: skip
-        for path, reason in report.skipped:
-            print(f"  {path}\t{reason}", file=sys.stderr)
-        return 1
-    return 0
+    return report_skipped(
+        PROG, report.skipped, f"{len(report.skipped)} unreadable source file(s) left out:"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from semcolor.cli._help import parser as help_parser
+from semcolor.cli._report import report_skipped
 
 log = logging.getLogger("semcolor.shard")
 PROG = "semcolor-shard"
@@ -173,12 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {cause}", file=sys.stderr)
         return 2
     print(f"{PROG}: {report.samples} samples in {report.chunks} chunks under {report.out}")
-    if report.skipped:
-        print(f"{PROG}: skipped {len(report.skipped)} unreadable file(s):", file=sys.stderr)
-        for path, reason in report.skipped:
-            print(f"  {path}: {reason}", file=sys.stderr)
-        return 1
-    return 0
+    return report_skipped(
+        PROG, report.skipped, f"skipped {len(report.skipped)} unreadable file(s):"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover
