@@ -763,19 +763,18 @@ def calibrate_temperature(
         raise BenchError("no colourful image to calibrate on")
     batches = [gts[i : i + batch_size] for i in range(0, len(gts), batch_size)]
 
-    def forward(batch: list[np.ndarray]) -> tuple[torch.Tensor, Any]:
-        L = lab_of(batch)[:, :1]
-        out = network_outputs(model.net, L.to(device=model.device, dtype=torch.float32), size,
-                              heads=("dist",), precision=precision)  # fmt: skip
-        return L, out
+    def forward(L: torch.Tensor) -> Any:
+        return network_outputs(model.net, L.to(device=model.device, dtype=torch.float32), size,
+                               heads=("dist",), precision=precision)  # fmt: skip
 
     gammas = {t: np.zeros(2) for t in temps}
     untilted: dict[float, np.ndarray] = {}
     if tilt:
         logits, gt_means = [], []
         for batch in tqdm(batches, desc="calibrate: tilt", unit="batch", disable=not progress):
-            logits.append(forward(batch)[1].ab_logits.detach().to("cpu", torch.float16))
-            gt_means.append(lab_of(batch)[:, 1:].mean(dim=(2, 3)))
+            lab = lab_of(batch)
+            logits.append(forward(lab[:, :1]).ab_logits.detach().to("cpu", torch.float16))
+            gt_means.append(lab[:, 1:].mean(dim=(2, 3)))
         gt_mean_ab = torch.cat(gt_means)
         for t in temps:
             gammas[t], untilted[t] = solve_cast_tilt(logits, gt_mean_ab, t)
@@ -784,7 +783,8 @@ def calibrate_temperature(
     per_image: dict[float, list[dict[str, float]]] = {t: [] for t in temps}
     gray, gt_cf = [], []
     for batch in tqdm(batches, desc="calibrate: score", unit="batch", disable=not progress):
-        L, out = forward(batch)
+        L = lab_of(batch)[:, :1]
+        out = forward(L)
         for t in temps:
             if tilt:
                 g = torch.as_tensor(gammas[t], dtype=torch.float32, device=model.device)
