@@ -1,7 +1,7 @@
 """Where the colour cast comes from: the data, the rebalancing or the decoding.
 
 On a choosing split (default imagen1k/val), with the bench's protocol and metric code
-(:func:`semcolor.bench.predict_images` decodings, :func:`semcolor.metrics.evaluate_pair`):
+(:func:`semcolor.evaluation.predict_images` decodings, :func:`semcolor.metrics.evaluate_pair`):
 
 * **data**: the mean a, b of the training data's rebalancing prior (the distribution the
   checkpoint stores, counted on its training sample) beside the split's own mean a, b;
@@ -31,9 +31,10 @@ import os
 import numpy as np
 import torch
 
-from semcolor.bench import _load_gt, lab_of, list_dataset_images, recombine
 from semcolor.color import AB_BINS, mean_preserving_tilt
 from semcolor.color.targets import distribution_targets
+from semcolor.data.bench_images import _load_gt
+from semcolor.evaluation import lab_of, list_dataset_images, recombine
 from semcolor.inference import annealed_mean_per_image, load_model, network_outputs, upsample_ab
 from semcolor.metrics import colorfulness, evaluate_pair, is_colourless
 

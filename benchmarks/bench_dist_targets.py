@@ -36,9 +36,9 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    from semcolor.bench import lab_of, list_dataset_images, load_ground_truth, recombine
     from semcolor.color import annealed_mean, mean, soft_encode_sparse
     from semcolor.color.targets import DIST_TARGET_MODES, DistTargets, distribution_targets
+    from semcolor.evaluation import lab_of, list_dataset_images, load_ground_truth, recombine
     from semcolor.inference import upsample_ab
     from semcolor.metrics import MetricAccumulator, evaluate_pair, grayscale_baseline, is_colourless
 

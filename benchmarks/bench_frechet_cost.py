@@ -1,6 +1,6 @@
 """What the offline Fréchet figure (FD-Lite0) costs a bench run.
 
-Runs :func:`semcolor.bench.evaluate_images` on the same images with the shipped default
+Runs :func:`semcolor.evaluation.evaluate_images` on the same images with the shipped default
 model (or ``--ckpt``), alternately without (the named baseline) and with the FD-Lite0 feature
 pass, ``--repeats`` times each, and prints the wall times (the image loop, as
 ``speed.wall_s``), the feature-pass time the run itself measured (``speed.frechet_s``) and
@@ -28,7 +28,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    from semcolor.bench import evaluate_images, list_dataset_images
+    from semcolor.evaluation import evaluate_images, list_dataset_images
     from semcolor.inference import load_model
 
     model = load_model(args.ckpt, device="cpu")

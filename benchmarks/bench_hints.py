@@ -126,8 +126,8 @@ def hint_quality(L: np.ndarray, ab_model: torch.Tensor, x: int, y: int, region: 
 def quality(folder: Path, photos: int, trials: int,
             settings: list[tuple[float, float, float]], size: int) -> None:
     import semcolor
-    from semcolor.api import _prepare
     from semcolor.inference import upsample_ab
+    from semcolor.inference.api import _prepare
 
     colorizer = semcolor.Colorizer(device="cpu", size=size)
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".png"))

@@ -13,8 +13,8 @@ Rows (one batch of random L per row, float32, eval mode, ``torch.inference_mode(
 - ``<model> predict_ab dist bf16``: the same under ``precision="bf16"`` (bfloat16 autocast
   around the network, ``--precisions``).
 - ``<model> predict_ab dist onnxruntime``: the exported dist-only graph
-  (:class:`semcolor.export.OrtNetwork`, what ``Colorizer(backend="onnxruntime")`` runs: network,
-  annealed mean) in an ONNX Runtime CPU session on the same threads (``--backends``); its
+  (:class:`semcolor.inference.export.OrtNetwork`, what ``Colorizer(backend="onnxruntime")`` runs:
+  network, annealed mean) in an ONNX Runtime CPU session on the same threads (``--backends``); its
   GFLOP are those of the PyTorch row (the counter cannot see inside ONNX Runtime).
 - ``ECCV16 full``: Zhang et al.'s network (:class:`semcolor.models.ECCV16Net`, random
   weights; speed does not depend on the weights).
@@ -138,7 +138,7 @@ def network_cases(
                     b, label,
                 ))  # fmt: skip
         if "onnxruntime" in backends:
-            from semcolor.export import ort_network
+            from semcolor.inference.export import ort_network
 
             ort = ort_network(net, int(x.shape[-1]), "dist", 0.38)
             xc = x.contiguous()

@@ -1,4 +1,4 @@
-"""Flicker of video colorization, stabilised (semcolor.video's default) against per-frame,
+"""Flicker of video colorization, stabilised (semcolor.inference.video's default) against per-frame,
 on three clips made here with a known answer, with the shipped default model:
 
 - ``static``: one photo repeated: the right colours do not change at all, so any frame-to-
@@ -110,7 +110,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--size", type=int, default=256, help="network input side")
     args = ap.parse_args()
-    from semcolor.video import colorize_video
+    from semcolor.inference.video import colorize_video
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

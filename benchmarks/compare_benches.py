@@ -4,7 +4,7 @@ Each entry is ``LABEL=BENCH_DIR:METHOD`` (a folder written by ``semcolor-bench -
 one of its methods: dist, reg, gray). Per metric, every entry's mean over the images all
 entries share, and its paired difference against the reference (the first entry, or
 ``--reference LABEL``) with a 95% t interval over images (the ablation study's
-:func:`semcolor.ablation.mean_interval`). An interval that excludes 0 is a difference on
+:func:`semcolor.evaluation.ablation.mean_interval`). An interval that excludes 0 is a difference on
 this split; one that holds 0 is not.
 
     python benchmarks/compare_benches.py gray=bench/h1_test:gray h1=bench/h1_test:reg \
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from semcolor.ablation import mean_interval
+from semcolor.evaluation.ablation import mean_interval
 
 
 def read_method(folder: Path, method: str) -> dict[str, dict[str, float]]:

@@ -18,6 +18,8 @@ References
            as computed by pytorch-fid (mseitzer/pytorch-fid, ``inception.py``).
 [Lite19]   M. Tan, Q. V. Le, "EfficientNet", ICML 2019; EfficientNet-Lite0 is its TF-Lite
            variant, trained and evaluated at 224x224.
+[SqueezeNet16] F. N. Iandola, S. Han, M. W. Moskewicz, K. Ashraf, W. J. Dally, K. Keutzer,
+           "SqueezeNet", arXiv:1602.07360, 2016 (v1.1 layout); Lasagne's layer defaults.
 """
 
 from __future__ import annotations
@@ -188,16 +190,16 @@ APP_PREVIEW_SIDE: int = 1280
 APP_RESULT_MAX_AGE_S: int = 3600
 
 # --- Uncertainty map ------------------------------------------------------------------------
-#: Colour scale of uncertainty images (semcolor.api.uncertainty_image): matplotlib's viridis,
-#: perceptually uniform and monotonic in lightness (readable in gray too).
+#: Colour scale of uncertainty images (semcolor.inference.api.uncertainty_image): matplotlib's
+#: viridis, perceptually uniform and monotonic in lightness (readable in gray too).
 UNCERTAINTY_COLORMAP: str = "viridis"
 #: Values marked on the legend of an uncertainty image (entropy / log 313).
 UNCERTAINTY_TICKS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 # --- Video ------------------------------------------------------------------------------
-#: Temporal stabilisation (semcolor.video): the largest weight of the previous frame's ab,
-#: the L-difference scale of the similarity weight (L units), the scene-cut threshold on the
-#: L-histogram total variation, its bin count, and the H.264 quality of the output.
+#: Temporal stabilisation (semcolor.inference.video): the largest weight of the previous frame's
+#: ab, the L-difference scale of the similarity weight (L units), the scene-cut threshold on
+#: the L-histogram total variation, its bin count, and the H.264 quality of the output.
 VIDEO_ALPHA: float = 0.8
 VIDEO_TAU: float = 4.0
 VIDEO_CUT_THRESHOLD: float = 0.3
@@ -219,3 +221,33 @@ FID_FEATURE_DIM: int = 2048
 #: was the same at 224, 160 and 128.
 FD_LITE0_INPUT_SIZE: int = 128
 FD_LITE0_FEATURE_DIM: int = 1280
+
+# --- Places365 SqueezeNet, the Lasagne file [SqueezeNet16] --------------------------------
+#: (squeeze, expand) channels of fire2 ... fire9 of SqueezeNet 1.1 (Iandola et al. 2016), the
+#: layout of ``squeezenet_places365.params``; read by :mod:`semcolor.weights` (the file) and
+#: :mod:`semcolor.models.squeezenet_places365` (the network), so neither imports the other.
+SQUEEZENET_FIRES: tuple[tuple[int, int], ...] = (
+    (16, 64), (16, 64), (32, 128), (32, 128), (48, 192), (48, 192), (64, 256), (64, 256),
+)  # fmt: skip
+#: Lasagne BatchNormLayer's default epsilon.
+LASAGNE_BN_EPS: float = 1e-4
+
+# --- The bench protocol (docs/metrics.md) --------------------------------------------------
+# Here rather than in semcolor.data.bench_images so that `semcolor-bench --help` and
+# `semcolor-calibrate --help` list them without importing torch.
+#: Network input side of the bench: the papers' 256x256 protocol [Zhang16; NKD20].
+BENCH_SIZE: int = 256
+#: Datasets known to the bench -> (class name in semcolor.data.datasets, default split).
+BENCH_DATASETS: dict[str, tuple[str, str | None]] = {
+    "div2k": ("DIV2K", "valid"),
+    "imagenet": ("ImageNet", "val"),
+    "places365": ("Places365", "val"),
+    "cocostuff": ("CocoStuff", "val"),
+    "camvid": ("CamVid", "test"),
+    "tinyimagenet": ("TinyImageNet", "val"),
+    "folder": ("ImageFolder", None),
+}
+
+# --- LitData shards (semcolor-shard) ----------------------------------------------------------
+#: Default chunk (shard) size: LitData's guidance is tens of MB per chunk for streaming.
+SHARD_CHUNK_BYTES: str = "64MB"

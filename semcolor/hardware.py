@@ -11,7 +11,12 @@ Training (``trainer.precision=auto``, ``module.memory_format=auto``) and inferen
 * **channels_last on CPU**, where it was faster on both CPUs measured (training step 1.19x
   on AVX2, 1.36x with AMX); on CUDA together with bf16 (tensor cores read NHWC).
 
-Every choice comes with its reason, which the callers log.
+Every choice comes with its reason, which the callers log. :func:`resolve_device` says which
+device ``"auto"`` is.
+
+It sits in the package root, below every room, because training (:mod:`semcolor.lit`),
+inference (:mod:`semcolor.inference`), evaluation and data labelling all choose from it; it
+imports nothing of semcolor.
 """
 
 from __future__ import annotations
@@ -136,3 +141,18 @@ def memory_format(requested: str, device: str | torch.device, bf16: bool) -> Cho
 def torch_memory_format(name: str) -> torch.memory_format:
     """``torch.channels_last`` or ``torch.contiguous_format`` for a :data:`MEMORY_FORMATS`."""
     return torch.channels_last if name == "channels_last" else torch.contiguous_format
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """ "auto" -> cuda if available else cpu; anything torch accepts otherwise."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}") from e
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but CUDA is not available here")
+    return dev
+
+

@@ -16,7 +16,11 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import timm
 import torch
+from safetensors.torch import load_file
+
+from semcolor import constants as C
 
 #: Keys a checkpoint may nest its state_dict under (tried in this order): CSAIL's and most
 #: training scripts' ``state_dict``, ``model_state_dict``, timm's ``model`` / ``state_dict_ema``.
@@ -66,7 +70,6 @@ def read_weights(
     if not p.is_file():
         raise FileNotFoundError(missing or f"weights file not found: {str(p)!r}")
     if p.suffix == ".safetensors":
-        from safetensors.torch import load_file
 
         obj: object = load_file(str(p), device="cpu")
     else:
@@ -187,7 +190,6 @@ def packaged_state_dict(name: str) -> dict[str, torch.Tensor]:
             f"weights: {sorted(PACKAGED_WEIGHTS)}. For other encoders give a local file: "
             "encoder_weights=/path/to/state_dict.pth"
         )
-    import timm
 
     source = read_state_dict(spec.file())
     with torch.device("meta"):
@@ -320,11 +322,9 @@ def lasagne_squeezenet_state_dict(
     Raises:
         WeightsFileError: not 152 arrays of the expected shapes.
     """
-    from semcolor.models.squeezenet_places365 import FIRES, LASAGNE_BN_EPS
-
     arrays = read_lasagne_params(path)
     names = ["conv1.0"]
-    for i in range(len(FIRES)):
+    for i in range(len(C.SQUEEZENET_FIRES)):
         names += [f"features.{j}.{part}.0" for j, part in
                   [(_fire_index(i), p) for p in ("squeeze", "expand1x1", "expand3x3")]]  # fmt: skip
     expected = 6 * len(names) + 2
@@ -343,7 +343,7 @@ def lasagne_squeezenet_state_dict(
         sd[f"{bn}.weight"] = torch.from_numpy(gamma.astype(np.float32))
         sd[f"{bn}.bias"] = torch.from_numpy(beta.astype(np.float32))
         sd[f"{bn}.running_mean"] = torch.from_numpy(mean.astype(np.float32))
-        var = 1.0 / np.square(inv_std.astype(np.float64)) - LASAGNE_BN_EPS
+        var = 1.0 / np.square(inv_std.astype(np.float64)) - C.LASAGNE_BN_EPS
         sd[f"{bn}.running_var"] = torch.from_numpy(var.astype(np.float32))
         sd[f"{bn}.num_batches_tracked"] = torch.tensor(0)
     w, b = arrays[-2:]

@@ -1,6 +1,6 @@
-"""Shared machinery of the fuzz tests (tests/data/test_fuzz_io.py, tests/test_fuzz_colorize.py):
-hypothesis profiles, per-example time limits, counters of inputs tried, the pixel-limit
-environment.
+"""Shared machinery of the fuzz tests (tests/data/test_fuzz_io.py,
+tests/inference/test_fuzz_colorize.py): hypothesis profiles, per-example time limits, counters
+of inputs tried, the pixel-limit environment.
 
 Each module gets its own counter and end-of-module report::
 

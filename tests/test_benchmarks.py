@@ -29,7 +29,7 @@ def test_bench_inference_functions_on_a_tiny_model(monkeypatch):
 
     import torch
 
-    from tests.test_inference import tiny_net
+    from tests.inference.test_inference import tiny_net
 
     spec = importlib.util.spec_from_file_location(
         "bench_inference", REPO / "benchmarks" / "bench_inference.py"
@@ -59,7 +59,7 @@ def test_bench_inference_precision_backend_rows_and_markdown(monkeypatch, tmp_pa
     import pytest
     import torch
 
-    from tests.test_inference import tiny_net
+    from tests.inference.test_inference import tiny_net
 
     pytest.importorskip("onnxruntime")
     spec = importlib.util.spec_from_file_location(

@@ -15,18 +15,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_inference import tiny_net, write_ckpt
+from tests.inference.test_inference import tiny_net, write_ckpt
 
 #: Prepended to each subprocess: modules whose top-level name is in BLOCKED cannot be imported.
+#: As where the extra is not installed, a probe with ``importlib.util.find_spec`` (torch's
+#: dynamo probes onnx at import) finds no file (a spec without origin), and an import raises
+#: ModuleNotFoundError.
 _BLOCKER = textwrap.dedent(
     """
-    import importlib.abc, sys
+    import importlib.abc, importlib.machinery, sys
     BLOCKED = set(sys.argv.pop(1).split(","))
-    class _NoExtra(importlib.abc.MetaPathFinder):
+    class _NoExtra(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         def find_spec(self, name, path=None, target=None):
             if name.partition(".")[0] in BLOCKED:
-                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+                return importlib.machinery.ModuleSpec(name, self)
             return None
+        def create_module(self, spec):
+            raise ModuleNotFoundError(f"No module named {spec.name!r}", name=spec.name)
+        def exec_module(self, module):
+            pass
     sys.meta_path.insert(0, _NoExtra())
     """
 )

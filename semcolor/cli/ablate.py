@@ -1,4 +1,4 @@
-"""``semcolor-ablate``: an ablation study in one command (see :mod:`semcolor.ablation`).
+"""``semcolor-ablate``: an ablation study in one command (see :mod:`semcolor.evaluation.ablation`).
 
     semcolor-ablate experiments=[regsoft,classregsoft,segclassregsoft] seeds=[0,1,2] \\
         budget.steps=300 'train=[data=mixed,paths.data_root=/data]' \\
@@ -53,9 +53,10 @@ def load_study(study_file: Path | None, overrides: list[str]):
     Raises:
         ValueError: an unknown key, a missing one, or a bad value.
     """
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from omegaconf import OmegaConf
 
-    from semcolor.ablation import Study
+    from semcolor.evaluation.ablation import Study
 
     cfg = OmegaConf.create({})
     if study_file is not None:
@@ -103,7 +104,8 @@ def load_study(study_file: Path | None, overrides: list[str]):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from semcolor import ablation
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
+    from semcolor.evaluation import ablation
 
     ap = _parser()
     args = ap.parse_args(argv)

@@ -39,11 +39,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: --port must lie in 1..65535, got {args.port}", file=sys.stderr)
         return 2
     try:
+        # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
         import gradio  # noqa: F401
     except ImportError:
         print(f'{PROG}: error: the app needs Gradio: pip install "semcolor[app]"', file=sys.stderr)
         return 2
-    from semcolor.app import launch
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
+    from semcolor.inference.app import launch
 
     try:
         launch(None if args.ckpt is None else str(args.ckpt), args.port, args.host, args.device)

@@ -7,7 +7,7 @@
 
 Exit codes: 0 done; 1 nothing could be evaluated (every image unreadable or colourless);
 2 bad input (dataset missing/empty/wrong layout, unusable checkpoint, bad arguments).
-The work is done by :mod:`semcolor.bench`.
+The work is done by :mod:`semcolor.evaluation`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ PROG = "semcolor-bench"
 
 
 def _parser() -> argparse.ArgumentParser:
-    from semcolor.bench import DATASETS, DEFAULT_SIZE
-
     ap = help_parser(
         PROG,
         "Benchmark colorization: PSNR, SSIM, L2ab, AuC, colourfulness, ΔCF, colour cast, "
@@ -34,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
         "Exit status: 0 done; 1 some images were unreadable (skipped and listed, the rest "
         "scored) or none could be evaluated; 2 bad arguments or model.",
     )
-    ap.add_argument("--dataset", choices=sorted(DATASETS),
+    ap.add_argument("--dataset", choices=sorted(C.BENCH_DATASETS),
                     help="dataset layout (data/README.md); required unless --speed")  # fmt: skip
     ap.add_argument("--root", type=Path, help="dataset root folder; required unless --speed")
     ap.add_argument("--split", default=None,
@@ -60,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--size",
         type=int,
-        default=DEFAULT_SIZE,
+        default=C.BENCH_SIZE,
         help="network input side and evaluation side",
     )
     ap.add_argument(
@@ -155,7 +153,8 @@ def _err(msg: str) -> None:
 def _load(ckpt: Path | None, device: str, notes: list[str]):
     """LoadedModel, or None when no checkpoint is given and no default model ships.
     Raises CheckpointError / FileNotFoundError (explicit --ckpt) / ValueError (device)."""
-    from semcolor.inference import load_model
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
+    from semcolor.inference.checkpoint import load_model
 
     if ckpt is not None:
         return load_model(ckpt, device=device)
@@ -167,15 +166,12 @@ def _load(ckpt: Path | None, device: str, notes: list[str]):
 
 
 def _speed(args: argparse.Namespace) -> int:
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     import torch
 
-    from semcolor.bench import (
-        default_speed_model,
-        format_speed_table,
-        speed_benchmark,
-        write_json,
-    )
-    from semcolor.inference import CheckpointError
+    from semcolor.evaluation.report import write_json
+    from semcolor.evaluation.speed import default_speed_model, format_speed_table, speed_benchmark
+    from semcolor.inference.checkpoint import CheckpointError
 
     notes: list[str] = []
     try:
@@ -229,15 +225,11 @@ def _speed(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
-    from semcolor.bench import (
-        BenchError,
-        build_summary,
-        evaluate_images,
-        format_table,
-        list_dataset_images,
-        write_outputs,
-    )
-    from semcolor.inference import CheckpointError
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
+    from semcolor.data.bench_images import BenchError, list_dataset_images
+    from semcolor.evaluation.evaluate import evaluate_images
+    from semcolor.evaluation.report import build_summary, format_table, write_outputs
+    from semcolor.inference.checkpoint import CheckpointError
 
     if args.dataset is None or args.root is None:
         ap.error("--dataset and --root are required (or use --speed)")
@@ -276,9 +268,7 @@ def _bench(args: argparse.Namespace, ap: argparse.ArgumentParser) -> int:
         return 2
     split = args.split
     if split is None:
-        from semcolor.bench import DATASETS
-
-        split = DATASETS[args.dataset][1]
+        split = C.BENCH_DATASETS[args.dataset][1]
     summary = build_summary(
         result, dataset=args.dataset, root=str(args.root), split=split, model=model,
         temperature=result.temperature, notes=notes, name=args.name,

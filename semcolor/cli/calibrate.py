@@ -6,7 +6,7 @@ its checkpoint, as that model's default.
         --out calibrated.ckpt [--temperatures 0.2,0.3,0.38,0.5,0.7,1.0] \
         [--size 256] [--limit N] [--device auto]
 
-Rule (:func:`semcolor.bench.choose_temperature`): the temperature whose mean colourfulness
+Rule (:func:`semcolor.evaluation.choose_temperature`): the temperature whose mean colourfulness
 matches the ground truth's (M3 ratio closest to 1). PSNR takes no part (it rises with T, so
 it would reward desaturation). ``temperature=None`` in the API and the CLIs then means this
 value. Use a split meant for choosing (imagen1k/val, imagenette/val, camvid/val), never a
@@ -14,7 +14,7 @@ report split. The table printed has, per T, PSNR, M3 and its ratio to the ground
 and the colour cast (mean a and b minus the ground truth's; b > 0 is a yellow/sepia tint).
 
 First (unless ``--no-tilt``), each temperature gets the logit tilt that zeroes the split's
-mean colour cast (:func:`semcolor.bench.solve_cast_tilt`): class rebalancing teaches the
+mean colour cast (:func:`semcolor.evaluation.solve_cast_tilt`): class rebalancing teaches the
 head p(bin | x) x w(bin), whose mean colour is not the data's (the shipped model's
 rebalanced prior has b +14.6 against the data's +6.4: a yellow/sepia cast; measured by
 benchmarks/bench_cast.py). The chosen temperature's tilt, per-bin offsets ``AB_BINS @ γ``,
@@ -30,17 +30,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from semcolor import constants as C
 from semcolor.cli._help import parser as help_parser
 
 
 def _parser() -> argparse.ArgumentParser:
-    from semcolor.bench import DATASETS
-
     ap = help_parser("semcolor-calibrate", __doc__.split("\n\n")[0])
     ap.add_argument("--ckpt", type=Path, required=True, help="checkpoint to calibrate (required)")
     ap.add_argument("--out", type=Path, required=True,
                     help="where the calibrated copy goes (required; never --ckpt)")  # fmt: skip
-    ap.add_argument("--dataset", default="folder", choices=sorted(DATASETS),
+    ap.add_argument("--dataset", default="folder", choices=sorted(C.BENCH_DATASETS),
                     help="bench dataset layout of the validation images")  # fmt: skip
     ap.add_argument("--root", type=Path, required=True,
                     help="validation dataset root / folder (required; a split for choosing, "
@@ -75,16 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = _parser()
     args = ap.parse_args(argv)
 
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     import torch
 
-    from semcolor.bench import (
+    from semcolor.data.bench_images import BenchError, list_dataset_images
+    from semcolor.evaluation.calibrate import (
         CALIBRATION_TEMPERATURES,
-        BenchError,
         calibrate_temperature,
         decoding_name,
-        list_dataset_images,
     )
-    from semcolor.inference import (
+    from semcolor.inference.checkpoint import (
         CheckpointError,
         add_logit_tilt,
         apply_tilt_to_checkpoint,
@@ -144,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
           "split" if tilt else ""))  # fmt: skip
     if record is not None:
         record.update({
-            "rule": "zero mean colour cast on the calibration split (semcolor.bench."
+            "rule": "zero mean colour cast on the calibration split (semcolor.evaluation."
                     "solve_cast_tilt), at the chosen temperature",
             "untilted_cast": [chosen["untilted_cast_a"], chosen["untilted_cast_b"]],
         })  # fmt: skip

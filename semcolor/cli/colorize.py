@@ -14,13 +14,13 @@ orientation is applied. Inputs are never overwritten. Files that cannot be read 
 are skipped and listed at the end.
 
 Videos (``.mp4 .mov .avi .mkv .webm .m4v``, given as files) are colorized frame by frame with
-temporal stabilisation (``--no-stabilize`` turns it off; :mod:`semcolor.video`), keeping
+temporal stabilisation (``--no-stabilize`` turns it off; :mod:`semcolor.inference.video`), keeping
 their resolution, frame rate and audio; they are written as H.264 (``.mp4`` for ``.avi`` and
 ``.webm`` inputs). ``--hints FILE`` (one image input): a hint image of the photo's size
 (RGBA: alpha > 0 marks hints; RGB: non-black pixels) or a text file of ``x y colour`` lines
 (colour ``#rrggbb`` or ``r,g,b``). ``--uncertainty`` also writes ``<output name>_uncertainty.png``:
 the distribution head's entropy over log 313 at the photo's resolution, in a colour scale with
-a legend of its values under it (:func:`semcolor.api.uncertainty_image`).
+a legend of its values under it (:func:`semcolor.inference.api.uncertainty_image`).
 ``--scene`` prints each image's scene top-5 and largest segments by class name (the names
 the checkpoint stores; ``class <k>`` where it has none).
 
@@ -284,6 +284,7 @@ class Writer:
 
 def side_by_side(L: Any, colour: Any) -> Any:
     """gray (the luminance alone) | colour, as one PIL image of the colour image's mode."""
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     import numpy as np
     from PIL import Image
 
@@ -300,7 +301,8 @@ def side_by_side(L: Any, colour: Any) -> Any:
 # main
 # --------------------------------------------------------------------------------------
 def _make_colorizer(args: argparse.Namespace):
-    from semcolor.api import Colorizer
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
+    from semcolor.inference.api import Colorizer
 
     return Colorizer(
         args.ckpt,
@@ -318,9 +320,10 @@ def run_files(
     args: argparse.Namespace, colorizer: Any, jobs: list[Job]
 ) -> tuple[list[Path], list[tuple[str, str]]]:
     """Colorize the jobs in batches; returns (written files, (input, reason) failures)."""
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from tqdm import tqdm
 
-    from semcolor.api import _open_path, _prepare
+    from semcolor.inference.api import _open_path, _prepare
 
     writer = Writer(args.outdir, args.suffix, [j.src for j in jobs])
     failures: list[tuple[str, str]] = []
@@ -365,6 +368,7 @@ def run_files(
 def read_hints(path: Path) -> Any:
     """A hint image (any PIL format) or a text file of ``x y colour`` lines -> what
     :func:`semcolor.colorize` takes as ``hints``."""
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     import numpy as np
     from PIL import Image
 
@@ -406,8 +410,9 @@ def run_single(args: argparse.Namespace, colorizer: Any, jobs: list[Job],
     Raises:
         UsageError: hints that do not fit the image (e.g. a point outside it).
     """
-    from semcolor.api import _open_path, _prepare, uncertainty_image
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from semcolor.color.hints import parse_hints
+    from semcolor.inference.api import _open_path, _prepare, uncertainty_image
 
     writer = Writer(args.outdir, args.suffix, [j.src for j in jobs])
     written: list[Path] = []
@@ -446,6 +451,7 @@ def run_single(args: argparse.Namespace, colorizer: Any, jobs: list[Job],
 
 def describe(src: Path, res: Any, segments: int = 5) -> str:
     """``--scene``: the scene top-5 and the largest segments of one analysed image, by name."""
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     import numpy as np
 
     lines = []
@@ -462,8 +468,9 @@ def describe(src: Path, res: Any, segments: int = 5) -> str:
 
 def run_videos(args: argparse.Namespace, colorizer: Any,
                jobs: list[Job]) -> tuple[list[Path], list[tuple[str, str]]]:  # fmt: skip
-    """Colorize video jobs (semcolor.video), each into OUTDIR as H.264."""
-    from semcolor.video import colorize_video
+    """Colorize video jobs (semcolor.inference.video), each into OUTDIR as H.264."""
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
+    from semcolor.inference.video import colorize_video
 
     written, failures = [], []
     inputs = {j.src.resolve() for j in jobs}
@@ -489,12 +496,13 @@ def run_videos(args: argparse.Namespace, colorizer: Any,
 
 def run_demo(args: argparse.Namespace, colorizer: Any) -> Path:
     """Colorize scikit-image's photos; write each and a sheet (gray | colour | original)."""
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     import numpy as np
     from PIL import Image
     from skimage import data
 
-    from semcolor.api import _prepare
     from semcolor.color import l_to_gray_u8
+    from semcolor.inference.api import _prepare
 
     args.outdir.mkdir(parents=True, exist_ok=True)
     photos = [np.asarray(getattr(data, name)()) for name in DEMO_PHOTOS]
@@ -562,7 +570,8 @@ def main(argv: list[str] | None = None) -> int:
               "(columns: gray | colorized | original)")  # fmt: skip
         return 0
 
-    from semcolor.video import is_video
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
+    from semcolor.inference.video import is_video
 
     videos = [j for j in jobs if is_video(j.src)]
     images = [j for j in jobs if not is_video(j.src)]

@@ -5,7 +5,7 @@
 
 The graph takes normalised L ``(L - 50) / 100`` of shape (B,1,S,S) (B dynamic) and returns
 ``ab_dist`` (annealed mean, upsampled to S) and/or ``ab_reg``, (B,2,S,S) ab in Lab units; see
-:mod:`semcolor.export`. ``--outputs dist`` (or ``reg``) exports that output only, and the
+:mod:`semcolor.inference.export`. ``--outputs dist`` (or ``reg``) exports that output only, and the
 graph then computes only the head it reads (default: every output the model has). When
 onnxruntime is installed the file is checked against PyTorch (max abs difference on ab)
 unless ``--no-check``. Export needs the ``onnx`` package (``pip install "semcolor[onnx]"``,
@@ -23,8 +23,8 @@ from pathlib import Path
 
 from semcolor.cli._help import parser as help_parser
 
-#: Values of ``--outputs`` (the keys of :data:`semcolor.export.OUTPUT_NAMES`; spelled out so
-#: that ``--help`` does not import torch).
+#: Values of ``--outputs`` (the keys of :data:`semcolor.inference.export.OUTPUT_NAMES`; spelled
+#: out so that ``--help`` does not import torch).
 EXPORT_OUTPUTS: tuple[str, ...] = ("dist", "reg")
 #: Largest max-abs ab difference (Lab units) accepted between ONNX Runtime and PyTorch.
 CHECK_TOLERANCE = 1e-3
@@ -34,13 +34,15 @@ def check_onnx(model, path: Path, size: int, temperature: float) -> dict[str, fl
     """Max abs ab difference between ONNX Runtime and ``predict_ab`` per output, on a random
     batch of 2; None when onnxruntime is not installed."""
     try:
+        # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
         import onnxruntime as ort
     except ImportError:
         return None
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     import torch
 
     from semcolor.color import normalize_l
-    from semcolor.inference import predict_ab
+    from semcolor.inference.predict import predict_ab
 
     net = model.net.cpu() if hasattr(model, "net") else model
     gen = torch.Generator().manual_seed(0)
@@ -81,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = _parser()
     args = ap.parse_args(argv)
 
-    from semcolor.export import export_onnx, require_onnx
-    from semcolor.inference import load_model
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
+    from semcolor.inference.checkpoint import load_model
+    from semcolor.inference.export import export_onnx, require_onnx
 
     try:
         require_onnx()  # before loading anything: a one-line fix, not a traceback at the end
@@ -106,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     if args.no_check:
         return 0
-    from semcolor.inference import resolve_temperature
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
+    from semcolor.inference.checkpoint import resolve_temperature
 
     diffs = check_onnx(model, path, args.size, resolve_temperature(model, args.temperature))
     if diffs is None:

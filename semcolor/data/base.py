@@ -26,6 +26,7 @@ is per process).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import os
 from collections import OrderedDict
@@ -40,13 +41,21 @@ from torch.utils.data import Dataset
 
 from semcolor import constants as C
 from semcolor.color.lab import rgb_to_lab
-from semcolor.data.io import BadImageError, BadLabelError, is_image_file, load_rgb
+from semcolor.data.io import (
+    MAP_SUFFIX,
+    BadImageError,
+    BadLabelError,
+    is_image_file,
+    load_rgb,
+    read_saliency_u8,
+    saliency_path,
+)  # fmt: skip
 from semcolor.data.scene_labels import (
     load_scene_labels,
     normalize_name,
     scene_label_class_names,
     soft_scene_vector,
-)
+)  # fmt: skip
 from semcolor.data.transforms import PairTransform
 
 logger = logging.getLogger("semcolor.data")
@@ -99,8 +108,6 @@ HOLDOUT_MODES: tuple[str, ...] = ("exclude", "only")
 
 def _holdout_key(relpath: str) -> float:
     """The first 32 bits of the SHA-1 of the POSIX relative path, as a number in [0, 1)."""
-    import hashlib
-
     h = hashlib.sha1(normalize_name(relpath).encode("utf-8")).hexdigest()[:8]
     return int(h, 16) / 2**32
 
@@ -468,7 +475,7 @@ class ColorizationDataset(Dataset):
 
     Saliency maps (``options.saliency_dir``, made by ``semcolor-label-saliency IMAGES --out
     DIR``): the map of image :meth:`relpath` ``REL.ext`` is ``DIR/REL.png`` (8-bit grayscale,
-    the image's size; :func:`semcolor.data.saliency.saliency_path`). Images without a map get
+    the image's size; :func:`semcolor.data.io.saliency_path`). Images without a map get
     ``has_saliency`` False; an unreadable map, or one whose size differs from its image, makes
     the sample skipped (a bad label). Maps are made from EXIF-transposed images, like the
     images training reads (datasets with segmentation maps read images untransposed: a
@@ -649,7 +656,6 @@ class ColorizationDataset(Dataset):
         self._soft_idx, self._soft_prob, self._soft_ok = idx, prob, ok
 
     def _attach_saliency(self, saliency_dir: str | os.PathLike[str]) -> None:
-        from semcolor.data.saliency import MAP_SUFFIX, saliency_path
 
         d = Path(saliency_dir).expanduser()
         if not d.is_dir():
@@ -691,7 +697,6 @@ class ColorizationDataset(Dataset):
         """
         if self._saliency_ok is None or not self._saliency_ok[index]:
             return None
-        from semcolor.data.saliency import read_saliency_u8, saliency_path
 
         path = str(saliency_path(self.saliency_dir, self.relpath(index)))
         sal = read_saliency_u8(path)

@@ -132,7 +132,7 @@ class SemColorDataModule(pl.LightningDataModule):
         state: a plain ``DataLoader``. Shards (``ShardDataset``, a LitData
         ``StreamingDataset``) get LitData's ``StreamingDataLoader``, stateful as well."""
         if _is_streaming(ds):  # shards: LitData's own stateful loader; order is the dataset's
-            from litdata import StreamingDataLoader
+            from litdata import StreamingDataLoader  # lazy: optional extra (semcolor[shards])
 
             return StreamingDataLoader(
                 ds,

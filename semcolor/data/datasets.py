@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+from PIL import Image
+from pycocotools.coco import COCO
 
 from semcolor import constants as C
 from semcolor.data.base import (
@@ -28,7 +30,7 @@ from semcolor.data.base import (
     held_out,
     list_images,
     make_lut,
-)
+)  # fmt: skip
 from semcolor.data.class_names import places365_name, read_class_names, wordnet_names
 from semcolor.data.io import IMAGE_EXTENSIONS, BadLabelError, load_label_map
 
@@ -119,8 +121,6 @@ def coco_label_map(cocos: Sequence[Any], image_id: int, path: str = "<json>") ->
 
 def load_coco(path: str | os.PathLike[str]) -> Any:
     """``pycocotools.coco.COCO(path)`` without its progress prints."""
-    from pycocotools.coco import COCO
-
     with contextlib.redirect_stdout(io.StringIO()):
         return COCO(str(path))
 
@@ -132,7 +132,6 @@ def write_cocostuff_pngs(root: str, split: str = "train", out_dir: str | None = 
     (values 0..181, 255 unlabeled), so that ``CocoStuff(labels="png")`` reads them fast.
     Returns the number of maps written.
     """
-    from PIL import Image
 
     rootp = Path(root)
     cocos = [load_coco(p) for p in _coco_json_paths(rootp, split) if p.is_file()]

@@ -51,7 +51,7 @@ import os
 import re
 import threading
 import warnings
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -349,3 +349,37 @@ def load_label_map(path: str | os.PathLike[str]) -> np.ndarray:
     if im.mode not in {"L", "P", "1", "I", "I;16", "I;16L", "I;16B", "I;16N"}:
         raise BadLabelError(path, f"label map must be single-channel, got mode {im.mode}")
     return np.asarray(im).astype(np.int64)
+
+
+# ============================================================================ saliency maps
+# The files semcolor-label-saliency writes (semcolor.data.saliency) and the datasets read
+# (semcolor.data.base): here, below both, so that neither imports the other.
+#: Suffix of every map file.
+MAP_SUFFIX = ".png"
+
+
+def saliency_path(out_dir: str | os.PathLike[str], relpath: str) -> Path:
+    """The map of image ``relpath`` (POSIX, relative to the dataset root, as
+    ``dataset.relpath(i)``): ``out_dir/<relpath with its suffix replaced by .png>``."""
+    rel = PurePosixPath(str(relpath).replace("\\", "/"))
+    if rel.is_absolute() or ".." in rel.parts:
+        raise ValueError(f"image path {relpath!r} must be relative to the dataset root")
+    return Path(out_dir).joinpath(*rel.with_suffix(MAP_SUFFIX).parts)
+
+
+def read_saliency_u8(path: str | os.PathLike[str]) -> np.ndarray:
+    """A stored map as uint8 (H,W) 0..255 (16-bit maps are scaled to 8 bit).
+
+    Raises:
+        BadLabelError: missing, unreadable, or not a single-channel map.
+    """
+    try:
+        im = _open(path)
+    except BadImageError as e:
+        raise BadLabelError(e.path, e.reason) from None
+    if im.mode == "L":
+        return np.asarray(im, dtype=np.uint8).copy()
+    if im.mode in {"I", "I;16", "I;16L", "I;16B", "I;16N"}:
+        v = np.clip(np.asarray(im).astype(np.float64), 0.0, 65535.0)
+        return np.rint(v * (255.0 / 65535.0)).astype(np.uint8)
+    raise BadLabelError(path, f"saliency map must be single-channel grayscale, got mode {im.mode}")

@@ -41,14 +41,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import timm
 import torch
+import torchvision
+from PIL import Image
 from torch import nn
+from torchvision.transforms import functional as TF
+from tqdm import tqdm
 
 from semcolor import constants as C
+from semcolor.data.base import list_images
 from semcolor.data.io import BadImageError, load_rgb
-from semcolor.data.scene_labels import load_scene_labels, normalize_name, save_scene_labels
+from semcolor.data.scene_labels import (
+    load_scene_labels,
+    normalize_name,
+    save_scene_labels,
+    scene_label_class_names,
+    scene_label_classes,
+)  # fmt: skip
+from semcolor.hardware import resolve_device
+from semcolor.models.squeezenet_places365 import SqueezeNetPlaces365
 from semcolor.weights import WeightsFileError as WeightsFileError  # re-exported
-from semcolor.weights import read_weights
+from semcolor.weights import lasagne_squeezenet_state_dict, read_weights
 
 log = logging.getLogger("semcolor.label_scenes")
 
@@ -83,19 +97,16 @@ class ClassifierError(ValueError):
 
 # --------------------------------------------------------------------------- classifiers
 def _torchvision_names() -> list[str]:
-    import torchvision
 
     return sorted(torchvision.models.list_models(module=torchvision.models))
 
 
 def _timm_has(name: str) -> bool:
-    import timm
 
     return bool(timm.is_model(name))
 
 
 def _unknown_name_error(name: str) -> ClassifierError:
-    import timm
 
     tv = _torchvision_names()
     pool = tv + ["wideresnet18"] + timm.list_models()
@@ -119,7 +130,6 @@ def _csail_wideresnet(depth: str, num_classes: int) -> nn.Module:
     torchvision's adaptive pooling gives the same at 224. Same parameter names, so the
     CSAIL state dict loads strictly.
     """
-    import torchvision
 
     model = torchvision.models.get_model(f"resnet{depth}", weights=None, num_classes=num_classes)
     model.maxpool = nn.Identity()
@@ -142,18 +152,15 @@ def build_classifier(name: str, num_classes: int = C.NUM_PLACES365_CLASSES) -> n
     if lib not in ("", "torchvision", "timm"):
         raise ClassifierError(f"unknown library prefix {lib!r} in {name!r} (torchvision:, timm:)")
     if bare == SQUEEZENET_PLACES365 and lib == "":
-        from semcolor.models.squeezenet_places365 import SqueezeNetPlaces365
 
         return SqueezeNetPlaces365(num_classes)
     m = _CSAIL_WIDE.match(bare)
     if m and lib == "":
         return _csail_wideresnet(m.group(1), num_classes)
     if lib in ("", "torchvision") and bare in _torchvision_names():
-        import torchvision
 
         return torchvision.models.get_model(bare, weights=None, num_classes=num_classes)
     if lib in ("", "timm") and _timm_has(bare):
-        import timm
 
         return timm.create_model(bare, pretrained=False, num_classes=num_classes)
     raise _unknown_name_error(name)
@@ -258,7 +265,6 @@ def load_classifier(
     resnet18) or the checkpoint's ``arch`` entry.
     """
     if str(weights).endswith(LASAGNE_SUFFIX) or name == SQUEEZENET_PLACES365:
-        from semcolor.weights import lasagne_squeezenet_state_dict
 
         path = Path(weights).expanduser()
         if not path.is_file():
@@ -323,7 +329,6 @@ def collect_images(
     Raises:
         FileNotFoundError: ``images`` does not exist. ValueError: an image outside ``root``.
     """
-    from semcolor.data.base import list_images
 
     images = str(Path(images).expanduser())
     if os.path.isdir(images):
@@ -356,8 +361,6 @@ def collect_images(
 def preprocess(rgb: np.ndarray) -> torch.Tensor:
     """uint8 (H,W,3) -> float32 (3,224,224): CSAIL's ``Scale(256)``, ``CenterCrop(224)``,
     ``ToTensor``, ImageNet ``Normalize`` (PIL bilinear resize, as torchvision on PIL)."""
-    from PIL import Image
-    from torchvision.transforms import functional as TF
 
     im = TF.center_crop(TF.resize(Image.fromarray(rgb), RESIZE), CROP)
     return TF.normalize(TF.to_tensor(im), IMAGENET_MEAN, IMAGENET_STD)
@@ -483,7 +486,6 @@ def label_images(
     out = Path(out)
     num_classes: int | None = None  # the classifier's, once it has run (else the old file's)
     if out.is_file():
-        from semcolor.data.scene_labels import scene_label_class_names, scene_label_classes
 
         try:
             num_classes = scene_label_classes(out)
@@ -491,7 +493,6 @@ def label_images(
                 class_names = scene_label_class_names(out) or None
         except ValueError:
             num_classes = None
-    from semcolor.inference import resolve_device
 
     dev = resolve_device(device) if isinstance(device, str) else device
     part = partial_path(out)
@@ -544,7 +545,6 @@ def label_images(
         collate_fn=_collate,
         pin_memory=dev.type == "cuda",
     )
-    from tqdm import tqdm
 
     bar = tqdm(total=len(todo), unit="img", desc="label-scenes", disable=not progress)
     since, last = 0, time.monotonic()

@@ -29,18 +29,25 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+import cv2
 import numpy as np
+from PIL import Image
+from tqdm import tqdm
 
-from semcolor.data.io import BadImageError, BadLabelError, load_rgb
+from semcolor.data.io import (  # the map files' names and reader live in io, below base
+    BadImageError,
+    load_rgb,
+    read_saliency_u8,
+    saliency_path,
+)
+from semcolor.data.pseudo_labels import collect_images
 
 log = logging.getLogger("semcolor.label_saliency")
 
 #: A saliency detector: uint8 (H,W,3) RGB -> float32 (H,W) in [0, 1].
 Detector = Callable[[np.ndarray], np.ndarray]
-#: Suffix of every map file.
-MAP_SUFFIX = ".png"
 #: Hidden file in ``out_dir`` naming the detector the maps were made with.
 MANIFEST = ".semcolor-saliency.json"
 
@@ -57,7 +64,6 @@ def normalise(saliency: np.ndarray) -> np.ndarray:
 
 def _opencv(factory_name: str) -> Detector:
     def detect(rgb: np.ndarray) -> np.ndarray:
-        import cv2
 
         bgr = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)[..., ::-1])
         if bgr.size == 0 or (bgr == bgr[:1, :1]).all():
@@ -115,15 +121,6 @@ def resolve_detector(name: str | Detector) -> Detector:
     return func
 
 
-def saliency_path(out_dir: str | os.PathLike[str], relpath: str) -> Path:
-    """The map of image ``relpath`` (POSIX, relative to the dataset root, as
-    ``dataset.relpath(i)``): ``out_dir/<relpath with its suffix replaced by .png>``."""
-    rel = PurePosixPath(str(relpath).replace("\\", "/"))
-    if rel.is_absolute() or ".." in rel.parts:
-        raise ValueError(f"image path {relpath!r} must be relative to the dataset root")
-    return Path(out_dir).joinpath(*rel.with_suffix(MAP_SUFFIX).parts)
-
-
 def to_uint8(saliency: np.ndarray) -> np.ndarray:
     """float [0, 1] (H,W) -> uint8 0..255 (rounded), the stored form."""
     return np.rint(np.clip(saliency, 0.0, 1.0) * 255.0).astype(np.uint8)
@@ -132,7 +129,6 @@ def to_uint8(saliency: np.ndarray) -> np.ndarray:
 def save_saliency(path: str | os.PathLike[str], saliency: np.ndarray) -> None:
     """Write a map (float [0, 1] or uint8) as an 8-bit grayscale PNG, atomically: a temp
     file in the same folder, then ``os.replace`` (an interruption leaves no partial map)."""
-    from PIL import Image
 
     path = Path(path)
     arr = saliency if saliency.dtype == np.uint8 else to_uint8(saliency)
@@ -143,26 +139,6 @@ def save_saliency(path: str | os.PathLike[str], saliency: np.ndarray) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def read_saliency_u8(path: str | os.PathLike[str]) -> np.ndarray:
-    """A stored map as uint8 (H,W) 0..255 (16-bit maps are scaled to 8 bit).
-
-    Raises:
-        BadLabelError: missing, unreadable, or not a single-channel map.
-    """
-    from semcolor.data.io import _open
-
-    try:
-        im = _open(path)
-    except BadImageError as e:
-        raise BadLabelError(e.path, e.reason) from None
-    if im.mode == "L":
-        return np.asarray(im, dtype=np.uint8).copy()
-    if im.mode in {"I", "I;16", "I;16L", "I;16B", "I;16N"}:
-        v = np.clip(np.asarray(im).astype(np.float64), 0.0, 65535.0)
-        return np.rint(v * (255.0 / 65535.0)).astype(np.uint8)
-    raise BadLabelError(path, f"saliency map must be single-channel grayscale, got mode {im.mode}")
 
 
 def load_saliency(path: str | os.PathLike[str]) -> np.ndarray:
@@ -249,7 +225,6 @@ def label_saliency(
         FileNotFoundError: ``images`` does not exist. ValueError: unknown detector, a bad
         ``out_dir``, an image outside ``root``, or a detector returning a wrong map.
     """
-    from semcolor.data.pseudo_labels import collect_images
 
     detect = resolve_detector(detector)
     out = Path(out_dir).expanduser()
@@ -295,7 +270,6 @@ def label_saliency(
     out.mkdir(parents=True, exist_ok=True)
     _check_manifest(out, _detector_id(detector), overwrite)
 
-    from tqdm import tqdm
 
     bar = tqdm(total=len(todo), unit="img", desc="label-saliency",
                disable=None if progress is None else not progress)  # fmt: skip

@@ -49,11 +49,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import fsspec
 import numpy as np
 import torch
 
 # LitData's PyPI version check is off by default; make sure: nothing may go online.
 os.environ.setdefault("LITDATA_DISABLE_VERSION_CHECK", "1")
+
+import shutil
+
+from PIL import Image
 
 from semcolor import constants as C  # noqa: E402
 from semcolor.data.base import (  # noqa: E402
@@ -72,15 +77,15 @@ log = logging.getLogger("semcolor.data")
 SHARD_FORMAT_VERSION = 1
 #: The metadata file :func:`write_shards` adds next to LitData's ``index.json``.
 META_NAME = "semcolor_shards.json"
-#: Default chunk (shard) size: LitData's guidance is tens of MB per chunk for streaming.
-DEFAULT_CHUNK_BYTES = "64MB"
+#: Default chunk (shard) size (:data:`semcolor.constants.SHARD_CHUNK_BYTES`).
+DEFAULT_CHUNK_BYTES = C.SHARD_CHUNK_BYTES
 #: Label value that stands for ``IGNORE_INDEX`` in 8-bit / 16-bit label PNGs.
 _IGNORE_U8, _IGNORE_U16 = 255, 65535
 
 
 def _litdata():
     try:
-        import litdata
+        import litdata  # lazy: optional extra (semcolor[shards])
     except ImportError as e:  # pragma: no cover - the extra is in dev
         raise ImportError(
             "sharded data needs LitData: pip install 'semcolor[shards]'"
@@ -89,7 +94,6 @@ def _litdata():
 
 
 def _png(arr: np.ndarray) -> bytes:
-    from PIL import Image
 
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="PNG", compress_level=1)
@@ -105,7 +109,6 @@ def _encode_seg(seg: np.ndarray, num_classes: int) -> bytes:
 
 
 def _decode_png(data: bytes | memoryview, what: str, path: str) -> np.ndarray:
-    from PIL import Image
 
     try:
         with Image.open(io.BytesIO(bytes(data))) as im:
@@ -235,7 +238,6 @@ def write_shards(
             "them or choose another --out"
         )
     if overwrite and out_p.is_dir():
-        import shutil
 
         shutil.rmtree(out_p)
     out_p.mkdir(parents=True, exist_ok=True)
@@ -291,8 +293,6 @@ def write_shards(
 
 def read_meta(root: str) -> dict[str, Any]:
     """``semcolor_shards.json`` of a shard folder or URL (fsspec)."""
-    import fsspec
-
     url = f"{str(root).rstrip('/')}/{META_NAME}"
     try:
         with fsspec.open(url, "r") as f:

@@ -15,7 +15,10 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
+from semcolor.color import lab_to_rgb
 from semcolor.data.base import SampleOptions
+from semcolor.data.bench_images import BenchImages
+from semcolor.data.datasets import ImageFolder
 
 log = logging.getLogger("semcolor.data")
 
@@ -77,7 +80,6 @@ class UnpairedDataset(Dataset):
         return len(self.gray)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        from semcolor.color import lab_to_rgb
 
         g = self.gray[index]
         for _ in range(COLOUR_DRAWS):
@@ -117,7 +119,6 @@ def unpaired_folders(
     ``options`` (:class:`semcolor.data.SampleOptions`) gives crop, augmentation and skipping;
     both domains are always drawn with random (training) geometry and without labels.
     """
-    from semcolor.data.datasets import ImageFolder
 
     same = colour_root is None or Path(colour_root).resolve() == Path(gray_root).resolve()
     opts = (SampleOptions() if options is None else options).replace(
@@ -141,6 +142,5 @@ def optional_bench_images(root: str | None, size: int = 256, limit: int | None =
     (scoring only; never trained on), or None without one."""
     if not root:
         return None
-    from semcolor.data.bench_images import BenchImages
 
     return BenchImages(root=root, dataset="folder", split=None, size=size, limit=limit)

@@ -38,8 +38,8 @@ class GANModule(SemColorModule):
         net: the generator (``model/*.yaml``: ``scgan`` or ``spyncogan``); the network the
             checkpoint's ``semcolor`` metadata describes and :func:`semcolor.load_model`
             serves.
-        loss: the generator criterion (:class:`semcolor.gan_losses.SCGANLoss` or
-            :class:`semcolor.gan_losses.SpyncoGANLoss`), which also names the adversarial
+        loss: the generator criterion (:class:`semcolor.losses.gan.SCGANLoss` or
+            :class:`semcolor.losses.gan.SpyncoGANLoss`), which also names the adversarial
             objective (``loss.gan``) and its weight (``loss.w_adv``).
         discriminator: the discriminator (``discriminator/*.yaml``); saved in the training
             checkpoint beside the generator (``disc.*`` keys), never served.
@@ -76,7 +76,7 @@ class GANModule(SemColorModule):
             raise ValueError(f"grad_clip must be > 0 or null, got {grad_clip!r}")
         if not hasattr(loss, "adversarial") or not hasattr(loss, "w_adv"):
             raise ValueError(
-                f"GANModule needs an adversarial criterion (semcolor.gan_losses.SCGANLoss or "
+                f"GANModule needs an adversarial criterion (semcolor.losses.gan.SCGANLoss or "
                 f"SpyncoGANLoss), got {type(loss).__name__}"
             )
         self.automatic_optimization = False

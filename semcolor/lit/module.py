@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import warnings
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -16,13 +17,17 @@ import pytorch_lightning as pl
 import torch
 import torchmetrics
 from torch import nn
+from torchvision.utils import make_grid, save_image
 
 import semcolor
 from semcolor import constants as C
 from semcolor import hardware
 from semcolor.color import AB_BINS, RebalancePrior, normalize_l
+from semcolor.data.base import SkipTracker
 from semcolor.data.class_names import check_class_names, head_class_counts
-from semcolor.losses import MultiTaskLoss
+from semcolor.evaluation.predict import lab_of, predict_images, recombine
+from semcolor.inference.checkpoint import load_model
+from semcolor.losses.multitask import MultiTaskLoss
 from semcolor.metrics import evaluate_pair, is_colourless
 from semcolor.models import ColorizerOutput, SemColorNet
 
@@ -280,12 +285,11 @@ class SemColorModule(pl.LightningModule):
         return False
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        """Score the batch with the bench's code (:func:`semcolor.bench.predict_images`,
+        """Score the batch with the bench's code (:func:`semcolor.evaluation.predict_images`,
         :func:`semcolor.metrics.evaluate_pair`): per-image metrics on 8-bit RGB, colourless
         ground truths excluded. A batch of :class:`semcolor.data.bench_images.BenchImages`
         (``"gt"``) is the bench protocol itself; a sample-contract batch (L, ab) is scored
         on its own crops (its truth rounded to 8 bits)."""
-        from semcolor.bench import lab_of, predict_images, recombine
 
         if "gt" in batch:
             ok = batch["ok"].bool().tolist()
@@ -356,7 +360,6 @@ class SemColorModule(pl.LightningModule):
     def on_validation_epoch_end(self) -> None:
         # Every rank computes every metric (compute() syncs across DDP ranks; a rank that
         # skipped it would leave the others waiting). A metric with no update anywhere is nan.
-        import warnings
 
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*compute.*before.*update.*")
@@ -374,8 +377,6 @@ class SemColorModule(pl.LightningModule):
 
     def _log_image_grid(self, rows: torch.Tensor) -> None:
         """rows: (n,3,H,k*W) -> one image to every logger (TensorBoard image / PNG file)."""
-        from torchvision.utils import make_grid, save_image
-
         grid = make_grid(rows, nrow=1, padding=2)
         tag = "val/gray_reg_dist_truth"
         for logger in self.loggers:
@@ -391,7 +392,6 @@ class SemColorModule(pl.LightningModule):
         dm = getattr(self.trainer, "datamodule", None)
         skip_log = getattr(dm, "skip_log", None)
         if skip_log and os.path.exists(skip_log):
-            from semcolor.data.base import SkipTracker
 
             if getattr(self, "_skips", None) is None or self._skips.path != Path(skip_log):
                 self._skips = SkipTracker(skip_log)  # remembers what it already reported
@@ -504,7 +504,6 @@ def init_weights_from(net: SemColorNet, source: str) -> dict[str, list[str]]:
         ValueError: the checkpoint's encoder/decoder differ from ``net``'s (the message lists
             the ``model.*`` overrides that make them agree).
     """
-    from semcolor.inference import load_model
 
     src = load_model(None if source == "default" else source)
     if type(src.net) is not type(net):

@@ -4,6 +4,9 @@ Contracts: images are numpy uint8 arrays (H, W, 3), sRGB, channels last; full-re
 metrics take ``(pred, gt)`` of equal shape. Float images in [0, 1] go through
 :func:`as_uint8` first. Bad input raises ValueError. Definitions: ``docs/metrics.md``.
 The set-level Fréchet distances take feature arrays (n, D) (:mod:`semcolor.metrics.frechet`).
+
+Room 3 of the house (README, "Layout"): it imports only :mod:`semcolor.constants`; the
+evaluation room (:mod:`semcolor.evaluation`) and training validation score with it.
 """
 
 from semcolor.metrics._checks import as_uint8, check_pair, check_rgb_uint8

@@ -11,6 +11,9 @@ Quick start::
     out.ab_logits    # (B,313,ceil(H/4),ceil(W/4)) logits over semcolor.color.AB_BINS
     out.scene_logits # (B,365)
     out.seg_logits   # (B,183,H,W)
+
+Room 4 of the house (README, "Layout"): it imports :mod:`semcolor.color`, :mod:`semcolor.weights`
+and :mod:`semcolor.constants`, and knows nothing of losses, data or training.
 """
 
 from semcolor.models.baselines import ECCV16Net, IizukaNet

@@ -22,7 +22,13 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import timm
 import torch
+from segmentation_models_pytorch.encoders import (
+    TimmUniversalEncoder,
+    get_encoder,
+    get_encoder_names,
+)  # fmt: skip
 from torch import nn
 
 from semcolor.models.decoder import ConvBNReLU
@@ -99,13 +105,10 @@ class PlainUNetEncoder(nn.Module):
 
 def available_encoders() -> list[str]:
     """Encoder names accepted by :func:`create_encoder` (``tu-<timm name>`` not expanded)."""
-    from segmentation_models_pytorch.encoders import get_encoder_names
-
     return [UNET_PLAIN, *get_encoder_names()]
 
 
 def _unknown_encoder(name: str) -> ValueError:
-    import timm
 
     if name.startswith("tu-"):
         pool = timm.list_models()
@@ -161,8 +164,6 @@ def create_encoder(
     if name == UNET_PLAIN:
         encoder: nn.Module = PlainUNetEncoder(in_channels)
     else:
-        import timm
-        from segmentation_models_pytorch.encoders import get_encoder, get_encoder_names
 
         if name.startswith("tu-"):
             if not timm.is_model(name[3:]):
@@ -202,7 +203,6 @@ def _check_weights_path(path: str | os.PathLike[str], name: str) -> Path:
 
 
 def _is_timm_universal(encoder: nn.Module) -> bool:
-    from segmentation_models_pytorch.encoders import TimmUniversalEncoder
 
     return isinstance(encoder, TimmUniversalEncoder)
 
@@ -218,7 +218,6 @@ def _full_timm_keys(encoder: nn.Module) -> set[str] | None:
     if not isinstance(name, str):
         return None
     try:
-        import timm
 
         with torch.device("meta"):  # shapes only, no memory, never pretrained
             model = timm.create_model(name, pretrained=False, in_chans=1)

@@ -1,6 +1,6 @@
 """The adversarial systems' networks: SpyncoGAN's pyramid generator, a PatchGAN discriminator
 and the VGG16 feature extractor of SCGAN's perceptual loss. Plain ``nn.Module``s; the losses
-that use them live in :mod:`semcolor.gan_losses`.
+that use them live in :mod:`semcolor.losses.gan`.
 
 SCGAN's generator is a :class:`semcolor.models.SemColorNet` with the ``sal`` head and
 ``global_fusion=True`` (``model=scgan``); only SpyncoGAN needs a generator of its own, because
@@ -14,12 +14,15 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+import torchvision
 from torch import nn
 
 from semcolor import constants as C
+from semcolor.color import rgb_to_lab
 from semcolor.models.decoder import UNetDecoder
 from semcolor.models.encoders import create_encoder, encoder_output_stride
 from semcolor.models.semcolornet import ColorizerOutput, EncoderInput
+from semcolor.weights import read_state_dict
 
 #: Pyramid depths SpyncoGAN's ablation compares: L^1 (full resolution only) and L^{1,2,3}.
 PYRAMID_LEVELS: tuple[int, ...] = (1, 3)
@@ -89,7 +92,6 @@ class PyramidColorizer(nn.Module):
             raise ValueError(
                 f"PyramidColorizer expects normalize_l(L) of shape (B,1,H,W), got {shape}"
             )
-        from semcolor.color import rgb_to_lab
 
         h, w = L.shape[-2:]
         m = self.input_multiple
@@ -177,9 +179,7 @@ class VGG16Features(nn.Module):
 
     def __init__(self, weights: str | os.PathLike[str], layers: Sequence[str] = ("relu2_2",)):
         super().__init__()
-        import torchvision
 
-        from semcolor.weights import read_state_dict
 
         unknown = [n for n in layers if n not in VGG16_LAYERS]
         if unknown:

@@ -41,13 +41,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from semcolor import constants as C
+from semcolor.color import l_to_gray
 from semcolor.models.decoder import UNetDecoder
 from semcolor.models.encoders import (
     UNET_PLAIN,
     create_encoder,
     encoder_output_stride,
     input_normalization,
-)
+)  # fmt: skip
 from semcolor.models.heads import (
     DistributionHead,
     GlobalFusion,
@@ -55,7 +56,7 @@ from semcolor.models.heads import (
     SaliencyHead,
     SceneHead,
     SegmentationHead,
-)
+)  # fmt: skip
 
 #: Head names accepted by ``heads=``, in output order.
 HEAD_NAMES: tuple[str, ...] = ("reg", "dist", "scene", "seg", "sal")
@@ -153,7 +154,6 @@ class EncoderInput(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.norm is None:
             return x
-        from semcolor.color import l_to_gray
 
         L = x * C.L_SCALE + C.L_CENTER
         return (l_to_gray(L) - self.norm[0]) / self.norm[1]

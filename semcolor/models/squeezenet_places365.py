@@ -19,21 +19,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from semcolor.constants import LASAGNE_BN_EPS
+from semcolor.constants import SQUEEZENET_FIRES as FIRES
+
 #: Lasagne's RandomizedRectifierLayer default bounds (lower 0.3, upper 0.8): at test time the
 #: negative slope is their mean.
 RRELU_TEST_SLOPE = (0.3 + 0.8) / 2
-#: Lasagne BatchNormLayer's default epsilon.
-LASAGNE_BN_EPS = 1e-4
 #: Per-channel mean colour (B, G, R, 0-255) usually quoted for the Places CNNs, standing in
 #: for the Places365 mean image, which is not available.
 PLACES_MEAN_BGR = (104.0, 113.0, 117.0)
 #: The ImageNet normalisation of the input contract (torchvision's).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-#: (squeeze, expand) channels of fire2 ... fire9.
-FIRES: tuple[tuple[int, int], ...] = (
-    (16, 64), (16, 64), (32, 128), (32, 128), (48, 192), (48, 192), (64, 256), (64, 256),
-)  # fmt: skip
 
 
 def _conv_bn(cin: int, cout: int, k: int, stride: int = 1) -> nn.Sequential:

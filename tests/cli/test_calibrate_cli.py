@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from semcolor.bench import BenchError, choose_temperature, decoding_name
 from semcolor.cli.calibrate import main
+from semcolor.evaluation import BenchError, choose_temperature, decoding_name
 from semcolor.inference import load_model
 from tests.data.data_helpers import colour_array, save_image
-from tests.test_inference import tiny_net, write_ckpt
+from tests.inference.test_inference import tiny_net, write_ckpt
 
 
 def _row(t, psnr, cf, gt=40.0):
@@ -87,7 +87,7 @@ def test_calibration_scores_equal_the_bench_at_each_temperature(tmp_path, precis
     """One forward pass, every temperature decoded from it: the same numbers as the bench
     (evaluate_images) at that temperature, with both left at their default precision (auto:
     bf16 on a CPU with native BF16) or both pinned."""
-    from semcolor.bench import calibrate_temperature, evaluate_images, list_dataset_images
+    from semcolor.evaluation import calibrate_temperature, evaluate_images, list_dataset_images
     from semcolor.inference import LoadedModel
 
     torch.set_num_threads(1)
@@ -111,8 +111,8 @@ def test_solve_cast_tilt_zeroes_the_mean_cast():
     the annealed mean computed independently), from a head biased toward +b."""
     import numpy as np
 
-    from semcolor.bench import solve_cast_tilt
     from semcolor.color import AB_BINS, annealed_mean
+    from semcolor.evaluation import solve_cast_tilt
 
     g = torch.Generator().manual_seed(0)
     bins = torch.tensor(np.array(AB_BINS), dtype=torch.float32)
@@ -133,8 +133,8 @@ def test_cli_tilts_the_head_once_and_the_bench_sees_no_cast(tmp_path, capsys):
     --no-tilt leaves the head as it was."""
     import numpy as np
 
-    from semcolor.bench import evaluate_images, list_dataset_images
     from semcolor.color import AB_BINS
+    from semcolor.evaluation import evaluate_images, list_dataset_images
     from semcolor.inference import CheckpointError, apply_tilt_to_checkpoint
 
     torch.set_num_threads(1)

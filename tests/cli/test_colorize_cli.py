@@ -13,10 +13,10 @@ from PIL import Image
 from skimage import color as skcolor
 from skimage import data as skdata
 
-from semcolor import api
 from semcolor import inference as inf
 from semcolor.cli import colorize as cli
-from tests.test_inference import tiny_net, write_ckpt
+from semcolor.inference import api
+from tests.inference.test_inference import tiny_net, write_ckpt
 
 SIZE = ["--size", "32"]
 
@@ -165,7 +165,7 @@ def test_model_errors_exit_2(tmp_path, folder, monkeypatch, capsys):
     bad.write_bytes(b"nope")
     assert cli.main([str(folder), "-o", str(tmp_path / "o"), "--ckpt", str(bad)]) == 2
     assert "cannot load the model" in capsys.readouterr().err
-    monkeypatch.setattr(inf, "DEFAULT_MODEL", tmp_path / "absent.ckpt")
+    monkeypatch.setattr(inf.checkpoint, "DEFAULT_MODEL", tmp_path / "absent.ckpt")
     api._default_model.cache_clear()
     assert cli.main(["--demo", "-o", str(tmp_path / "o"), "--device", "cpu"]) == 2
     assert "--ckpt" in capsys.readouterr().err
@@ -191,7 +191,7 @@ def test_demo_writes_sheet(tmp_path, ckpt, capsys):
 
 
 def test_deprecated_head_option_still_works(tmp_path, capsys):
-    from tests.test_bench import make_ckpt
+    from tests.evaluation.test_bench import make_ckpt
 
     ckpt = make_ckpt(tmp_path / "m.ckpt")
     src = tmp_path / "in.png"

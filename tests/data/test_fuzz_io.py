@@ -12,7 +12,7 @@ Two sizes of each fuzz test, from the hypothesis profiles registered below:
 
 * ``semcolor-fuzz-ci`` (default selection, CI): derandomized (the same examples every run),
   no example database, a few hundred examples in all; every fuzz test of this file and of
-  tests/test_fuzz_colorize.py together stay well under 40 s on 2 CPU cores.
+  tests/inference/test_fuzz_colorize.py together stay well under 40 s on 2 CPU cores.
 * ``semcolor-fuzz-long`` (``-m slow``): tens of times more examples, random each run.
 
 Every example runs under a time limit (SIGALRM, a Python-level hang fails the example with
@@ -21,7 +21,7 @@ hypothesis's deadline. The number of inputs tried is counted per test; set
 ``SEMCOLOR_FUZZ_LOG=path`` to have each module append its counts (JSON lines), e.g.::
 
     SEMCOLOR_FUZZ_LOG=/tmp/fuzz.jsonl .venv/bin/pytest -m slow -p no:cacheprovider \\
-        tests/data/test_fuzz_io.py tests/test_fuzz_colorize.py
+        tests/data/test_fuzz_io.py tests/inference/test_fuzz_colorize.py
 """
 
 from __future__ import annotations

@@ -122,11 +122,11 @@ def test_prior_is_counted_on_the_loss_targets(tmp_path):
 # --- validation = the bench ---------------------------------------------------------------
 def test_validation_reports_the_bench_numbers(tmp_path):
     """Training validation over BenchImages gives the same per-image means as
-    semcolor.bench.evaluate_images on the same files; colourless images are excluded."""
+    semcolor.evaluation.evaluate_images on the same files; colourless images are excluded."""
     import pytorch_lightning as pl
 
-    from semcolor.bench import evaluate_images
     from semcolor.data.bench_images import BenchImages
+    from semcolor.evaluation import evaluate_images
     from semcolor.inference import LoadedModel
     from semcolor.models import SemColorNet
 

@@ -199,8 +199,8 @@ def test_thesis_recipe_cocostuff_with_scene_pseudo_labels_trains_all_four_heads(
         assert torch.isfinite(trainer.callback_metrics[f"train/{term}"]), term
     # The names of the labels file and of COCO-Stuff's labels.txt reach the checkpoint
     # (weights-only) and what inference shows.
-    from semcolor.api import Colorizer
     from semcolor.inference import load_model
+    from semcolor.inference.api import Colorizer
 
     trainer.save_checkpoint(tmp_path / "named.ckpt")
     names = torch.load(tmp_path / "named.ckpt", weights_only=True)["semcolor"]["class_names"]

@@ -12,17 +12,17 @@ import torch
 from PIL import Image
 
 import semcolor.inference
-from semcolor.bench import (
+from semcolor.cli.bench import main
+from semcolor.evaluation import (
     CSV_COLUMNS,
     DEFAULT_SPEED_ARCH,
     BenchError,
-    _clean,
     lab_of,
     list_dataset_images,
     recombine,
     sheet_size,
 )
-from semcolor.cli.bench import main
+from semcolor.evaluation.report import _clean
 from semcolor.lit.module import checkpoint_meta
 from semcolor.metrics import grayscale_baseline
 from semcolor.models import SemColorNet
@@ -83,7 +83,7 @@ def read_csv(path: Path) -> list[dict]:
 @pytest.fixture
 def no_default_model(monkeypatch, tmp_path):
     """Make sure no shipped default model is found (baselines-only behaviour)."""
-    monkeypatch.setattr(semcolor.inference, "DEFAULT_MODEL", tmp_path / "absent.ckpt")
+    monkeypatch.setattr(semcolor.inference.checkpoint, "DEFAULT_MODEL", tmp_path / "absent.ckpt")
 
 
 # ----------------------------------------------------------------------------- trust
@@ -380,7 +380,7 @@ def test_default_speed_arch_matches_default_model_config():
     """Speed mode without any checkpoint times the default model's architecture."""
     from omegaconf import OmegaConf
 
-    conf = Path(__file__).resolve().parents[1] / "conf"
+    conf = Path(__file__).resolve().parents[2] / "conf"
     base = OmegaConf.load(conf / "model" / "resnet18.yaml")
     exp = OmegaConf.load(conf / "experiment" / "default_model.yaml")
     model_name = next(
@@ -444,7 +444,7 @@ def test_temperature_one_is_called_the_mean(tmp_path, capsys):
 def test_fd_lite0_is_the_distance_of_the_columns_features_to_the_ground_truths(tmp_path):
     """Plumbing: each column's FD equals the Fréchet distance recomputed from that column's
     images and the ground truths (kept whole in the sheet), not another pairing."""
-    from semcolor.bench import evaluate_images, pool_features
+    from semcolor.evaluation import evaluate_images, pool_features
     from semcolor.inference import load_model
     from semcolor.metrics import frechet_distance_features
     from semcolor.models.feature_nets import efficientnet_lite0_features

@@ -261,11 +261,7 @@ def test_predict_ab_precision_option():
 
 
 def test_default_batch_size_by_device():
-    from semcolor.inference import (
-        CPU_NETWORK_BATCH,
-        CUDA_BATCH_SIZE,
-        default_batch_size,
-    )
+    from semcolor.inference import CPU_NETWORK_BATCH, CUDA_BATCH_SIZE, default_batch_size
 
     assert default_batch_size("cpu") == CPU_NETWORK_BATCH >= 1
     assert default_batch_size(torch.device("cuda", 0)) == CUDA_BATCH_SIZE

@@ -18,11 +18,11 @@ from skimage import color as skcolor
 from skimage import data as skdata
 
 import semcolor
-from semcolor import api
 from semcolor import inference as inf
 from semcolor.color import lab_to_rgb, lab_to_rgb_u8, rgb_to_lab
 from semcolor.data.io import BadImageError
-from tests.test_inference import tiny_net, write_ckpt
+from semcolor.inference import api
+from tests.inference.test_inference import tiny_net, write_ckpt
 
 SIZE = 64  # network side used by the tests (fast)
 
@@ -331,7 +331,7 @@ def test_model_argument_kinds(ckpt, model, photo):
 
 
 def test_default_model_missing_is_a_clear_error(monkeypatch, tmp_path, photo):
-    monkeypatch.setattr(inf, "DEFAULT_MODEL", tmp_path / "absent.ckpt")
+    monkeypatch.setattr(inf.checkpoint, "DEFAULT_MODEL", tmp_path / "absent.ckpt")
     api._default_model.cache_clear()
     with pytest.raises(FileNotFoundError, match="no default model"):
         semcolor.colorize(photo)
@@ -339,7 +339,7 @@ def test_default_model_missing_is_a_clear_error(monkeypatch, tmp_path, photo):
 
 
 def test_default_model_is_loaded_once_per_device(monkeypatch, ckpt, photo):
-    monkeypatch.setattr(inf, "DEFAULT_MODEL", ckpt)
+    monkeypatch.setattr(inf.checkpoint, "DEFAULT_MODEL", ckpt)
     calls = []
 
     def counting_load(path=None, device="cpu"):
@@ -518,7 +518,7 @@ def test_uncertainty_image_is_the_map_at_full_resolution_with_a_legend():
     from matplotlib import colormaps
 
     from semcolor import constants as C
-    from semcolor.api import uncertainty_image
+    from semcolor.inference.api import uncertainty_image
 
     u = np.tile(np.linspace(0, 1, 600, dtype=np.float32), (300, 1))
     im = uncertainty_image(u)

@@ -33,9 +33,10 @@ from semcolor.color import (
     normalize_ab,
     normalize_l,
     rgb_to_gray_lab,
-)
-from semcolor.losses import LossOutput, _masked_mean, _zero_touching
+)  # fmt: skip
+from semcolor.losses.multitask import LossOutput, _masked_mean, _zero_touching
 from semcolor.models import ColorizerOutput
+from semcolor.models.gan import VGG16Features
 
 log = logging.getLogger("semcolor.train")
 
@@ -179,7 +180,6 @@ def _perceptual_net(vgg_weights: str | None, layers: tuple[str, ...]) -> nn.Modu
             "loss.vgg_weights=/path/vgg16-397923af.pth to turn it on"
         )
         return None
-    from semcolor.models.gan import VGG16Features
 
     return VGG16Features(vgg_weights, layers)
 

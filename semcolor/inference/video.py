@@ -2,7 +2,7 @@
 PyAV, which ships ffmpeg inside its wheel).
 
 Frames are decoded, colorized in batches through the one inference path (the
-:class:`semcolor.Colorizer` of :mod:`semcolor.api`: L at full resolution, the network on a
+:class:`semcolor.Colorizer` of :mod:`semcolor.inference.api`: L at full resolution, the network on a
 ``size`` x ``size`` copy, ab upsampled in one step), re-encoded at the input's resolution and
 frame rate (H.264, converted to YUV with the BT.709 matrix, limited range, and tagged so:
 players then show the colours that were computed), and the input's audio track is copied
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,8 +37,11 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
 from semcolor import constants as C
+from semcolor.inference.api import Colorizer, _finish, _prepare
+from semcolor.inference.predict import upsample_ab
 
 #: File name suffixes semcolor-colorize treats as video.
 VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
@@ -45,7 +49,7 @@ VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".
 
 def _require_av():
     try:
-        import av
+        import av  # lazy: optional extra (semcolor[video])
     except ImportError:  # pragma: no cover - depends on the installed extras
         raise ImportError(
             'video needs PyAV: pip install "semcolor[video]" (PyAV ships ffmpeg in its wheel)'
@@ -167,9 +171,7 @@ def colorize_video(
         ValueError: ``dst`` is ``src``, or ``src`` holds no video stream.
         ImportError: PyAV is not installed (``pip install "semcolor[video]"``).
     """
-    import time
 
-    from semcolor.api import Colorizer
 
     av = _require_av()
     src, dst = Path(src), Path(dst)
@@ -203,7 +205,12 @@ def _add_video_stream(av: Any, out: Any, w: int, h: int, rate: Any, crf: int) ->
     output was shown with shifted colours (RGB (200, 60, 40) as (213, 73, 37)). BT.709 is
     the matrix of HD video and its primaries are sRGB's, the primaries our RGB is in.
     """
-    from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc  # extra
+    from av.video.reformatter import (  # lazy: optional extra
+        ColorPrimaries,
+        ColorRange,
+        Colorspace,
+        ColorTrc,
+    )
 
     vout = out.add_stream("libx264", rate=rate)
     vout.width, vout.height = w, h
@@ -219,7 +226,12 @@ def _add_video_stream(av: Any, out: Any, w: int, h: int, rate: Any, crf: int) ->
 def _video_frame(av: Any, rgb: np.ndarray, pix_fmt: str) -> Any:
     """(H,W,3) uint8 RGB -> a ``pix_fmt`` frame converted with the BT.709 matrix to limited
     range and tagged so (the conversion the stream of :func:`_add_video_stream` declares)."""
-    from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc  # extra
+    from av.video.reformatter import (  # lazy: optional extra
+        ColorPrimaries,
+        ColorRange,
+        Colorspace,
+        ColorTrc,
+    )
 
     frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
         format=pix_fmt, dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG
@@ -231,8 +243,6 @@ def _video_frame(av: Any, rgb: np.ndarray, pix_fmt: str) -> Any:
 
 def _transcode(av: Any, src: Path, tmp: Path, colorizer: Any, stab: TemporalStabilizer,
                progress: bool, crf: int) -> tuple[int, Any, Any]:  # fmt: skip
-    from semcolor.api import _finish, _prepare
-    from semcolor.inference import upsample_ab
 
     inp = av.open(str(src))
     try:
@@ -249,7 +259,6 @@ def _transcode(av: Any, src: Path, tmp: Path, colorizer: Any, stab: TemporalStab
             aout = out.add_stream_from_template(ain) if ain is not None else None
             bar = None
             if progress:
-                from tqdm import tqdm
 
                 bar = tqdm(total=total, unit="frame", desc=src.name)
             n = 0

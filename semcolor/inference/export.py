@@ -17,7 +17,7 @@ inference path's own call, asking for the heads of the exported outputs only: a 
 graph of a SemColorNet holds no regression/segmentation/scene head and, with
 ``dist_stride > 1``, no decoder block finer than the distribution head's stride.
 
-A runtime then does what :mod:`semcolor.api` does around it: L from the image, resized to
+A runtime then does what :mod:`semcolor.inference.api` does around it: L from the image, resized to
 S x S, ab upsampled to the image's size and recombined with the full-resolution L.
 
 Exporter: the TorchScript-based ``torch.onnx.export(dynamo=False)`` (the dynamo exporter needs
@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import copy
 import os
+import tempfile
 import warnings
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import semcolor
 from semcolor import constants as C
+from semcolor.color import ab_bins_tensor
+from semcolor.inference.checkpoint import LoadedModel, load_model, resolve_temperature
+from semcolor.inference.predict import canonical_method, heads_for, run_network
 
 __all__ = [
     "ONNX_EXTRA", "OUTPUT_NAMES", "OnnxColorNet", "OrtNetwork", "export_onnx", "ort_network",
@@ -58,15 +64,15 @@ def require_onnx(runtime: bool = False) -> None:
     Raises:
         ImportError: a one-line message naming the missing package and the extra to install.
     """
-    # Lazy imports: optional extras (semcolor[onnx]), needed only here.
+    # lazy: optional extra (semcolor[onnx]); needed only here.
     missing = []
     try:
-        import onnx  # noqa: F401
+        import onnx  # noqa: F401  # lazy: optional extra (semcolor[onnx])
     except ImportError:
         missing.append("onnx")
     if runtime:
         try:
-            import onnxruntime  # noqa: F401
+            import onnxruntime  # noqa: F401  # lazy: optional extra (semcolor[onnx])
         except ImportError:
             missing.append("onnxruntime")
     if missing:
@@ -118,8 +124,6 @@ class OnnxColorNet(nn.Module):
     ):
         super().__init__()
         self.upsample = bool(upsample)
-        from semcolor.color import ab_bins_tensor
-        from semcolor.inference import canonical_method, heads_for
 
         heads = tuple(getattr(net, "heads", ()))
         self.net = net
@@ -154,7 +158,6 @@ class OnnxColorNet(nn.Module):
     def forward(self, L: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """L: (B,1,S,S) float32 ``(L - 50) / 100`` -> the :attr:`output_names` tensors, each
         (B,2,S,S) float32 ab in Lab units."""
-        from semcolor.inference import run_network
 
         out = run_network(self.net, L, self.heads)
         results = []
@@ -210,7 +213,6 @@ def export_onnx(
         ValueError: bad size / temperature / opset / outputs, or a model without ab heads.
         ImportError: the ``onnx`` package is missing (the message names the extra).
     """
-    from semcolor.inference import LoadedModel, load_model, resolve_temperature
 
     require_onnx()
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
@@ -256,9 +258,8 @@ def export_onnx(
 
 def _add_metadata(path: Path, size: int, temperature: float, names: list[str]) -> None:
     """Record how to use the graph in the file's metadata."""
-    import onnx  # optional extra (semcolor[onnx]), checked by require_onnx
+    import onnx  # lazy: optional extra (semcolor[onnx]), checked by require_onnx
 
-    import semcolor
 
     proto = onnx.load(str(path))
     meta = {
@@ -299,10 +300,9 @@ class OrtNetwork:
         temperature: float,
         threads: int | None = None,
     ) -> None:
-        import tempfile
 
         require_onnx(runtime=True)
-        import onnxruntime as ort  # optional extra (semcolor[onnx])
+        import onnxruntime as ort  # lazy: optional extra (semcolor[onnx])
         self.size, self.method, self.temperature = int(size), method, float(temperature)
         with tempfile.TemporaryDirectory() as tmp:
             path = export_onnx(net, Path(tmp) / "net.onnx", size, temperature=temperature,
@@ -336,7 +336,6 @@ def ort_network(net: nn.Module, size: int, method: str, temperature: float) -> O
     """The cached :class:`OrtNetwork` of ``net`` for (size, method, temperature, current
     torch thread count); built (exported once) on first use. A network whose weights change
     after that needs ``ort_network.cache_clear()``."""
-    import weakref
 
     global _ORT_CACHE
     if _ORT_CACHE is None:

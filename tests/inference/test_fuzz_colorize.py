@@ -5,10 +5,10 @@ datetime, strings; native and byte-swapped) and shape (0-d to 5-d, zero-sized si
 channels first or last; flipped, transposed, broadcast, Fortran-ordered), torch tensors of
 every dtype and layout, PIL images of every mode (random pixels, palettes, transparency),
 lazily opened PIL images and paths of damaged files, and objects of other types. Each goes
-through the input preparation (``semcolor.api._prepare``) and, for fewer examples, a real
-:meth:`semcolor.Colorizer.colorize` on a tiny random model (as tests/test_api.py does).
+through the input preparation (``semcolor.inference.api._prepare``) and, for fewer examples, a real
+:meth:`semcolor.Colorizer.colorize` on a tiny random model (as tests/inference/test_api.py does).
 
-The oracle is the documented contract (``semcolor.api``'s module docstring): a valid input
+The oracle is the documented contract (``semcolor.inference.api``'s module docstring): a valid input
 gives the documented result (uint8 (H,W,3|4) for arrays; a float tensor in [0,1] with the
 input's layout, C = 3|4, the input's floating dtype or float32; a PIL image RGB, RGBA when the
 input has alpha), and an invalid one ``ValueError``; an object of another kind
@@ -36,15 +36,15 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import semcolor
-from semcolor import api
 from semcolor import constants as C
 from semcolor.data.io import BadImageError, max_pixels
+from semcolor.inference import api
 from tests.fuzz_helpers import (
     fuzz,
     time_limit,
     tried_counter,
 )
-from tests.test_inference import tiny_net
+from tests.inference.test_inference import tiny_net
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::UserWarning"),  # PIL on damaged files
@@ -63,7 +63,7 @@ def colorizer():
 
 @pytest.fixture(autouse=True)
 def _one_thread():
-    """As tests/test_api.py: tiny models gain nothing from threads, and on a busy machine
+    """As tests/inference/test_api.py: tiny models gain nothing from threads, and on a busy machine
     OpenMP oversubscription makes each forward pass many times slower."""
     torch.set_num_threads(1)
     yield

@@ -16,7 +16,7 @@ from PIL import Image
 
 pytest.importorskip("gradio", reason='the app needs Gradio: pip install "semcolor[app]"')
 
-from semcolor import app as webapp  # noqa: E402
+from semcolor.inference import app as webapp  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -198,7 +198,7 @@ def test_under_load_every_image_is_answered_and_the_server_keeps_going(tmp_path,
     from semcolor import constants as C
 
     spec = importlib.util.spec_from_file_location(
-        "bench_app_load", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_app_load.py"
+        "bench_app_load", Path(__file__).resolve().parents[2] / "benchmarks" / "bench_app_load.py"
     )
     load = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, load)  # dataclasses look it up there

@@ -15,7 +15,7 @@ from torch import nn
 
 from semcolor import constants as C
 from semcolor.color import l_to_gray, lab_to_rgb, luma_bt601, luminance_gray, rgb_to_lab
-from semcolor.gan_losses import (
+from semcolor.losses import (
     GAN_KINDS,
     HT_CHOICES,
     AdversarialLoss,

@@ -59,30 +59,45 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from semcolor.color.fullres import (
-    l_from_planes,
-    l_from_rgb,
-    lab_to_rgb_chunked,
-    lab_to_rgb_u8,
-)
-from semcolor.inference import (
+from semcolor import constants as C
+from semcolor.color import entropy, normalize_l
+from semcolor.color.fullres import l_from_planes, l_from_rgb, lab_to_rgb_chunked, lab_to_rgb_u8
+from semcolor.color.hints import apply_hints, parse_hints
+from semcolor.data.io import _DECODE_ERRORS, BadImageError, _open, too_large_reason
+from semcolor.hardware import resolve_device
+from semcolor.inference.checkpoint import (
+    LoadedModel,
+    check_temperature,
+    load_model,
+    resolve_temperature,
+)  # fmt: skip
+from semcolor.inference.export import ort_network, require_onnx
+from semcolor.inference.predict import (
+    BACKENDS,
+    CPU_NETWORK_BATCH,
+    CPU_ORT_NETWORK_BATCH,
     METHOD_ALIASES,
     METHODS,
-    LoadedModel,
-    load_model,
+    PRECISION_CHOICES,
+    canonical_method,
+    check_choice,
+    decode_outputs,
+    default_batch_size,
+    heads_for,
+    network_outputs,
     predict_ab,
-    resolve_device,
+    resolve_precision,
     upsample_ab,
-)
+)  # fmt: skip
 
 __all__ = ["Colorization", "Colorizer", "analyze", "colorize", "uncertainty_image"]
 
 ModelLike = Any  # None | str | os.PathLike | LoadedModel | torch.nn.Module
 
 
-# Private names kept for semcolor/cli/colorize.py and tests/test_api.py, which import them
+# Private names kept for semcolor/cli/colorize.py and tests/inference/test_api.py, which import them
 # from here; the implementations are the public ones of semcolor.color.fullres.
 
 
@@ -113,8 +128,6 @@ class _Prepared:
 
 def _open_path(path: str | os.PathLike[str]) -> Image.Image:
     """Open an image file fully decoded, EXIF orientation applied."""
-    from semcolor.data.io import _DECODE_ERRORS, _open
-
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"image {p} does not exist")
@@ -153,7 +166,6 @@ def _check_float_values(values: np.ndarray | torch.Tensor, what: str) -> None:
 def _check_pixels(height: int, width: int, what: str) -> None:
     """ValueError when an in-memory image is over semcolor's pixel limit
     (:func:`semcolor.data.io.max_pixels`), before anything of its size is allocated."""
-    from semcolor.data.io import too_large_reason
 
     reason = too_large_reason(width, height)
     if reason:
@@ -198,7 +210,6 @@ def _prepare_array(a: np.ndarray, kind: str = "array") -> _Prepared:
 
 
 def _prepare_pil(im: Image.Image) -> _Prepared:
-    from semcolor.data.io import _DECODE_ERRORS, BadImageError
 
     mode = im.mode
     if im.width < 1 or im.height < 1:
@@ -404,8 +415,8 @@ class Colorizer:
             has the measurements (speed, and PSNR parity with fp32).
         backend: "torch" (default, PyTorch eager) or "onnxruntime" (the exported graph of the
             method in an ONNX Runtime CPU session, built once per model and cached:
-            :func:`semcolor.export.ort_network`; CPU only). :meth:`analyze` always runs the
-            PyTorch network (it reads heads the exported graph does not have).
+            :func:`semcolor.inference.export.ort_network`; CPU only). :meth:`analyze` always runs
+            the PyTorch network (it reads heads the exported graph does not have).
 
     Raises:
         ValueError: a bad argument (an unknown precision or backend: the message lists the
@@ -435,16 +446,6 @@ class Colorizer:
         precision: str = "auto",
         backend: str = "torch",
     ) -> None:
-        from semcolor.inference import (
-            BACKENDS,
-            PRECISION_CHOICES,
-            canonical_method,
-            check_choice,
-            check_temperature,
-            default_batch_size,
-            resolve_precision,
-            resolve_temperature,
-        )
 
         if batch_size is not None:
             batch_size = _check_int(batch_size, "batch_size", 1)
@@ -452,7 +453,6 @@ class Colorizer:
         self.precision = check_choice(precision, "precision", PRECISION_CHOICES)
         self.backend = check_choice(backend, "backend", BACKENDS)
         if self.backend == "onnxruntime":
-            from semcolor.export import require_onnx
 
             require_onnx(runtime=True)  # once, up front, naming the extra
         if self.backend == "onnxruntime" and self.precision == "bf16":
@@ -533,8 +533,6 @@ class Colorizer:
             ValueError: an unknown output name (the message lists the valid ones), or as
                 :meth:`colorize`.
         """
-        from semcolor.color import entropy
-        from semcolor.inference import decode_outputs, heads_for, network_outputs
 
         outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
         unknown = [o for o in outputs if o not in ANALYSIS_OUTPUTS]
@@ -614,8 +612,6 @@ class Colorizer:
             small = self._network_input(prepared)
         step = self.network_batch
         if self.backend == "onnxruntime":
-            from semcolor.color import normalize_l
-            from semcolor.export import ort_network
 
             ort = ort_network(self.model.net, self.size, self.method, self.temperature)
             return torch.cat([ort(normalize_l(small[i : i + step]))
@@ -639,7 +635,6 @@ class Colorizer:
     def network_batch(self) -> int:
         """Images per network call: ``batch_size``, at most
         :data:`semcolor.inference.CPU_NETWORK_BATCH` on CPU (measured fastest there)."""
-        from semcolor.inference import CPU_NETWORK_BATCH, CPU_ORT_NETWORK_BATCH
 
         if self.backend == "onnxruntime":
             return min(self.batch_size, CPU_ORT_NETWORK_BATCH)
@@ -710,10 +705,10 @@ def uncertainty_image(uncertainty: np.ndarray) -> Image.Image:
         PIL ``RGB`` image of width max(W, 480) and height H + the legend's; the map fills
         its top-left H x W pixels, one pixel per pixel.
     """
-    from matplotlib import colormaps  # lazy: ~0.3 s to import, needed only here
-    from PIL import ImageDraw, ImageFont
+    # lazy: start-up cost, measured: matplotlib's colormaps add 0.13 s to importing the API
+    # (2-core Xeon, after torch), and only uncertainty images need them
+    from matplotlib import colormaps
 
-    from semcolor import constants as C
 
     u = np.asarray(uncertainty, dtype=np.float32)
     if u.ndim != 2 or u.size == 0:
@@ -750,13 +745,11 @@ def _hints_for(p: _Prepared, hints: Any):
         return None
     if p.n != 1:
         raise ValueError(f"hints apply to one image; got a batch of {p.n} images")
-    from semcolor.color.hints import parse_hints
 
     return parse_hints(hints, tuple(p.L.shape[-2:]))
 
 
 def _apply_hints(p: _Prepared, ab: torch.Tensor, hints: Any) -> torch.Tensor:
-    from semcolor.color.hints import apply_hints
 
     return apply_hints(p.L[0], ab, hints)
 

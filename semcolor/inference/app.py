@@ -10,8 +10,8 @@ where the model has those heads. Everything goes through :class:`semcolor.Colori
 Privacy and offline use, set here in code: Gradio's analytics are off (``GRADIO_ANALYTICS_
 ENABLED=False`` and ``analytics_enabled=False``), no share link is ever made, the server
 listens on 127.0.0.1 unless told otherwise, and Hugging Face telemetry is off. The installed
-Gradio (>= 6) serves its own fonts and scripts; ``tests/test_app.py`` checks in a real browser
-that the page requests nothing outside localhost.
+Gradio (>= 6) serves its own fonts and scripts; ``tests/inference/test_app.py`` checks in a
+real browser that the page requests nothing outside localhost.
 
 Under load: one press runs at a time (Gradio's queue, concurrency 1; at most
 :data:`~semcolor.constants.APP_QUEUE_SIZE` waiting), uploads are limited to
@@ -29,14 +29,22 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from semcolor import constants as C
+from semcolor.color import l_to_gray_u8
+from semcolor.data.io import too_large_reason
+from semcolor.hardware import resolve_device
+from semcolor.inference.api import Colorizer, _open_path, _prepare, uncertainty_image
+from semcolor.inference.checkpoint import load_model
 
 # Set in code, before Gradio is imported anywhere: no analytics or telemetry, whatever the
 # environment says.
@@ -63,7 +71,7 @@ class AppResult:
             or None.
         uncertainty: uint8 RGB picture of the first image's uncertainty at full resolution
             in a colour scale, with its legend underneath
-            (:func:`semcolor.api.uncertainty_image`), or None.
+            (:func:`semcolor.inference.api.uncertainty_image`), or None.
         errors: (file name, reason) of inputs that could not be colorized.
     """
 
@@ -78,7 +86,6 @@ class AppResult:
 
 @functools.lru_cache(maxsize=4)
 def _load(ckpt: str, device: str):
-    from semcolor.inference import load_model
 
     return load_model(ckpt or None, device=device)
 
@@ -94,7 +101,6 @@ def model_defaults(ckpt: str = DEFAULT_CKPT, device: str = "cpu") -> dict[str, A
 
 
 def _gray_of(L) -> np.ndarray:
-    from semcolor.color import l_to_gray_u8
 
     g = l_to_gray_u8(L)
     return np.repeat(g[..., None], 3, axis=2)
@@ -112,7 +118,6 @@ def _label_masks(seg: np.ndarray, names: dict[int, str] | None,
 def _preview(image: np.ndarray, side: int = C.APP_PREVIEW_SIDE, nearest: bool = False):
     """An (H,W[,C]) array scaled down so that its longest side is at most ``side`` (what the
     page shows; the downloads stay at full resolution). ``nearest`` for label maps."""
-    from PIL import Image
 
     h, w = image.shape[:2]
     if max(h, w) <= side:
@@ -134,9 +139,7 @@ def check_upload(path: Path) -> str | None:
     :data:`~semcolor.constants.APP_MAX_UPLOAD_BYTES`, or over
     :data:`~semcolor.constants.APP_MAX_PIXELS` by its header), or None. A file that is no
     image passes here and fails to decode with its own message."""
-    from PIL import Image
 
-    from semcolor.data.io import too_large_reason
 
     try:
         nbytes = path.stat().st_size
@@ -157,8 +160,6 @@ def check_upload(path: Path) -> str | None:
 def _prune(root: Path, max_age_s: float) -> None:
     """Delete the result folders under ``root`` older than ``max_age_s``: a long-running app
     must not fill the disk."""
-    import shutil
-    import time
 
     now = time.time()
     for d in root.glob("press_*"):
@@ -215,9 +216,7 @@ def run_colorize(
         ValueError: no files, too many, none usable, or a bad control value (the message
             names it).
     """
-    from PIL import Image
 
-    from semcolor.api import Colorizer, _open_path, _prepare, uncertainty_image
 
     if not files:
         raise ValueError("drop one or more images first")
@@ -272,9 +271,8 @@ def run_colorize(
 
 def build_app(ckpt: str | None = None, device: str = "auto"):
     """The Gradio Blocks app (not launched)."""
-    import gradio as gr
+    import gradio as gr  # lazy: optional extra (semcolor[app])
 
-    from semcolor.inference import resolve_device
 
     dev = str(resolve_device(device))
     start = model_defaults(ckpt or DEFAULT_CKPT, dev)

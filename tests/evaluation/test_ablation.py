@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from semcolor import ablation
 from semcolor.cli import ablate as cli
+from semcolor.evaluation import ablation
+from tests.evaluation.test_bench import write_folder
 from tests.lit.helpers import TINY_CLI
-from tests.test_bench import write_folder
 
 #: t(0.975, 1): the 95% two-sided quantile of Student's t with one degree of freedom.
 T_975_DF1 = 12.706204736174707
@@ -171,7 +171,7 @@ def test_experiment_minutes_cap_single_experiments_and_compose(tmp_path):
                        "dataset": "folder", "root": "."}], experiment_max_minutes={"b": 1})
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "studies")
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[2] / "studies")
                                         .glob("*.yaml")), ids=lambda p: p.name)  # fmt: skip
 def test_every_shipped_study_file_loads(path):
     """The study files in studies/ parse into a Study whose experiments are +experiment

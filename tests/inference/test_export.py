@@ -9,9 +9,9 @@ import torch
 import semcolor
 from semcolor.cli import export as export_cli
 from semcolor.color import normalize_l
-from semcolor.export import export_onnx
 from semcolor.inference import load_model, predict_ab
-from tests.test_inference import tiny_net, write_ckpt
+from semcolor.inference.export import export_onnx
+from tests.inference.test_inference import tiny_net, write_ckpt
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -117,7 +117,7 @@ def test_outputs_errors_list_the_valid_names(tmp_path):
 
 
 def test_export_cli_outputs(tmp_path, capsys):
-    from semcolor.export import OUTPUT_NAMES
+    from semcolor.inference.export import OUTPUT_NAMES
 
     assert export_cli.EXPORT_OUTPUTS == tuple(OUTPUT_NAMES)
     ckpt = write_ckpt(tmp_path / "m.ckpt", tiny_net())
@@ -143,7 +143,7 @@ def test_unupsampled_graph_gives_the_head_resolution(tmp_path):
 
 
 def test_ort_network_is_cached_and_matches_predict_ab():
-    from semcolor.export import OrtNetwork, ort_network
+    from semcolor.inference.export import OrtNetwork, ort_network
 
     net = tiny_net()
     a = ort_network(net, S, "reg", 0.38)

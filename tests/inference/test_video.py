@@ -8,7 +8,7 @@ import torch
 
 av = pytest.importorskip("av", reason='video needs PyAV: pip install "semcolor[video]"')
 
-from semcolor.video import TemporalStabilizer, colorize_video  # noqa: E402
+from semcolor.inference.video import TemporalStabilizer, colorize_video  # noqa: E402
 
 
 def _clip(path, frames=10, w=64, h=48, audio=True, fps=10):
@@ -62,7 +62,7 @@ def test_hd_output_is_tagged_bt709_and_shows_the_computed_colours(tmp_path, monk
     untagged, it showed (213, 73, 37)."""
     from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 
-    import semcolor.api
+    import semcolor.inference.video
 
     want = np.array([200, 60, 40])
 
@@ -70,7 +70,7 @@ def test_hd_output_is_tagged_bt709_and_shows_the_computed_colours(tmp_path, monk
         h, w = p.L.shape[-2:]
         return np.broadcast_to(want.astype(np.uint8), (h, w, 3)).copy()
 
-    monkeypatch.setattr(semcolor.api, "_finish", constant)
+    monkeypatch.setattr(semcolor.inference.video, "_finish", constant)
     src = _clip(tmp_path / "hd.mp4", frames=2, w=1280, h=720, audio=False)
     r = colorize_video(src, tmp_path / "hd_out.mp4", size=32, progress=False, device="cpu")
     with av.open(str(r.path)) as c:

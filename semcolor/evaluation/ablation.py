@@ -25,6 +25,7 @@ import csv
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -33,7 +34,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
+import torch
+from scipy import stats
+
+from semcolor.data.bench_images import list_dataset_images
+from semcolor.evaluation.evaluate import evaluate_images
+from semcolor.evaluation.report import build_summary
+from semcolor.evaluation.report import write_outputs as write_bench_outputs
+from semcolor.inference.checkpoint import load_model
 
 #: Metrics aggregated (bench summary keys; l2ab_norm is the L2ab of Nguyen-Quynh et al.'s
 #: tables, ab / 110).
@@ -166,7 +176,6 @@ def is_trained(d: Path) -> bool:
 def reached_budget(d: Path, study: Study, experiment: str | None = None) -> bool:
     """Whether the run's ``last.ckpt`` got to the study's step budget (how runs trained
     elsewhere, e.g. as cluster jobs, which write no done.json, are told finished)."""
-    import torch
 
     last = d / "checkpoints" / "last.ckpt"
     if not last.is_file():
@@ -186,7 +195,6 @@ def train_run(study: Study, out: Path, experiment: str, seed: int, log: Callable
     Raises:
         RuntimeError: the training command failed (its log is in the run folder).
     """
-    import torch
 
     d = run_dir(out, experiment, seed)
     d.mkdir(parents=True, exist_ok=True)
@@ -216,9 +224,6 @@ def train_run(study: Study, out: Path, experiment: str, seed: int, log: Callable
 
 def bench_run(study: Study, out: Path, experiment: str, seed: int) -> None:
     """Bench one trained run on every report split (the bench's code, its outputs)."""
-    from semcolor.bench import build_summary, evaluate_images, list_dataset_images, write_outputs
-    from semcolor.inference import load_model
-
     d = run_dir(out, experiment, seed)
     model = load_model(d / "checkpoints" / "last.ckpt")
     for s in study.splits:
@@ -229,7 +234,7 @@ def bench_run(study: Study, out: Path, experiment: str, seed: int) -> None:
         res = evaluate_images(paths, model, size=study.size, progress=False, sheet_rows=4)
         summary = build_summary(res, dataset=s.dataset, root=s.root, split=s.split, model=model,
                                 temperature=res.temperature, notes=[])  # fmt: skip
-        write_outputs(res, summary, target)
+        write_bench_outputs(res, summary, target)
 
 
 def run_study(study: Study, out: Path, log: Callable[[str], None] = print) -> None:
@@ -276,7 +281,6 @@ def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> di
 
     With one value the std and the interval are NaN (one run cannot tell its spread).
     """
-    from scipy import stats
 
     x = np.asarray(values, dtype=np.float64)
     n = int(x.size)
@@ -426,8 +430,6 @@ def format_markdown(result: dict[str, Any]) -> str:
 
 def write_outputs(result: dict[str, Any], out: Path) -> dict[str, Path]:
     """ablation.csv / .json / .md / .png and one sample sheet per experiment and split."""
-    import shutil
-
     out = Path(out)
     files = {"json": out / "ablation.json", "csv": out / "ablation.csv",
              "md": out / "ablation.md", "png": out / "ablation.png"}  # fmt: skip
@@ -462,7 +464,6 @@ def plot(result: dict[str, Any], path: Path) -> None:
     """PSNR against colourfulness: one small point per run, and per experiment and method the
     mean with 95% interval bars on both axes (first split)."""
     os.environ.setdefault("MPLBACKEND", "Agg")
-    import matplotlib.pyplot as plt
 
     split = result["study"]["splits"][0]["name"]
     fig, ax = plt.subplots(figsize=(7, 5), dpi=110)

@@ -1,0 +1,107 @@
+"""Start-up time of the command-line tools and of ``import semcolor``, against a baseline install.
+
+Each row is a fresh process, timed from spawn to exit (median of ``--rounds``, the two
+installs interleaved round by round so that a busy machine slows both alike):
+
+- ``semcolor-<tool> --help`` for each console script (the cost a user pays to read the help;
+  the tools import torch only after parsing, which is why their heavy imports are lazy);
+- ``python -c "import semcolor"`` (the package root: lazy, no torch);
+- ``python -c "import semcolor.inference.api"`` / the old ``semcolor.api`` (what the first
+  ``semcolor.colorize`` call pays before loading a model).
+
+The baseline is another environment's Python with semcolor installed (e.g. a worktree of an
+earlier commit with its own ``.venv``: ``git worktree add /tmp/before <commit>``, a venv there
+and ``pip install --no-deps -e .``). Without ``--baseline`` only this install is timed.
+
+    python benchmarks/bench_startup.py --baseline /tmp/before/.venv/bin/python --rounds 7
+
+Prints a Markdown table: seconds per row for each install and the ratio this/baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+#: Console scripts timed with --help (pyproject.toml [project.scripts]); semcolor-colorize is
+#: the one the layout issue names, the rest show the same for every tool.
+TOOLS = ("colorize", "bench", "train", "calibrate", "export", "ablate", "prior", "pack", "shard",
+         "label-scenes", "label-saliency", "prepare-photos", "app")  # fmt: skip
+
+#: Imports the API module at its new path, or at its old one in an install from before 0.3.0.
+API_IMPORT = ("import importlib, importlib.util as u; n = 'semcolor.inference.api'; "
+              "importlib.import_module(n if u.find_spec(n) else 'semcolor.api')")  # fmt: skip
+
+
+def rows(python: str, tools: list[str]) -> dict[str, list[str]]:
+    """Label -> command for one install."""
+    bin_dir = Path(python).parent
+    out = {f"semcolor-{t} --help": [str(bin_dir / f"semcolor-{t}"), "--help"] for t in tools}
+    out["import semcolor"] = [python, "-c", "import semcolor"]
+    out["import the API"] = [python, "-W", "ignore", "-c", API_IMPORT]
+    return out
+
+
+def time_once(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                       env={**os.environ, "PYTHONWARNINGS": "ignore"}, check=False)  # fmt: skip
+    dt = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr[-500:]}")
+    return dt
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--baseline", help="Python of the install to compare with")
+    ap.add_argument("--rounds", type=int, default=5, help="timed rounds per row (default 5)")
+    ap.add_argument("--tools", nargs="*", default=list(TOOLS),
+                    help=f"console scripts to time (default: all: {' '.join(TOOLS)})")
+    args = ap.parse_args(argv)
+    installs = {"this": rows(sys.executable, args.tools)}
+    if args.baseline:
+        installs["baseline"] = rows(args.baseline, args.tools)
+    labels = list(installs["this"])
+    times: dict[str, dict[str, list[float]]] = {k: {lab: [] for lab in labels} for k in installs}
+    for cmds in installs.values():  # warm the file cache once, untimed
+        for lab in labels:
+            time_once(cmds[lab])
+    for _ in range(args.rounds):
+        for lab in labels:
+            for name, cmds in installs.items():
+                times[name][lab].append(time_once(cmds[lab]))
+    flags = [f for f in ("avx2", "avx512_bf16", "amx_bf16") if f in _cpu_flags()]
+    print(f"CPU: {platform.processor() or platform.machine()}, flags {' '.join(flags)}; load "
+          f"{os.getloadavg()[0]:.2f}; median of {args.rounds} rounds, interleaved")  # fmt: skip
+    head = "| command | this (s) |" + (" baseline (s) | this / baseline |" if args.baseline else "")
+    print(head)
+    print("|---|---:|" + ("---:|---:|" if args.baseline else ""))
+    for lab in labels:
+        this = statistics.median(times["this"][lab])
+        line = f"| `{lab}` | {this:.2f} |"
+        if args.baseline:
+            base = statistics.median(times["baseline"][lab])
+            line += f" {base:.2f} | {this / base:.2f}x |"
+        print(line)
+    return 0
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
