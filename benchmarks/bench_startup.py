@@ -85,10 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|" + ("---:|---:|" if args.baseline else ""))
     for lab in labels:
         this = statistics.median(times["this"][lab])
-        line = f"| `{lab}` | {this:.2f} |"
+        line = f"| `{lab}` | {this:.3f} |"
         if args.baseline:
             base = statistics.median(times["baseline"][lab])
-            line += f" {base:.2f} | {this / base:.2f}x |"
+            line += f" {base:.3f} | {this / base:.2f}x |"
         print(line)
     return 0
 

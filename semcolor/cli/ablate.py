@@ -104,11 +104,12 @@ def load_study(study_file: Path | None, overrides: list[str]):
 
 
 def main(argv: list[str] | None = None) -> int:
-    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
-    from semcolor.evaluation import ablation
-
     ap = _parser()
     args = ap.parse_args(argv)
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help in 0.1 s, not 5 s
+    # (the ablation module loads torch, SciPy's stats and Matplotlib)
+    from semcolor.evaluation import ablation
+
     try:
         study, out = load_study(args.study, args.overrides)
     except (ValueError, TypeError) as e:

@@ -33,8 +33,6 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from semcolor import hardware
-
 log = logging.getLogger("semcolor.train")
 
 
@@ -98,6 +96,7 @@ def resolve_precision(cfg: DictConfig) -> None:
     # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help loads no torch
     from omegaconf import open_dict
 
+    from semcolor import hardware
 
     requested = str(cfg.trainer.get("precision", hardware.AUTO))
     device = "cuda" if _uses_gpu(str(cfg.trainer.get("accelerator", "auto"))) else "cpu"
