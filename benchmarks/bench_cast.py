@@ -33,7 +33,7 @@ import torch
 
 from semcolor.color import AB_BINS, mean_preserving_tilt
 from semcolor.color.targets import distribution_targets
-from semcolor.data.bench_images import _load_gt
+from semcolor.data.bench_images import load_ground_truth
 from semcolor.evaluation import lab_of, list_dataset_images, recombine
 from semcolor.inference import annealed_mean_per_image, load_model, network_outputs, upsample_ab
 from semcolor.metrics import colorfulness, evaluate_pair, is_colourless
@@ -60,7 +60,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     model = load_model(args.ckpt, device="cpu")
     paths = list_dataset_images("folder", args.root)[: args.limit]
-    gts = [g for g in (_load_gt(p, 256)[0] for p in paths) if not is_colourless(g)]
+    gts = [g for g in (load_ground_truth(p, 256) for p in paths) if not is_colourless(g)]
     lab_all = lab_of(gts)
     gt_mean = lab_all[:, 1:].mean(dim=(0, 2, 3)).tolist()
     prior = model.prior  # dict of arrays: counts, p, p_smooth, weights, sigma, lam

@@ -22,6 +22,8 @@ imports nothing of semcolor.
 from __future__ import annotations
 
 import functools
+import resource
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -156,3 +158,18 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
+def peak_memory_mb(device: torch.device) -> tuple[float, str]:
+    """Peak memory so far, in MiB, and what was measured: the CUDA caching allocator's peak on a
+    GPU (``cuda_max_allocated``), the process's peak resident set on CPU
+    (``process_peak_rss``)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20, "cuda_max_allocated"
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return rss / (2**20 if sys.platform == "darwin" else 2**10), "process_peak_rss"
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (CUDA), so that a timer reads the work's end; a no-op
+    on CPU."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -70,7 +70,6 @@ def read_weights(
     if not p.is_file():
         raise FileNotFoundError(missing or f"weights file not found: {str(p)!r}")
     if p.suffix == ".safetensors":
-
         obj: object = load_file(str(p), device="cpu")
     else:
         try:

@@ -328,7 +328,6 @@ _OPTION_NAME = re.compile(r"[A-Za-z0-9][\w-]*")
 
 
 def _config_groups() -> Any:
-
     return files("semcolor.conf")
 
 

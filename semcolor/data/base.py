@@ -656,7 +656,6 @@ class ColorizationDataset(Dataset):
         self._soft_idx, self._soft_prob, self._soft_ok = idx, prob, ok
 
     def _attach_saliency(self, saliency_dir: str | os.PathLike[str]) -> None:
-
         d = Path(saliency_dir).expanduser()
         if not d.is_dir():
             raise FileNotFoundError(

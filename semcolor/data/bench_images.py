@@ -1,4 +1,5 @@
-"""Validation images exactly as ``semcolor-bench`` scores them.
+"""The bench protocol's images: the listing of a dataset split, the ground-truth loader, and
+validation images exactly as ``semcolor-bench`` scores them.
 
 The bench protocol's data side lives here, below the evaluation room that scores it: the
 image listing of a dataset split (:func:`list_dataset_images`) and the ground-truth loader
@@ -109,11 +110,17 @@ def load_ground_truth(path: str | os.PathLike[str], size: int | None = DEFAULT_S
     Raises:
         semcolor.data.io.BadImageError: the file cannot be decoded.
     """
-    return _load_gt(path, size)[0]
+    return load_ground_truth_and_size(path, size)[0]
 
 
-def _load_gt(path: str | os.PathLike[str], size: int | None) -> tuple[np.ndarray, tuple[int, int]]:
-    """(ground truth, original (width, height))."""
+def load_ground_truth_and_size(
+    path: str | os.PathLike[str], size: int | None
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """:func:`load_ground_truth` and the file's original (width, height).
+
+    Raises:
+        semcolor.data.io.BadImageError: the file cannot be decoded.
+    """
     rgb = load_rgb(path)
     wh = (int(rgb.shape[1]), int(rgb.shape[0]))
     if size is not None and rgb.shape[:2] != (size, size):
@@ -129,7 +136,7 @@ class BenchImages(Dataset):
     Args:
         root: dataset root (as ``semcolor-bench --root``).
         dataset: a bench dataset name (``folder``, ``imagenet``, ``camvid``...; see
-            :data:`semcolor.evaluation.DATASETS`).
+            :data:`DATASETS`).
         split: the split (``folder``: a subfolder, or None for the root itself).
         size: evaluation side (256, the papers' protocol).
         limit: keep the first N images in sorted order (None: all).

@@ -97,17 +97,14 @@ class ClassifierError(ValueError):
 
 # --------------------------------------------------------------------------- classifiers
 def _torchvision_names() -> list[str]:
-
     return sorted(torchvision.models.list_models(module=torchvision.models))
 
 
 def _timm_has(name: str) -> bool:
-
     return bool(timm.is_model(name))
 
 
 def _unknown_name_error(name: str) -> ClassifierError:
-
     tv = _torchvision_names()
     pool = tv + ["wideresnet18"] + timm.list_models()
     close = list(dict.fromkeys(difflib.get_close_matches(name, pool, n=8, cutoff=0.6)))[:6]
@@ -152,16 +149,13 @@ def build_classifier(name: str, num_classes: int = C.NUM_PLACES365_CLASSES) -> n
     if lib not in ("", "torchvision", "timm"):
         raise ClassifierError(f"unknown library prefix {lib!r} in {name!r} (torchvision:, timm:)")
     if bare == SQUEEZENET_PLACES365 and lib == "":
-
         return SqueezeNetPlaces365(num_classes)
     m = _CSAIL_WIDE.match(bare)
     if m and lib == "":
         return _csail_wideresnet(m.group(1), num_classes)
     if lib in ("", "torchvision") and bare in _torchvision_names():
-
         return torchvision.models.get_model(bare, weights=None, num_classes=num_classes)
     if lib in ("", "timm") and _timm_has(bare):
-
         return timm.create_model(bare, pretrained=False, num_classes=num_classes)
     raise _unknown_name_error(name)
 
@@ -265,7 +259,6 @@ def load_classifier(
     resnet18) or the checkpoint's ``arch`` entry.
     """
     if str(weights).endswith(LASAGNE_SUFFIX) or name == SQUEEZENET_PLACES365:
-
         path = Path(weights).expanduser()
         if not path.is_file():
             raise FileNotFoundError(missing_weights_message(path))
@@ -486,7 +479,6 @@ def label_images(
     out = Path(out)
     num_classes: int | None = None  # the classifier's, once it has run (else the old file's)
     if out.is_file():
-
         try:
             num_classes = scene_label_classes(out)
             if class_names is None:

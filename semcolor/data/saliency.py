@@ -64,7 +64,6 @@ def normalise(saliency: np.ndarray) -> np.ndarray:
 
 def _opencv(factory_name: str) -> Detector:
     def detect(rgb: np.ndarray) -> np.ndarray:
-
         bgr = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)[..., ::-1])
         if bgr.size == 0 or (bgr == bgr[:1, :1]).all():
             # a featureless image has no salient part (spectral residual returns FFT noise
@@ -269,7 +268,6 @@ def label_saliency(
         todo.append((group[0][1], target))
     out.mkdir(parents=True, exist_ok=True)
     _check_manifest(out, _detector_id(detector), overwrite)
-
 
     bar = tqdm(total=len(todo), unit="img", desc="label-saliency",
                disable=None if progress is None else not progress)  # fmt: skip

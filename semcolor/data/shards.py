@@ -45,6 +45,7 @@ import json
 import logging
 import multiprocessing
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,13 +53,10 @@ from typing import Any
 import fsspec
 import numpy as np
 import torch
+from PIL import Image
 
 # LitData's PyPI version check is off by default; make sure: nothing may go online.
 os.environ.setdefault("LITDATA_DISABLE_VERSION_CHECK", "1")
-
-import shutil
-
-from PIL import Image
 
 from semcolor import constants as C  # noqa: E402
 from semcolor.data.base import (  # noqa: E402
@@ -94,7 +92,6 @@ def _litdata():
 
 
 def _png(arr: np.ndarray) -> bytes:
-
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
@@ -109,7 +106,6 @@ def _encode_seg(seg: np.ndarray, num_classes: int) -> bytes:
 
 
 def _decode_png(data: bytes | memoryview, what: str, path: str) -> np.ndarray:
-
     try:
         with Image.open(io.BytesIO(bytes(data))) as im:
             return np.array(im)  # writable: torch.from_numpy needs it
@@ -238,7 +234,6 @@ def write_shards(
             "them or choose another --out"
         )
     if overwrite and out_p.is_dir():
-
         shutil.rmtree(out_p)
     out_p.mkdir(parents=True, exist_ok=True)
     skip_log = out_p.parent / f".{out_p.name}.skipped.tsv"

@@ -80,7 +80,6 @@ class UnpairedDataset(Dataset):
         return len(self.gray)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-
         g = self.gray[index]
         for _ in range(COLOUR_DRAWS):
             c = self.colour[int(torch.randint(len(self.colour), ()))]

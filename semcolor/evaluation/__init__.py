@@ -5,8 +5,9 @@ module (the library side of ``semcolor-bench``, ``semcolor-calibrate`` and ``sem
   through the one inference path (:func:`semcolor.inference.predict_ab`); also what training
   validation scores with.
 - :mod:`~semcolor.evaluation.evaluate`: the bench loop (:func:`evaluate_images`,
-  :class:`BenchResult`): per-image metrics of :mod:`semcolor.metrics`, the gray baseline,
-  Fréchet distances. The protocol is in its docstring and ``docs/metrics.md``.
+  :class:`BenchResult`): per-image metrics of :mod:`semcolor.metrics` for each method and the
+  gray baseline (:data:`BASELINES`), Fréchet distances. The protocol is in its docstring and
+  ``docs/metrics.md``.
 - :mod:`~semcolor.evaluation.calibrate`: the annealed-mean temperature and the cast tilt,
   chosen on a choosing split (:func:`calibrate_temperature`).
 - :mod:`~semcolor.evaluation.report`: ``summary.json``, the per-image CSV, the Markdown table
@@ -14,7 +15,7 @@ module (the library side of ``semcolor-bench``, ``semcolor-calibrate`` and ``sem
 - :mod:`~semcolor.evaluation.speed`: the speed mode.
 - :mod:`~semcolor.evaluation.ablation`: study files, runs, paired intervals and the study's
   outputs. Not imported here: its statistics and plot (SciPy's ``stats``, Matplotlib's
-  ``pyplot``) add 1.1 s to an import, measured (README, "Layout"), and only
+  ``Figure``) add 0.8 s to an import (measured after torch on the 2-core Xeon), and only
   ``semcolor-ablate`` and ``benchmarks/compare_benches.py`` need them.
 
 The data side of the protocol, the listing of a dataset split and the ground-truth loader

@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import shutil
 import subprocess
 import sys
@@ -34,9 +33,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 from scipy import stats
 
 from semcolor.data.bench_images import list_dataset_images
@@ -463,10 +462,10 @@ def write_outputs(result: dict[str, Any], out: Path) -> dict[str, Path]:
 def plot(result: dict[str, Any], path: Path) -> None:
     """PSNR against colourfulness: one small point per run, and per experiment and method the
     mean with 95% interval bars on both axes (first split)."""
-    os.environ.setdefault("MPLBACKEND", "Agg")
-
     split = result["study"]["splits"][0]["name"]
-    fig, ax = plt.subplots(figsize=(7, 5), dpi=110)
+    # A Figure of its own, not pyplot's: no GUI backend is ever chosen, whatever the display.
+    fig = Figure(figsize=(7, 5), dpi=110)
+    ax = fig.subplots()
     ref = result["study"]["reference"]
     groups = dict.fromkeys((r["experiment"], r["method"]) for r in result["runs"]
                            if r["split"] == split and (r["method"] != "gray" or
@@ -495,4 +494,3 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)

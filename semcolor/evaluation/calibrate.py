@@ -1,6 +1,7 @@
-"""Temperature calibration of the annealed-mean decoding and the cast tilt, scored by the
-bench's own evaluation loop on a choosing split (``semcolor-calibrate``; README, "The default
-model").
+"""Temperature calibration of the annealed-mean decoding and the cast tilt on a choosing split
+(``semcolor-calibrate``; README, "The default model"): one network forward per batch, every
+temperature decoded from it and scored with the bench's metric code
+(:func:`semcolor.metrics.evaluate_pair`), so each row equals what the bench reports.
 """
 
 from __future__ import annotations
@@ -152,9 +153,9 @@ def calibrate_temperature(
     the inference path's :func:`semcolor.inference.decode_outputs` (what ``predict_ab``
     calls) and scored with :func:`semcolor.metrics.evaluate_pair` (PSNR, SSIM, L2ab,
     colourfulness, colour cast), colourless ground truths excluded, as
-    :func:`evaluate_images`. Use a split meant for choosing (e.g. imagen1k/val), never a
-    report split. ``precision`` ("auto", "fp32", "bf16") is resolved as the bench and
-    ``semcolor.colorize`` resolve it, so each row equals the bench's figure at that
+    :func:`~semcolor.evaluation.evaluate.evaluate_images`. Use a split meant for choosing (e.g.
+    imagen1k/val), never a report split. ``precision`` ("auto", "fp32", "bf16") is resolved as
+    the bench and ``semcolor.colorize`` resolve it, so each row equals the bench's figure at that
     temperature on the same machine.
 
     With ``tilt``, each temperature first gets the logit tilt of :func:`solve_cast_tilt`
@@ -171,7 +172,6 @@ def calibrate_temperature(
         ``tilt_b`` (γ; 0 without ``tilt``) with ``untilted_cast_a``, ``untilted_cast_b``
         (the cast before it, at the head's resolution; with ``tilt`` only).
     """
-
 
     if model is None or "dist" not in model.methods:
         raise BenchError("temperature calibration needs a model with the distribution head")

@@ -2,9 +2,9 @@
 mode is :mod:`semcolor.evaluation.speed`, the outputs :mod:`semcolor.evaluation.report`).
 
 Library side of ``semcolor-bench`` (the CLI in :mod:`semcolor.cli.bench` only parses
-arguments). Everything goes through the shared inference path of
-:mod:`semcolor.inference` (:func:`~semcolor.inference.predict_ab`,
-:func:`~semcolor.inference.colorize_lab`), so the numbers are what a user gets.
+arguments). Every prediction goes through the shared inference path of
+:mod:`semcolor.inference` (:func:`~semcolor.inference.predict_ab`, by way of
+:func:`semcolor.evaluation.predict.predict_images`), so the numbers are what a user gets.
 
 Protocol (``docs/metrics.md``, "Evaluation protocol"):
 
@@ -43,9 +43,10 @@ import torch
 from tqdm import tqdm
 
 from semcolor import constants as C
-from semcolor.data.bench_images import DEFAULT_SIZE, BenchError, _load_gt
+from semcolor.data.bench_images import DEFAULT_SIZE, BenchError, load_ground_truth_and_size
 from semcolor.data.io import BadImageError
-from semcolor.evaluation.predict import BASELINES, _peak_memory, _sync, predict_images
+from semcolor.evaluation.predict import BASELINES, predict_images
+from semcolor.hardware import peak_memory_mb, synchronize
 from semcolor.inference.checkpoint import resolve_temperature
 from semcolor.inference.predict import canonical_method, predict_ab, resolve_precision
 from semcolor.metrics import (
@@ -133,7 +134,7 @@ def evaluate_images(
     """Score a model's methods and the baselines on image files (see the module doc).
 
     Args:
-        paths: image files (e.g. from :func:`list_dataset_images`).
+        paths: image files (e.g. from :func:`semcolor.data.bench_images.list_dataset_images`).
         model: a :class:`semcolor.inference.LoadedModel` (on its device), or None for
             baselines only.
         size: network input side; also the evaluation side unless ``full_res``.
@@ -163,7 +164,6 @@ def evaluate_images(
             ``fid_weights`` file (the message says what to get and where to put it).
     """
 
-
     bad = [b for b in baselines if b not in BASELINES]
     if bad:
         raise BenchError(f"unknown baseline(s) {bad}; valid: {list(BASELINES)}")
@@ -172,7 +172,6 @@ def evaluate_images(
         if methods:
             raise BenchError(f"methods {list(methods)} asked for, but there is no model")
     else:
-
         offered = list(model.methods)
         try:
             model_methods = offered if methods is None else [canonical_method(m) for m in methods]
@@ -189,7 +188,6 @@ def evaluate_images(
     eval_size = None if full_res else int(size)
     batch_size = 1 if full_res else max(1, int(batch_size))
     device = model.device if model is not None else torch.device("cpu")
-
 
     temperature = resolve_temperature(model, temperature)
     try:
@@ -214,7 +212,7 @@ def evaluate_images(
         warm = torch.full((1, 1, int(size), int(size)), 50.0, device=device)
         predict_ab(model.net, warm, size=int(size), methods=tuple(model_methods),
                    precision=precision)  # fmt: skip
-        _sync(device)
+        synchronize(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     t_start = time.perf_counter()
@@ -262,7 +260,7 @@ def evaluate_images(
     bar = tqdm(paths, desc="bench", unit="img", disable=not progress, dynamic_ncols=True)
     for path in bar:
         try:
-            gt, orig_wh = _load_gt(path, eval_size)
+            gt, orig_wh = load_ground_truth_and_size(path, eval_size)
         except BadImageError as e:
             res.skipped.append((str(path), e.reason))
             bar.write(f"skipped {path}: {e.reason}", file=sys.stderr)
@@ -299,7 +297,7 @@ def evaluate_images(
         "colorfulness": float(np.mean(gt_cf)) if gt_cf else float("nan"),
         "cni": float(np.mean(gt_cni)) if gt_cni else float("nan"),
     }
-    peak, kind = _peak_memory(device)
+    peak, kind = peak_memory_mb(device)
     res.speed = {
         "ms_per_image": 1000.0 * model_s / model_n if model_n else float("nan"),
         "device": str(device),

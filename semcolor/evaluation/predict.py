@@ -1,5 +1,5 @@
 """Running a model over bench images: ground truths in, predicted sRGB images out, through the
-one inference path (:func:`semcolor.inference.predict_ab`), with timing and peak memory.
+one inference path (:func:`semcolor.inference.predict_ab`), with the network's time.
 
 Used by the bench (:mod:`semcolor.evaluation.evaluate`) and by training validation
 (:mod:`semcolor.lit.module`), so both report the same numbers.
@@ -7,8 +7,6 @@ Used by the bench (:mod:`semcolor.evaluation.evaluate`) and by training validati
 
 from __future__ import annotations
 
-import resource
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +17,7 @@ import torch
 from semcolor import constants as C
 from semcolor.color import lab_to_rgb, rgb_to_lab
 from semcolor.data.bench_images import DEFAULT_SIZE
+from semcolor.hardware import synchronize
 from semcolor.inference.predict import canonical_method, decode_outputs, predict_ab
 from semcolor.metrics import grayscale_baseline
 
@@ -41,19 +40,6 @@ def recombine(L: torch.Tensor, ab: torch.Tensor) -> list[np.ndarray]:
     return [np.ascontiguousarray(x) for x in rgb.permute(0, 2, 3, 1).numpy()]
 
 
-def _peak_memory(device: torch.device) -> tuple[float, str]:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20, "cuda_max_allocated"
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
-    return rss / (2**20 if sys.platform == "darwin" else 2**10), "process_peak_rss"
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-# ============================================================================ evaluation
 def predict_images(
     gts: Sequence[np.ndarray],
     net: torch.nn.Module | None,
@@ -65,7 +51,8 @@ def predict_images(
     outputs: Any = None,
     precision: str = "fp32",
 ) -> dict[str, Any]:
-    """The bench's predictions for equally sized ground truths (steps 4 of the protocol).
+    """The bench's predictions for equally sized ground truths (step 4 of the protocol in
+    :mod:`semcolor.evaluation.evaluate`).
 
     Also what training validation calls, so that its numbers are the bench's.
 
@@ -93,7 +80,7 @@ def predict_images(
     if net is not None and methods:
         device = next(net.parameters()).device
         L = lab_of(gts)[:, :1]
-        _sync(device)
+        synchronize(device)
         t0 = time.perf_counter()
         if outputs is None:
             out = predict_ab(
@@ -104,7 +91,7 @@ def predict_images(
             out = decode_outputs(outputs, tuple(canonical_method(m) for m in methods),
                                  temperature, tuple(L.shape[-2:]))  # fmt: skip
         out = {m: ab.cpu() for m, ab in out.items()}
-        _sync(device)
+        synchronize(device)
         preds["_model_s"] = time.perf_counter() - t0
         for m in methods:
             preds[m] = recombine(L, out[m])

@@ -183,7 +183,6 @@ def sheet_size(n_rows: int, n_cols: int, cell: int) -> tuple[int, int]:
 
 
 def _fit(img: np.ndarray, cell: int) -> Any:
-
     im = Image.fromarray(img)
     scale = cell / max(im.size)
     new = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))

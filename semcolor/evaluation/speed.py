@@ -15,8 +15,7 @@ import torch
 
 import semcolor
 from semcolor.data.bench_images import DEFAULT_SIZE, BenchError
-from semcolor.evaluation.predict import _peak_memory, _sync
-from semcolor.hardware import resolve_device
+from semcolor.hardware import peak_memory_mb, resolve_device, synchronize
 from semcolor.inference.checkpoint import LoadedModel, resolve_temperature
 from semcolor.inference.predict import canonical_method, colorize_lab, predict_ab
 from semcolor.models import SemColorNet
@@ -55,13 +54,13 @@ def _time_call(
 ) -> list[float]:
     for _ in range(warmup):
         fn()
-    _sync(device)
+    synchronize(device)
     times: list[float] = []
     start = time.perf_counter()
     while True:
         t0 = time.perf_counter()
         fn()
-        _sync(device)
+        synchronize(device)
         times.append(time.perf_counter() - t0)
         if iters is not None:
             if len(times) >= iters:
@@ -135,7 +134,7 @@ def speed_benchmark(
                 torch.cuda.reset_peak_memory_stats(dev)
             times = _time_call(fn, dev, warmup, iters, min_time_s, max_iters)
             lat = float(np.median(times))
-            peak, kind = _peak_memory(dev)
+            peak, kind = peak_memory_mb(dev)
             row = {
                 "device": str(dev), "case": case, "batch": b, "input": f"{b}x{h}x{w}",
                 "latency_ms": 1000 * lat, "latency_ms_mean": 1000 * float(np.mean(times)),

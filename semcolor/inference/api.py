@@ -97,10 +97,6 @@ __all__ = ["Colorization", "Colorizer", "analyze", "colorize", "uncertainty_imag
 ModelLike = Any  # None | str | os.PathLike | LoadedModel | torch.nn.Module
 
 
-# Private names kept for semcolor/cli/colorize.py and tests/inference/test_api.py, which import them
-# from here; the implementations are the public ones of semcolor.color.fullres.
-
-
 # --------------------------------------------------------------------------------------
 # input conversion
 # --------------------------------------------------------------------------------------
@@ -210,7 +206,6 @@ def _prepare_array(a: np.ndarray, kind: str = "array") -> _Prepared:
 
 
 def _prepare_pil(im: Image.Image) -> _Prepared:
-
     mode = im.mode
     if im.width < 1 or im.height < 1:
         raise ValueError(f"empty PIL image ({im.width}x{im.height})")
@@ -453,7 +448,6 @@ class Colorizer:
         self.precision = check_choice(precision, "precision", PRECISION_CHOICES)
         self.backend = check_choice(backend, "backend", BACKENDS)
         if self.backend == "onnxruntime":
-
             require_onnx(runtime=True)  # once, up front, naming the extra
         if self.backend == "onnxruntime" and self.precision == "bf16":
             raise ValueError(
@@ -612,7 +606,6 @@ class Colorizer:
             small = self._network_input(prepared)
         step = self.network_batch
         if self.backend == "onnxruntime":
-
             ort = ort_network(self.model.net, self.size, self.method, self.temperature)
             return torch.cat([ort(normalize_l(small[i : i + step]))
                               for i in range(0, small.shape[0], step)])  # fmt: skip
@@ -709,7 +702,6 @@ def uncertainty_image(uncertainty: np.ndarray) -> Image.Image:
     # (2-core Xeon, after torch), and only uncertainty images need them
     from matplotlib import colormaps
 
-
     u = np.asarray(uncertainty, dtype=np.float32)
     if u.ndim != 2 or u.size == 0:
         raise ValueError(f"uncertainty must be a non-empty (H,W) array, got shape {u.shape}")
@@ -750,7 +742,6 @@ def _hints_for(p: _Prepared, hints: Any):
 
 
 def _apply_hints(p: _Prepared, ab: torch.Tensor, hints: Any) -> torch.Tensor:
-
     return apply_hints(p.L[0], ab, hints)
 
 

@@ -86,7 +86,6 @@ class AppResult:
 
 @functools.lru_cache(maxsize=4)
 def _load(ckpt: str, device: str):
-
     return load_model(ckpt or None, device=device)
 
 
@@ -101,7 +100,6 @@ def model_defaults(ckpt: str = DEFAULT_CKPT, device: str = "cpu") -> dict[str, A
 
 
 def _gray_of(L) -> np.ndarray:
-
     g = l_to_gray_u8(L)
     return np.repeat(g[..., None], 3, axis=2)
 
@@ -139,7 +137,6 @@ def check_upload(path: Path) -> str | None:
     :data:`~semcolor.constants.APP_MAX_UPLOAD_BYTES`, or over
     :data:`~semcolor.constants.APP_MAX_PIXELS` by its header), or None. A file that is no
     image passes here and fails to decode with its own message."""
-
 
     try:
         nbytes = path.stat().st_size
@@ -217,7 +214,6 @@ def run_colorize(
             names it).
     """
 
-
     if not files:
         raise ValueError("drop one or more images first")
     if len(files) > C.APP_MAX_FILES:
@@ -272,7 +268,6 @@ def run_colorize(
 def build_app(ckpt: str | None = None, device: str = "auto"):
     """The Gradio Blocks app (not launched)."""
     import gradio as gr  # lazy: optional extra (semcolor[app])
-
 
     dev = str(resolve_device(device))
     start = model_defaults(ckpt or DEFAULT_CKPT, dev)

@@ -22,7 +22,7 @@ from semcolor import constants as C
 from semcolor.color import AB_BINS
 from semcolor.data.class_names import check_class_names, class_name, head_class_counts
 from semcolor.hardware import resolve_device
-from semcolor.inference.predict import _HEAD_OF, METHODS
+from semcolor.inference.predict import HEAD_OF, METHODS
 from semcolor.models import ARCHITECTURES, dist_logit_bias
 
 #: Where the shipped default model lives inside the package.
@@ -68,7 +68,7 @@ class LoadedModel:
     def methods(self) -> tuple[str, ...]:
         """Decoding methods this model offers ("dist", "reg")."""
         heads = getattr(self.net, "heads", ())
-        return tuple(m for m in METHODS if _HEAD_OF[m] in heads)
+        return tuple(m for m in METHODS if HEAD_OF[m] in heads)
 
     @property
     def device(self) -> torch.device:
@@ -136,7 +136,6 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str = "cpu") 
         )
     bins = meta.get("ab_bins")
     if bins is not None:
-
         if tuple(bins.shape) != AB_BINS.shape or not np.array_equal(bins.numpy(), AB_BINS):
             raise CheckpointError(f"{path} was trained on different ab bins than this semcolor")
     try:
@@ -179,7 +178,8 @@ def resolve_temperature(model: Any, temperature: float | None) -> float:
 def add_logit_tilt(net: torch.nn.Module, gamma: Sequence[float]) -> dict[str, Any]:
     """Tilt a network's distribution head in place: its logit bias gets the per-bin offsets
     ``AB_BINS @ gamma``, which move the decoded colours' mean (``semcolor-calibrate`` fits
-    ``gamma`` to zero the colour cast on a choosing split: :func:`semcolor.bench.solve_cast_tilt`).
+    ``gamma`` to zero the colour cast on a choosing split:
+    :func:`semcolor.evaluation.solve_cast_tilt`).
     Every decoding then follows (API, CLIs, app, video, bench: they all read the network).
 
     Args:

@@ -260,7 +260,6 @@ def _add_metadata(path: Path, size: int, temperature: float, names: list[str]) -
     """Record how to use the graph in the file's metadata."""
     import onnx  # lazy: optional extra (semcolor[onnx]), checked by require_onnx
 
-
     proto = onnx.load(str(path))
     meta = {
         "semcolor_version": semcolor.__version__,

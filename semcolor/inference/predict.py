@@ -35,7 +35,8 @@ from semcolor.hardware import inference_precision
 #: Decoding methods, named after the head they read: "dist" = annealed mean of the
 #: distribution head (Zhang et al.), "reg" = the regression head.
 METHODS = ("dist", "reg")
-_HEAD_OF = {"dist": "dist", "reg": "reg"}
+#: The head each decoding method reads.
+HEAD_OF = {"dist": "dist", "reg": "reg"}
 #: Deprecated spellings still accepted (semcolor 0.1 called the annealed mean "soft").
 METHOD_ALIASES = {"soft": "dist"}
 #: Numeric precisions of the network call: "fp32" (float32, the reference) or "bf16"
@@ -47,7 +48,7 @@ PRECISIONS = ("fp32", "bf16")
 PRECISION_CHOICES = ("auto", *PRECISIONS)
 #: Backends that run the network: "torch" (PyTorch eager) or "onnxruntime" (the graph of
 #: :func:`semcolor.inference.export.export_onnx` in an ONNX Runtime CPU session;
-#: :class:`OrtNetwork`).
+#: :class:`~semcolor.inference.export.OrtNetwork`).
 BACKENDS = ("torch", "onnxruntime")
 #: Images per network call on CPU with PyTorch. Measured (bench_inference.py, 2 threads,
 #: shipped model, 256x256, load ~3 on 2 cores; README speed section): predict_ab dist 97.0 /
@@ -126,7 +127,7 @@ def heads_for(methods: Sequence[str]) -> tuple[str, ...]:
     """
     if isinstance(methods, str):
         raise ValueError(f"methods must be a list of names from {list(METHODS)}, got {methods!r}")
-    return tuple(dict.fromkeys(_HEAD_OF[canonical_method(m)] for m in methods))
+    return tuple(dict.fromkeys(HEAD_OF[canonical_method(m)] for m in methods))
 
 
 @functools.cache
@@ -239,11 +240,11 @@ def predict_ab(
     asked = tuple(methods)
     methods = tuple(canonical_method(m) for m in asked)
     heads = getattr(net, "heads", ())
-    missing = [m for m in methods if _HEAD_OF[m] not in heads]
+    missing = [m for m in methods if HEAD_OF[m] not in heads]
     if missing:
         raise ValueError(
             f"this model has no head for {missing} (its heads: {list(heads)}); "
-            f"use one of {[m for m in METHODS if _HEAD_OF[m] in heads]}"
+            f"use one of {[m for m in METHODS if HEAD_OF[m] in heads]}"
         )
     h, w = L.shape[-2:]
     if out_size is None:
@@ -316,7 +317,7 @@ def decode_outputs(
     """
     result = {}
     for m in methods:
-        head = _HEAD_OF[canonical_method(m)]
+        head = HEAD_OF[canonical_method(m)]
         raw = out.ab_logits if head == "dist" else out.ab_reg
         if raw is None:
             raise ValueError(

@@ -172,7 +172,6 @@ def colorize_video(
         ImportError: PyAV is not installed (``pip install "semcolor[video]"``).
     """
 
-
     av = _require_av()
     src, dst = Path(src), Path(dst)
     if not src.is_file():
@@ -259,7 +258,6 @@ def _transcode(av: Any, src: Path, tmp: Path, colorizer: Any, stab: TemporalStab
             aout = out.add_stream_from_template(ain) if ain is not None else None
             bar = None
             if progress:
-
                 bar = tqdm(total=total, unit="frame", desc=src.name)
             n = 0
 

@@ -392,7 +392,6 @@ class SemColorModule(pl.LightningModule):
         dm = getattr(self.trainer, "datamodule", None)
         skip_log = getattr(dm, "skip_log", None)
         if skip_log and os.path.exists(skip_log):
-
             if getattr(self, "_skips", None) is None or self._skips.path != Path(skip_log):
                 self._skips = SkipTracker(skip_log)  # remembers what it already reported
             fresh = self._skips.new()

@@ -109,7 +109,6 @@ def available_encoders() -> list[str]:
 
 
 def _unknown_encoder(name: str) -> ValueError:
-
     if name.startswith("tu-"):
         pool = timm.list_models()
         close = difflib.get_close_matches(name[3:], pool, n=5, cutoff=0.5)
@@ -164,7 +163,6 @@ def create_encoder(
     if name == UNET_PLAIN:
         encoder: nn.Module = PlainUNetEncoder(in_channels)
     else:
-
         if name.startswith("tu-"):
             if not timm.is_model(name[3:]):
                 raise _unknown_encoder(name)
@@ -203,7 +201,6 @@ def _check_weights_path(path: str | os.PathLike[str], name: str) -> Path:
 
 
 def _is_timm_universal(encoder: nn.Module) -> bool:
-
     return isinstance(encoder, TimmUniversalEncoder)
 
 
@@ -218,7 +215,6 @@ def _full_timm_keys(encoder: nn.Module) -> set[str] | None:
     if not isinstance(name, str):
         return None
     try:
-
         with torch.device("meta"):  # shapes only, no memory, never pretrained
             model = timm.create_model(name, pretrained=False, in_chans=1)
         return set(model.state_dict())

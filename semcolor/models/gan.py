@@ -180,7 +180,6 @@ class VGG16Features(nn.Module):
     def __init__(self, weights: str | os.PathLike[str], layers: Sequence[str] = ("relu2_2",)):
         super().__init__()
 
-
         unknown = [n for n in layers if n not in VGG16_LAYERS]
         if unknown:
             raise ValueError(f"unknown VGG16 layer(s) {unknown}; valid: {list(VGG16_LAYERS)}")
