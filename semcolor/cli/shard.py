@@ -80,7 +80,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _configs() -> dict[str, Any]:
     """Data config name -> its YAML file (``semcolor.conf/data``), minus non-sources."""
-
     found = {p.name[:-5]: p for p in files("semcolor.conf").joinpath("data").iterdir()
              if p.name.endswith(".yaml")}  # fmt: skip
     return {n: found[n] for n in sorted(found) if n not in NOT_SOURCES}

@@ -50,7 +50,6 @@ _BUILT_ARGS = ("net", "loss", "optimizer", "optimizer_d", "discriminator", "sche
 
 def module_class(cfg: DictConfig) -> type:
     """The LightningModule class of ``module._target_`` (absent: SemColorModule)."""
-
     target = str(cfg.module.get("_target_") or "semcolor.lit.module.SemColorModule")
     if target not in MODULE_CLASSES:
         raise ValueError(
@@ -645,7 +644,6 @@ def _drop_prefix(prefix: str) -> logging.Filter:
 def quiet_other_libraries() -> None:
     """Keep semcolor's own warnings and log lines; silence other libraries' warnings and
     the log lines of :data:`FOREIGN_LOG_NOISE` (semcolor-train only, not the library)."""
-
     warnings.filterwarnings("ignore")
     warnings.filterwarnings("default", module=OWN_WARNING_MODULES)
     for name, prefix in FOREIGN_LOG_NOISE:

@@ -64,7 +64,6 @@ def entropy(logits: torch.Tensor) -> torch.Tensor:
     Returns:
         (B,1,H,W) float in [0, 1], same dtype and device.
     """
-
     check_logits(logits, C.NUM_AB_BINS)
     logp = torch.log_softmax(logits.float(), dim=1)
     h = -(logp.exp() * logp).sum(1, keepdim=True) / math.log(C.NUM_AB_BINS)

@@ -177,7 +177,6 @@ def _working_size(h: int, w: int, side: int) -> tuple[int, int]:
 def _affinities(L: np.ndarray, sigma: float):
     """Symmetric sparse (N,N) matrix of w_rs = exp(-(L_r - L_s)^2 / (2 sigma^2)) over the 3x3
     neighbours of each pixel of L (h,w), and its row sums (N,)."""
-
     h, w = L.shape
     idx = np.arange(h * w).reshape(h, w)
     rows, cols, vals = [], [], []
@@ -203,7 +202,6 @@ def _hint_regions(L: np.ndarray, fixed: np.ndarray, d_fixed: np.ndarray,
     grow with the number of hinted pixels: a hint image may mark thousands). A region pixel's
     target is the correction of the nearest hint of its region (Euclidean), averaged where
     regions of several groups overlap."""
-
     smooth = ndimage.gaussian_filter(L, 1.0)
     seeds = np.flatnonzero(fixed)
     levels = smooth.ravel()[seeds]
@@ -237,7 +235,6 @@ def _solve(L: np.ndarray, fixed: np.ndarray, d_fixed: np.ndarray, lam: float, si
     absent, anchors the hints' regions to ``target`` (2,h,w)), by one sparse LU factorisation
     (minimum-degree ordering of A + A^T, the fastest here; conjugate gradients need thousands
     of iterations at this lambda) used for both channels."""
-
     Wm, deg = _affinities(L, sigma)
     f = ~fixed.ravel()
     rows = Wm[f]

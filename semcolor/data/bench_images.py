@@ -65,7 +65,6 @@ def list_dataset_images(
         BenchError: unknown dataset, missing root, wrong layout or no images; the message
             names the path and the expected layout.
     """
-
     key = dataset.lower()
     if key not in DATASETS:
         raise BenchError(f"unknown dataset {dataset!r}; choose one of {sorted(DATASETS)}")

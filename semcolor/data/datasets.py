@@ -132,7 +132,6 @@ def write_cocostuff_pngs(root: str, split: str = "train", out_dir: str | None = 
     (values 0..181, 255 unlabeled), so that ``CocoStuff(labels="png")`` reads them fast.
     Returns the number of maps written.
     """
-
     rootp = Path(root)
     cocos = [load_coco(p) for p in _coco_json_paths(rootp, split) if p.is_file()]
     if not cocos:

@@ -127,7 +127,6 @@ def _csail_wideresnet(depth: str, num_classes: int) -> nn.Module:
     torchvision's adaptive pooling gives the same at 224. Same parameter names, so the
     CSAIL state dict loads strictly.
     """
-
     model = torchvision.models.get_model(f"resnet{depth}", weights=None, num_classes=num_classes)
     model.maxpool = nn.Identity()
     return model
@@ -322,7 +321,6 @@ def collect_images(
     Raises:
         FileNotFoundError: ``images`` does not exist. ValueError: an image outside ``root``.
     """
-
     images = str(Path(images).expanduser())
     if os.path.isdir(images):
         base = str(Path(root).expanduser()) if root is not None else images
@@ -354,7 +352,6 @@ def collect_images(
 def preprocess(rgb: np.ndarray) -> torch.Tensor:
     """uint8 (H,W,3) -> float32 (3,224,224): CSAIL's ``Scale(256)``, ``CenterCrop(224)``,
     ``ToTensor``, ImageNet ``Normalize`` (PIL bilinear resize, as torchvision on PIL)."""
-
     im = TF.center_crop(TF.resize(Image.fromarray(rgb), RESIZE), CROP)
     return TF.normalize(TF.to_tensor(im), IMAGENET_MEAN, IMAGENET_STD)
 

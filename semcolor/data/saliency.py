@@ -128,7 +128,6 @@ def to_uint8(saliency: np.ndarray) -> np.ndarray:
 def save_saliency(path: str | os.PathLike[str], saliency: np.ndarray) -> None:
     """Write a map (float [0, 1] or uint8) as an 8-bit grayscale PNG, atomically: a temp
     file in the same folder, then ``os.replace`` (an interruption leaves no partial map)."""
-
     path = Path(path)
     arr = saliency if saliency.dtype == np.uint8 else to_uint8(saliency)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -224,7 +223,6 @@ def label_saliency(
         FileNotFoundError: ``images`` does not exist. ValueError: unknown detector, a bad
         ``out_dir``, an image outside ``root``, or a detector returning a wrong map.
     """
-
     detect = resolve_detector(detector)
     out = Path(out_dir).expanduser()
     out_abs = Path(os.path.abspath(out))

@@ -118,7 +118,6 @@ def unpaired_folders(
     ``options`` (:class:`semcolor.data.SampleOptions`) gives crop, augmentation and skipping;
     both domains are always drawn with random (training) geometry and without labels.
     """
-
     same = colour_root is None or Path(colour_root).resolve() == Path(gray_root).resolve()
     opts = (SampleOptions() if options is None else options).replace(
         train=True, num_scene_classes=0, num_seg_classes=0, scene_labels=None,

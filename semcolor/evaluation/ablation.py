@@ -175,7 +175,6 @@ def is_trained(d: Path) -> bool:
 def reached_budget(d: Path, study: Study, experiment: str | None = None) -> bool:
     """Whether the run's ``last.ckpt`` got to the study's step budget (how runs trained
     elsewhere, e.g. as cluster jobs, which write no done.json, are told finished)."""
-
     last = d / "checkpoints" / "last.ckpt"
     if not last.is_file():
         return False
@@ -194,7 +193,6 @@ def train_run(study: Study, out: Path, experiment: str, seed: int, log: Callable
     Raises:
         RuntimeError: the training command failed (its log is in the run folder).
     """
-
     d = run_dir(out, experiment, seed)
     d.mkdir(parents=True, exist_ok=True)
     cmd = train_command(study, out, experiment, seed)
@@ -280,7 +278,6 @@ def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> di
 
     With one value the std and the interval are NaN (one run cannot tell its spread).
     """
-
     x = np.asarray(values, dtype=np.float64)
     n = int(x.size)
     mean = float(x.mean()) if n else float("nan")

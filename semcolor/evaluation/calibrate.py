@@ -105,7 +105,6 @@ def solve_cast_tilt(
     Returns:
         (γ (2,) float64, the cast before the tilt (2,) float64).
     """
-
     bins = ab_bins_tensor("cpu", torch.float32)
     gt = gt_mean_ab.double()
 
@@ -172,7 +171,6 @@ def calibrate_temperature(
         ``tilt_b`` (γ; 0 without ``tilt``) with ``untilted_cast_a``, ``untilted_cast_b``
         (the cast before it, at the head's resolution; with ``tilt`` only).
     """
-
     if model is None or "dist" not in model.methods:
         raise BenchError("temperature calibration needs a model with the distribution head")
     try:

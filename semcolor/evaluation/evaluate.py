@@ -163,7 +163,6 @@ def evaluate_images(
         BenchError: no method at all, an unknown method/baseline, or an unusable
             ``fid_weights`` file (the message says what to get and where to put it).
     """
-
     bad = [b for b in baselines if b not in BASELINES]
     if bad:
         raise BenchError(f"unknown baseline(s) {bad}; valid: {list(BASELINES)}")
@@ -320,7 +319,6 @@ def _frechet_nets(
 ) -> dict[str, torch.nn.Module]:
     """The feature networks of the run ({"fd_lite0": ..., "fid": ...}), recording in
     ``res.frechet`` what each measures (and in ``res.notes`` what could not run)."""
-
     nets: dict[str, torch.nn.Module] = {}
     if frechet:
         try:

@@ -34,7 +34,6 @@ def lab_of(gts: Sequence[np.ndarray]) -> torch.Tensor:
 def recombine(L: torch.Tensor, ab: torch.Tensor) -> list[np.ndarray]:
     """Exact L (B,1,H,W) + predicted ab (B,2,H,W) -> uint8 (H,W,3) images (float64 Lab ->
     sRGB clipped to [0, 1], x255, rounded to nearest)."""
-
     lab = torch.cat([L.to(torch.float64).cpu(), ab.to(torch.float64).cpu()], dim=1)
     rgb = lab_to_rgb(lab).mul_(255.0).round_().clamp_(0, 255).to(torch.uint8)
     return [np.ascontiguousarray(x) for x in rgb.permute(0, 2, 3, 1).numpy()]
@@ -73,7 +72,6 @@ def predict_images(
         {method or baseline: [uint8 (H,W,3) per image]} plus ``"_model_s"``: seconds spent
         in the model call (with the host transfers) when ``net`` is given.
     """
-
     preds: dict[str, Any] = {}
     if "gray" in baselines:
         preds["gray"] = [grayscale_baseline(g) for g in gts]

@@ -202,7 +202,6 @@ def make_sheet(
     (e.g. gray | dist | reg | gt), each image fitted into a ``cell`` x ``cell`` square,
     with column titles drawn on top (size: :func:`sheet_size`). ``titles`` overrides the
     default titles; :func:`write_outputs` names the dist decoding (:func:`decoding_name`)."""
-
     titles = {"gt": "ground truth", "gray": "gray (ab = 0)", "dist": "dist (distribution head)",
               "reg": "reg (regression)", **(titles or {})}  # fmt: skip
     w, h = sheet_size(len(rows), len(columns), cell)

@@ -39,7 +39,6 @@ DEFAULT_SPEED_ARCH: dict[str, Any] = {
 def default_speed_model() -> Any:
     """A random-weight :class:`~semcolor.inference.LoadedModel` of
     :data:`DEFAULT_SPEED_ARCH` (for timing only)."""
-
     net = SemColorNet(**DEFAULT_SPEED_ARCH).eval()
     return LoadedModel(net, path=None, config={"note": "random weights, timing only"})
 
@@ -101,7 +100,6 @@ def speed_benchmark(
         "latency_ms", "ms_per_image", "images_per_s", "iters", "peak_memory_mb",
         "peak_memory_kind"}, ...], plus context (model, method, size, threads, ...)}.
     """
-
     temperature = resolve_temperature(model, temperature)
     method = canonical_method(method) if method else (model.methods[0] if model.methods else None)
     if method is None:

@@ -162,7 +162,6 @@ def _check_float_values(values: np.ndarray | torch.Tensor, what: str) -> None:
 def _check_pixels(height: int, width: int, what: str) -> None:
     """ValueError when an in-memory image is over semcolor's pixel limit
     (:func:`semcolor.data.io.max_pixels`), before anything of its size is allocated."""
-
     reason = too_large_reason(width, height)
     if reason:
         raise ValueError(f"{what}: {reason}")
@@ -527,7 +526,6 @@ class Colorizer:
             ValueError: an unknown output name (the message lists the valid ones), or as
                 :meth:`colorize`.
         """
-
         outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
         unknown = [o for o in outputs if o not in ANALYSIS_OUTPUTS]
         if unknown:
@@ -628,7 +626,6 @@ class Colorizer:
     def network_batch(self) -> int:
         """Images per network call: ``batch_size``, at most
         :data:`semcolor.inference.CPU_NETWORK_BATCH` on CPU (measured fastest there)."""
-
         if self.backend == "onnxruntime":
             return min(self.batch_size, CPU_ORT_NETWORK_BATCH)
         if self.device.type == "cpu":

@@ -116,7 +116,6 @@ def _label_masks(seg: np.ndarray, names: dict[int, str] | None,
 def _preview(image: np.ndarray, side: int = C.APP_PREVIEW_SIDE, nearest: bool = False):
     """An (H,W[,C]) array scaled down so that its longest side is at most ``side`` (what the
     page shows; the downloads stay at full resolution). ``nearest`` for label maps."""
-
     h, w = image.shape[:2]
     if max(h, w) <= side:
         return image
@@ -137,7 +136,6 @@ def check_upload(path: Path) -> str | None:
     :data:`~semcolor.constants.APP_MAX_UPLOAD_BYTES`, or over
     :data:`~semcolor.constants.APP_MAX_PIXELS` by its header), or None. A file that is no
     image passes here and fails to decode with its own message."""
-
     try:
         nbytes = path.stat().st_size
     except OSError as e:
@@ -157,7 +155,6 @@ def check_upload(path: Path) -> str | None:
 def _prune(root: Path, max_age_s: float) -> None:
     """Delete the result folders under ``root`` older than ``max_age_s``: a long-running app
     must not fill the disk."""
-
     now = time.time()
     for d in root.glob("press_*"):
         try:
@@ -213,7 +210,6 @@ def run_colorize(
         ValueError: no files, too many, none usable, or a bad control value (the message
             names it).
     """
-
     if not files:
         raise ValueError("drop one or more images first")
     if len(files) > C.APP_MAX_FILES:

@@ -193,7 +193,6 @@ def add_logit_tilt(net: torch.nn.Module, gamma: Sequence[float]) -> dict[str, An
     Raises:
         CheckpointError: the network has no distribution head with a bias.
     """
-
     try:
         name, bias = dist_logit_bias(net)
     except ValueError as e:

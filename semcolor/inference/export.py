@@ -158,7 +158,6 @@ class OnnxColorNet(nn.Module):
     def forward(self, L: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """L: (B,1,S,S) float32 ``(L - 50) / 100`` -> the :attr:`output_names` tensors, each
         (B,2,S,S) float32 ab in Lab units."""
-
         out = run_network(self.net, L, self.heads)
         results = []
         if "ab_dist" in self.output_names:
@@ -213,7 +212,6 @@ def export_onnx(
         ValueError: bad size / temperature / opset / outputs, or a model without ab heads.
         ImportError: the ``onnx`` package is missing (the message names the extra).
     """
-
     require_onnx()
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(f"size must be an integer >= 1, got {size!r}")
@@ -335,7 +333,6 @@ def ort_network(net: nn.Module, size: int, method: str, temperature: float) -> O
     """The cached :class:`OrtNetwork` of ``net`` for (size, method, temperature, current
     torch thread count); built (exported once) on first use. A network whose weights change
     after that needs ``ort_network.cache_clear()``."""
-
     global _ORT_CACHE
     if _ORT_CACHE is None:
         _ORT_CACHE = weakref.WeakKeyDictionary()

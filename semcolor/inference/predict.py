@@ -94,7 +94,6 @@ def resolve_precision(precision: str, device: torch.device | str) -> str:
 def autocast_for(precision: str, device: torch.device | str):
     """The context the network runs in at ``precision``: nothing for "fp32", bfloat16
     ``torch.autocast`` on the device's type for "bf16" ("auto": :func:`resolve_precision`)."""
-
     precision = resolve_precision(precision, device)
     if precision == "fp32":
         return contextlib.nullcontext()
@@ -107,7 +106,6 @@ def canonical_method(name: str) -> str:
     Raises:
         ValueError: an unknown name (the message lists the valid ones).
     """
-
     if name in METHOD_ALIASES:
         new = METHOD_ALIASES[name]
         warnings.warn(f"method {name!r} is deprecated; call it {new!r}", FutureWarning,
@@ -284,7 +282,6 @@ def network_outputs(
     None = every head of the network. ``precision``: "fp32" or "bf16" (autocast; the outputs
     may then be bfloat16). Returns its :class:`semcolor.models.ColorizerOutput`.
     """
-
     x = L.float()
     if size is not None and tuple(x.shape[-2:]) != (size, size):
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False,
@@ -352,7 +349,6 @@ def annealed_mean_per_image(logits: torch.Tensor, temperature: float) -> torch.T
     Raises:
         ValueError: logits of another shape, NaN logits, or T <= 0.
     """
-
     check_logits(logits, C.NUM_AB_BINS)
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
@@ -377,6 +373,5 @@ def colorize_lab(
 ) -> torch.Tensor:
     """(B,1,H,W) L in [0,100] -> (B,3,H,W) sRGB in [0,1], L kept exactly (before gamut
     clipping), ab from :func:`predict_ab`."""
-
     ab = predict_ab(net, L, size=size, methods=(method,), temperature=temperature)[method]
     return lab_to_rgb(torch.cat([L.float(), ab], dim=1))

@@ -171,7 +171,6 @@ def colorize_video(
         ValueError: ``dst`` is ``src``, or ``src`` holds no video stream.
         ImportError: PyAV is not installed (``pip install "semcolor[video]"``).
     """
-
     av = _require_av()
     src, dst = Path(src), Path(dst)
     if not src.is_file():

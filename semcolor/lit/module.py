@@ -290,7 +290,6 @@ class SemColorModule(pl.LightningModule):
         ground truths excluded. A batch of :class:`semcolor.data.bench_images.BenchImages`
         (``"gt"``) is the bench protocol itself; a sample-contract batch (L, ab) is scored
         on its own crops (its truth rounded to 8 bits)."""
-
         if "gt" in batch:
             ok = batch["ok"].bool().tolist()
             gts = [g.cpu().numpy() for g, k in zip(batch["gt"], ok, strict=True) if k]
@@ -503,7 +502,6 @@ def init_weights_from(net: SemColorNet, source: str) -> dict[str, list[str]]:
         ValueError: the checkpoint's encoder/decoder differ from ``net``'s (the message lists
             the ``model.*`` overrides that make them agree).
     """
-
     src = load_model(None if source == "default" else source)
     if type(src.net) is not type(net):
         raise ValueError(
