@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 
 from semcolor.cli import ablate as cli
 from semcolor.evaluation import ablation
@@ -173,13 +174,39 @@ def test_experiment_minutes_cap_single_experiments_and_compose(tmp_path):
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[2] / "studies")
                                         .glob("*.yaml")), ids=lambda p: p.name)  # fmt: skip
-def test_every_shipped_study_file_loads(path):
+def test_every_shipped_study_file_loads(path, tmp_path):
     """The study files in studies/ parse into a Study whose experiments are +experiment
-    configs that compose, and whose reference is one of them."""
+    configs, and each run's whole command line (the study's overrides and the experiment's
+    own) composes; the reference is one of the experiments."""
     from semcolor.cli.ablate import load_study
     from tests.lit.helpers import compose_train
 
     study, _ = load_study(path, [])
     assert study.experiments and study.reference in study.experiments
     for e in study.experiments:
-        compose_train([f"+experiment={e}"])
+        cmd = ablation.train_command(study, tmp_path, e, 0)
+        cfg = compose_train([a for a in cmd[3:] if not a.startswith("hydra.")])
+        assert cfg.trainer.max_steps == ablation.steps_of(study, e)
+
+
+def test_semantic_guidance_rows_4_and_5_differ_from_regsoft_in_one_setting_each(tmp_path):
+    """Issue 22's rows 4 and 5: regsoft with data.aux_colour flipped, and regsoft with the
+    encoder at the full learning rate; nothing else differs."""
+    from semcolor.cli.ablate import load_study
+    from tests.lit.helpers import compose_train
+
+    study, _ = load_study(Path(__file__).resolve().parents[2] / "studies" /
+                          "semantic_guidance.yaml", [])  # fmt: skip
+
+    def cfg(e):
+        cmd = ablation.train_command(study, tmp_path, e, 0)
+        c = compose_train([a for a in cmd[3:] if not a.startswith(("hydra.", "+experiment"))]
+                          + [f"+experiment={e}"])  # fmt: skip
+        return OmegaConf.to_container(c, resolve=False)
+
+    base, aux, full = cfg("regsoft"), cfg("regsoft_aux"), cfg("regsoft_fullenc")
+    assert (base["data"]["aux_colour"], aux["data"]["aux_colour"]) == (False, True)
+    assert (base["module"]["encoder_lr_mult"], full["module"]["encoder_lr_mult"]) == (0.1, 1.0)
+    aux["data"]["aux_colour"] = False
+    full["module"]["encoder_lr_mult"] = 0.1
+    assert aux == base and full == base
