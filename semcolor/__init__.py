@@ -42,7 +42,7 @@ from typing import Any
 __version__ = "0.3.0"
 
 #: Public names loaded lazily, and the module each comes from. Lazy because of a measured
-#: start-up cost: ``import semcolor`` takes 0.03 s, and 5 s with the inference room (torch,
+#: start-up cost: ``import semcolor`` takes 0.03 s, and 4.5 s with the inference room (torch,
 #: timm, segmentation-models-pytorch), which ``semcolor-<tool> --help`` would pay for nothing
 #: (``benchmarks/bench_startup.py``).
 _LAZY = {
