@@ -251,3 +251,12 @@ BENCH_DATASETS: dict[str, tuple[str, str | None]] = {
 # --- LitData shards (semcolor-shard) ----------------------------------------------------------
 #: Default chunk (shard) size: LitData's guidance is tens of MB per chunk for streaming.
 SHARD_CHUNK_BYTES: str = "64MB"
+
+# --- Photo folders (semcolor-prepare-photos) -------------------------------------------------
+# Here rather than in semcolor.data.photo_folders so that --help lists them without torch.
+#: Source layouts semcolor.data.photo_folders reads, with what each looks like (shown in
+#: errors).
+PHOTO_LAYOUTS: dict[str, str] = {
+    "imagenette2": "SRC/train/<wnid>/*.JPEG and SRC/val/<wnid>/*.JPEG (wnid = n + 8 digits)",
+    "caltech101": "SRC/<class>/image_NNNN.jpg (101 classes + BACKGROUND_Google; no split)",
+}

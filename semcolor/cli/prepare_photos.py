@@ -20,12 +20,8 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-from tqdm import tqdm
-
 from semcolor import constants as C
 from semcolor.cli._help import parser as help_parser
-from semcolor.data.photo_folders import LAYOUTS, prepare_photos
 
 PROG = "semcolor-prepare-photos"
 
@@ -40,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("source", type=Path, metavar="SRC", help="the dataset folder as published")
     ap.add_argument("--out", type=Path, required=True, metavar="OUT",
                     help="output folder (new, empty, or an earlier run's to continue it)")
-    ap.add_argument("--layout", default="auto", choices=["auto", *sorted(LAYOUTS)],
+    ap.add_argument("--layout", default="auto", choices=["auto", *sorted(C.PHOTO_LAYOUTS)],
                     help="the source's layout; auto detects it")
     ap.add_argument("--holdout", type=float, default=C.CALTECH_HOLDOUT_FRACTION,
                     help="Caltech-101: fraction held out as val, chosen by path hash")
@@ -52,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # lazy: start-up cost, measured (benchmarks/bench_startup.py): --help in 0.04 s, not 3.5 s
+    import torch
+    from tqdm import tqdm
+
+    from semcolor.data.photo_folders import prepare_photos
+
     # One image at a time on 128-px thumbnails: torch's thread pool only adds waiting. Measured
     # on the busy 2-core machine: ~100 images/s with 1 thread, 2-20 images/s with 2.
     torch.set_num_threads(1)

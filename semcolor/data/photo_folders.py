@@ -34,11 +34,8 @@ from semcolor import constants as C
 from semcolor.data.base import chroma_mean, in_holdout
 from semcolor.data.io import BadImageError, is_image_file, load_rgb
 
-#: Layouts this module reads, with what each looks like (shown in errors).
-LAYOUTS: dict[str, str] = {
-    "imagenette2": "SRC/train/<wnid>/*.JPEG and SRC/val/<wnid>/*.JPEG (wnid = n + 8 digits)",
-    "caltech101": "SRC/<class>/image_NNNN.jpg (101 classes + BACKGROUND_Google; no split)",
-}
+#: Layouts this module reads (:data:`semcolor.constants.PHOTO_LAYOUTS`).
+LAYOUTS = C.PHOTO_LAYOUTS
 #: Output splits.
 SPLITS: tuple[str, ...] = ("train", "val")
 _WNID = re.compile(r"n\d{8}")
