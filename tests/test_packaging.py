@@ -36,6 +36,17 @@ def test_import_semcolor_is_light():
     assert res.stdout.strip()
 
 
+def test_the_inference_and_evaluation_rooms_load_no_training_stack():
+    """Colorizing and benching need neither Lightning nor Hydra (the training room's)."""
+    code = (
+        "import sys, semcolor.inference, semcolor.evaluation; "
+        "bad = [m for m in ('pytorch_lightning', 'lightning', 'hydra') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
 def test_the_demo_folder_is_ignored():
     """README's first command writes demo/ in the checkout; git must not offer it."""
     r = subprocess.run(["git", "check-ignore", "-q", "demo/demo_sheet.png"], cwd=REPO)
