@@ -9,6 +9,10 @@ installs interleaved round by round so that a busy machine slows both alike):
 - ``python -c "import semcolor.inference.api"`` / the old ``semcolor.api`` (what the first
   ``semcolor.colorize`` call pays before loading a model).
 
+``--importtime N`` adds, per install, the mean over N runs of ``python -X importtime`` of the
+cumulative import time of ``semcolor.cli.colorize`` (what ``semcolor-colorize`` imports before
+parsing): the same question without the process start-up's noise.
+
 The baseline is another environment's Python with semcolor installed (e.g. a worktree of an
 earlier commit with its own ``.venv``: ``git worktree add /tmp/before <commit>``, a venv there
 and ``pip install --no-deps -e .``). Without ``--baseline`` only this install is timed.
@@ -64,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=5, help="timed rounds per row (default 5)")
     ap.add_argument("--tools", nargs="*", default=list(TOOLS),
                     help=f"console scripts to time (default: all: {' '.join(TOOLS)})")
+    ap.add_argument("--importtime", type=int, default=0, metavar="N",
+                    help="also time importing semcolor.cli.colorize in-process, N runs")
     args = ap.parse_args(argv)
     installs = {"this": rows(sys.executable, args.tools)}
     if args.baseline:
@@ -90,7 +96,30 @@ def main(argv: list[str] | None = None) -> int:
             base = statistics.median(times["baseline"][lab])
             line += f" {base:.3f} | {this / base:.2f}x |"
         print(line)
+    if args.importtime:
+        pythons = {"this": sys.executable}
+        if args.baseline:
+            pythons["baseline"] = args.baseline
+        means = {k: statistics.mean(import_ms(py, CLI_MODULE) for _ in range(args.importtime))
+                 for k, py in pythons.items()}  # fmt: skip
+        print(f"\nimport of {CLI_MODULE}, cumulative (python -X importtime, mean of "
+              f"{args.importtime}): " + ", ".join(f"{k} {v:.2f} ms" for k, v in means.items()))
     return 0
+
+
+#: The module the in-process timing imports.
+CLI_MODULE = "semcolor.cli.colorize"
+
+
+def import_ms(python: str, module: str) -> float:
+    """Cumulative import time of ``module`` in a fresh ``python -X importtime``, in ms."""
+    r = subprocess.run([python, "-X", "importtime", "-c", f"import {module}"],
+                       capture_output=True, text=True, check=True)  # fmt: skip
+    for line in r.stderr.splitlines():
+        parts = [x.strip() for x in line.split("|")]
+        if len(parts) == 3 and parts[2] == module:
+            return int(parts[1]) / 1000.0
+    raise SystemExit(f"no importtime line for {module} from {python}")
 
 
 def _cpu_flags() -> set[str]:

@@ -171,3 +171,23 @@ def test_compare_benches_pairs_images_and_gives_the_difference(tmp_path, capsys)
     assert "22.000 | +1.000 [" in b  # (1.5 + 0.5) / 2
     with pytest.raises(SystemExit, match="no rows of method 'dist'"):
         cmp.main([f"gray={tmp_path / 'a'}:dist"])
+
+
+def test_bench_startup_times_every_console_script_and_reads_importtime():
+    """bench_startup.py's rows are the package's console scripts, and its in-process figure
+    is parsed from python -X importtime (no timing is checked)."""
+    import importlib.util
+
+    import tomllib
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_startup", REPO / "benchmarks" / "bench_startup.py")  # fmt: skip
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert {f"semcolor-{t}" for t in bench.TOOLS} == set(scripts)
+    cmds = bench.rows(sys.executable, ["colorize"])
+    assert cmds["semcolor-colorize --help"][-1] == "--help"
+    assert bench.import_ms(sys.executable, "json") > 0
+    r = subprocess.run([sys.executable, "-c", bench.API_IMPORT], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
