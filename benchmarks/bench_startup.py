@@ -1,7 +1,8 @@
 """Start-up time of the command-line tools and of ``import semcolor``, against a baseline install.
 
 Each row is a fresh process, timed from spawn to exit (median of ``--rounds``, the two
-installs interleaved round by round so that a busy machine slows both alike):
+installs interleaved round by round, taking turns to go first, so that a busy machine slows
+both alike):
 
 - ``semcolor-<tool> --help`` for each console script (the cost a user pays to read the help;
   the tools import torch only after parsing, which is why their heavy imports are lazy);
@@ -79,10 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     for cmds in installs.values():  # warm the file cache once, untimed
         for lab in labels:
             time_once(cmds[lab])
-    for _ in range(args.rounds):
+    order = list(installs)
+    for r in range(args.rounds):
         for lab in labels:
-            for name, cmds in installs.items():
-                times[name][lab].append(time_once(cmds[lab]))
+            # the installs take turns going first: the first of a pair ran measurably slower
+            for name in (order if r % 2 == 0 else order[::-1]):
+                times[name][lab].append(time_once(installs[name][lab]))
     flags = [f for f in ("avx2", "avx512_bf16", "amx_bf16") if f in _cpu_flags()]
     print(f"CPU: {platform.processor() or platform.machine()}, flags {' '.join(flags)}; load "
           f"{os.getloadavg()[0]:.2f}; median of {args.rounds} rounds, interleaved")  # fmt: skip
@@ -100,8 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         pythons = {"this": sys.executable}
         if args.baseline:
             pythons["baseline"] = args.baseline
-        means = {k: statistics.mean(import_ms(py, CLI_MODULE) for _ in range(args.importtime))
-                 for k, py in pythons.items()}  # fmt: skip
+        runs: dict[str, list[float]] = {k: [] for k in pythons}
+        for r in range(args.importtime):  # alternating which goes first, as above
+            for k in (list(pythons) if r % 2 == 0 else list(pythons)[::-1]):
+                runs[k].append(import_ms(pythons[k], CLI_MODULE))
+        means = {k: statistics.mean(v) for k, v in runs.items()}
         print(f"\nimport of {CLI_MODULE}, cumulative (python -X importtime, mean of "
               f"{args.importtime}): " + ", ".join(f"{k} {v:.2f} ms" for k, v in means.items()))
     return 0
