@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -25,26 +27,18 @@ def test_every_config_file_is_packaged():
     assert importlib.resources.files("semcolor.conf").joinpath("train.yaml").is_file()
 
 
-def test_import_semcolor_is_light():
+@pytest.mark.parametrize("imports", ["semcolor", "semcolor.inference, semcolor.evaluation"])
+def test_importing_stays_light(imports):
+    """``import semcolor`` loads no training stack, and neither do the inference and
+    evaluation rooms: colorizing and benching need neither Lightning nor Hydra."""
     code = (
-        "import sys, semcolor; "
-        "bad = [m for m in ('pytorch_lightning', 'lightning', 'hydra') if m in sys.modules]; "
-        "print(semcolor.__version__); sys.exit(1 if bad else 0)"
-    )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
-    assert res.stdout.strip()
-
-
-def test_the_inference_and_evaluation_rooms_load_no_training_stack():
-    """Colorizing and benching need neither Lightning nor Hydra (the training room's)."""
-    code = (
-        "import sys, semcolor.inference, semcolor.evaluation; "
+        f"import sys, {imports}; "
         "bad = [m for m in ('pytorch_lightning', 'lightning', 'hydra') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.strip() == "[]"
 
 
 def test_the_demo_folder_is_ignored():
