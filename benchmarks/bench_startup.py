@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from semcolor import hardware
 
 #: Console scripts timed with --help (pyproject.toml [project.scripts]); semcolor-colorize is
 #: the one the layout issue names, the rest show the same for every tool.
@@ -86,9 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             # the installs take turns going first: the first of a pair ran measurably slower
             for name in (order if r % 2 == 0 else order[::-1]):
                 times[name][lab].append(time_once(installs[name][lab]))
-    flags = [f for f in ("avx2", "avx512_bf16", "amx_bf16") if f in _cpu_flags()]
-    print(f"CPU: {platform.processor() or platform.machine()}, flags {' '.join(flags)}; load "
-          f"{os.getloadavg()[0]:.2f}; median of {args.rounds} rounds, interleaved")  # fmt: skip
+    print(f"CPU: {hardware.describe_cpu()}; load {os.getloadavg()[0]:.2f}; median of "
+          f"{args.rounds} rounds, interleaved")  # fmt: skip
     head = "| command | this (s) |" + (" baseline (s) | this / baseline |" if args.baseline else "")
     print(head)
     print("|---|---:|" + ("---:|---:|" if args.baseline else ""))
@@ -126,16 +126,6 @@ def import_ms(python: str, module: str) -> float:
         if len(parts) == 3 and parts[2] == module:
             return int(parts[1]) / 1000.0
     raise SystemExit(f"no importtime line for {module} from {python}")
-
-
-def _cpu_flags() -> set[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 if __name__ == "__main__":
