@@ -22,7 +22,8 @@ from semcolor.cli._help import parser as help_parser
 PROG = "semcolor-ablate"
 #: Keys of a study file / the command line (values are OmegaConf syntax).
 STUDY_KEYS = ("experiments", "seeds", "budget", "reference", "train", "experiment_train",
-              "splits", "size", "out")
+              "splits", "size", "out", "title", "description", "labels", "headline_metric",
+              "choose_split", "doc")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,7 +36,10 @@ def _parser() -> argparse.ArgumentParser:
         "(+experiment names), seeds=[...], budget.steps=N, budget.minutes=M (optional cap), "
         "reference=NAME (default: the first experiment), train=[overrides for every run], "
         "experiment_train={NAME: [overrides of that experiment's runs]}, "
-        "splits=[{name,dataset,root,split,limit}], size=256, out=DIR. Exit status: 0 done, "
+        "splits=[{name,dataset,root,split,limit}], size=256, out=DIR; for the page: title=..., "
+        "description=... (Markdown), labels={NAME: what it changes}, headline_metric=psnr, "
+        "choose_split=NAME (the best row is chosen there), doc=PATH (a copy of the page, "
+        "e.g. docs/ablation.md). Exit status: 0 done, "
         "1 a run failed (the others are kept; rerun to retry), 2 bad study.",
     )
     ap.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="study keys (see below)")
@@ -99,6 +103,12 @@ def load_study(study_file: Path | None, overrides: list[str]):
         experiment_max_minutes={str(k): float(v) for k, v in
                                 (budget.get("experiment_minutes") or {}).items()},
         size=int(d.get("size", 256)),
+        title=str(d.get("title") or "Ablation"),
+        description=str(d.get("description") or ""),
+        labels={str(k): str(v) for k, v in (d.get("labels") or {}).items()},
+        headline_metric=str(d.get("headline_metric") or "psnr"),
+        choose_split=d.get("choose_split"),
+        doc=d.get("doc"),
     )
     return study, Path(d.get("out") or "ablation")
 

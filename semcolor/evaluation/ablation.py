@@ -16,7 +16,13 @@ Statistics (hand-written: a few lines of numpy and scipy's t quantiles):
   standard deviation (ddof 1) and a 95% t interval of the mean, mean +- t(0.975, n-1) s/sqrt(n);
 - paired differences against the reference experiment, per method both offer: for each seed
   the mean over images of (run metric - reference run metric) on the same images, then the
-  mean, std and 95% t interval of those per-seed differences.
+  mean, std and 95% t interval of those per-seed differences;
+- gains over gray, per experiment and method: the same, against the gray baseline of the same
+  run (L channel kept, ab = 0) on the same images;
+- a verdict in words per comparison and split (:func:`verdict_word`): the interval above 0
+  (better), below (worse) or holding 0 ("no difference"); one seed gives no interval;
+- cost: per run the training's wall and CPU seconds (user + system of the ``semcolor-train``
+  process, summed over its invocations, ``cost.json``) and the bench's.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import resource
 import shutil
 import subprocess
 import sys
@@ -49,6 +56,8 @@ from semcolor.inference.checkpoint import load_model
 ABLATION_METRICS: tuple[str, ...] = ("psnr", "ssim", "l2ab", "l2ab_norm", "auc", "colorfulness")
 #: Two-sided confidence level of the intervals.
 CONFIDENCE = 0.95
+#: Metrics where lower is better (the verdict's sign); every other one is higher-is-better.
+LOWER_IS_BETTER: frozenset[str] = frozenset({"l2ab", "l2ab_norm"})
 
 
 @dataclass
@@ -84,6 +93,15 @@ class Study:
         experiment_max_minutes: wall-time caps of single experiments (overriding
             ``max_minutes``): a baseline trained at equal compute gets the minutes the
             method's runs take, with a ``trainer.max_steps`` it cannot reach in them.
+        title: the page's heading (default "Ablation").
+        description: Markdown put under the heading: the question, the setup, what the rows
+            are (the generated tables and verdict follow it).
+        labels: a few words per experiment for the verdict ("adds the scene head").
+        headline_metric: the metric the verdict is given in (one of ABLATION_METRICS).
+        choose_split: the split the best row is chosen on (a choosing split); the others are
+            report splits. None: no choice is made.
+        doc: a second path the page is written to (e.g. docs/ablation.md), so the
+            documentation is the command's output.
     """
 
     experiments: list[str]
@@ -96,6 +114,12 @@ class Study:
     max_minutes: float | None = None
     experiment_overrides: dict[str, list[str]] = field(default_factory=dict)
     experiment_max_minutes: dict[str, float] = field(default_factory=dict)
+    title: str = "Ablation"
+    description: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    headline_metric: str = "psnr"
+    choose_split: str | None = None
+    doc: str | None = None
 
     def __post_init__(self) -> None:
         if not self.experiments:
@@ -115,13 +139,21 @@ class Study:
             )
         self.splits = [s if isinstance(s, ReportSplit) else ReportSplit(**s) for s in self.splits]
         for name, table in (("experiment_overrides", self.experiment_overrides),
-                            ("experiment_max_minutes", self.experiment_max_minutes)):
+                            ("experiment_max_minutes", self.experiment_max_minutes),
+                            ("labels", self.labels)):
             unknown = sorted(set(table) - set(self.experiments))
             if unknown:
                 raise ValueError(
                     f"{name} names {unknown}, which are not among experiments "
                     f"{self.experiments}"
                 )
+        if self.headline_metric not in ABLATION_METRICS:
+            raise ValueError(
+                f"headline_metric {self.headline_metric!r} is not one of {list(ABLATION_METRICS)}"
+            )
+        names = [s.name for s in self.splits]
+        if self.choose_split is not None and self.choose_split not in names:
+            raise ValueError(f"choose_split {self.choose_split!r} is not among splits {names}")
         bad = {k: v for k, v in self.experiment_max_minutes.items() if not float(v) > 0}
         if bad:
             raise ValueError(f"experiment_max_minutes must be > 0, got {bad}")
@@ -196,11 +228,17 @@ def train_run(study: Study, out: Path, experiment: str, seed: int, log: Callable
     d = run_dir(out, experiment, seed)
     d.mkdir(parents=True, exist_ok=True)
     cmd = train_command(study, out, experiment, seed)
-    t0 = time.time()
+    step_from = _global_step(d / "checkpoints" / "last.ckpt")
+    t0, cpu0 = time.time(), _children_cpu_seconds()
     with open(d / "ablate_train.log", "a", encoding="utf-8") as fh:
         fh.write("$ " + " ".join(cmd) + "\n")
         fh.flush()
         r = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=d, check=False)
+    # Recorded whatever the outcome: an interrupted invocation's CPU time counts too.
+    _record_cost(d, "train", {"wall_s": time.time() - t0,
+                              "cpu_s": _children_cpu_seconds() - cpu0, "step_from": step_from,
+                              "step_to": _global_step(d / "checkpoints" / "last.ckpt"),
+                              "exit": r.returncode})  # fmt: skip
     if r.returncode != 0:
         raise RuntimeError(
             f"training {experiment} seed {seed} failed (exit {r.returncode}); see "
@@ -219,9 +257,58 @@ def train_run(study: Study, out: Path, experiment: str, seed: int, log: Callable
     }, indent=2))  # fmt: skip
 
 
+def _children_cpu_seconds() -> float:
+    """User + system CPU seconds of this process's finished children (the training runs)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _self_cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _global_step(ckpt: Path) -> int:
+    if not ckpt.is_file():
+        return 0
+    return int(torch.load(ckpt, map_location="cpu", weights_only=True).get("global_step", 0))
+
+
+def _record_cost(d: Path, kind: str, entry: dict[str, Any]) -> None:
+    """Append one invocation's cost to ``d/cost.json`` ({"train": [...], "bench": [...]})."""
+    path = d / "cost.json"
+    cost = json.loads(path.read_text()) if path.is_file() else {}
+    cost.setdefault(kind, []).append(entry)
+    path.write_text(json.dumps(cost, indent=2))
+
+
+def run_cost(d: Path) -> dict[str, Any]:
+    """A run's cost: training wall and CPU seconds summed over its invocations (cost.json),
+    the bench's, and the steps reached.
+
+    Runs trained before cost.json was kept have only done.json's wall seconds of their last
+    invocation: their ``train_cpu_s`` is None and ``train_wall_s`` is that figure.
+    """
+    path = d / "cost.json"
+    cost = json.loads(path.read_text()) if path.is_file() else {}
+    done = json.loads((d / "done.json").read_text()) if is_trained(d) else {}
+    train, bench = cost.get("train", []), cost.get("bench", [])
+    complete = bool(train) and train[0].get("step_from", 0) == 0
+    return {
+        "steps": done.get("steps", train[-1]["step_to"] if train else None),
+        "train_wall_s": sum(t["wall_s"] for t in train) if complete else done.get("seconds"),
+        "train_cpu_s": sum(t["cpu_s"] for t in train) if complete else None,
+        "bench_wall_s": sum(b["wall_s"] for b in bench) if bench else None,
+        "bench_cpu_s": sum(b["cpu_s"] for b in bench) if bench else None,
+    }
+
+
 def bench_run(study: Study, out: Path, experiment: str, seed: int) -> None:
     """Bench one trained run on every report split (the bench's code, its outputs)."""
     d = run_dir(out, experiment, seed)
+    if is_benched(d, study):
+        return
+    t0, cpu0 = time.time(), _self_cpu_seconds()
     model = load_model(d / "checkpoints" / "last.ckpt")
     for s in study.splits:
         target = d / "bench" / s.name
@@ -232,6 +319,7 @@ def bench_run(study: Study, out: Path, experiment: str, seed: int) -> None:
         summary = build_summary(res, dataset=s.dataset, root=s.root, split=s.split, model=model,
                                 temperature=res.temperature, notes=[])  # fmt: skip
         write_bench_outputs(res, summary, target)
+    _record_cost(d, "bench", {"wall_s": time.time() - t0, "cpu_s": _self_cpu_seconds() - cpu0})
 
 
 def run_study(study: Study, out: Path, log: Callable[[str], None] = print) -> None:
@@ -305,7 +393,10 @@ def aggregate(study: Study, out: Path) -> dict[str, Any]:
     Returns:
         {"study", "runs": [{experiment, seed, split, method, <metric>...}], "rows": [{split,
         experiment, method, metric, n, mean, std, ci_low, ci_high}], "differences": [{split,
-        experiment, reference, method, metric, n, mean, std, ci_low, ci_high, per_seed}]}.
+        experiment, reference, method, metric, n, mean, std, ci_low, ci_high, per_seed}],
+        "gains": [{split, experiment, method, metric, n, mean, ..., per_seed}] (against the
+        same run's gray), "cost": [{experiment, seed, steps, train_wall_s, train_cpu_s,
+        bench_wall_s, bench_cpu_s}]}.
 
     Raises:
         FileNotFoundError: no run has been benched yet.
@@ -350,23 +441,61 @@ def aggregate(study: Study, out: Path) -> dict[str, Any]:
                 if m == "gray":
                     continue
                 for k in ABLATION_METRICS:
-                    per_seed = {}
-                    for s in study.seeds:
-                        a, b = per_image.get((e, s, split)), per_image.get((ref, s, split))
-                        if a is None or b is None:
-                            continue
-                        images = sorted({i for (i, mm) in a if mm == m} &
-                                        {i for (i, mm) in b if mm == m})  # fmt: skip
-                        d = [a[(i, m)][k] - b[(i, m)][k] for i in images
-                             if k in a[(i, m)] and k in b[(i, m)]]  # fmt: skip
-                        if d:
-                            per_seed[s] = float(np.mean(d))
+                    per_seed = _paired(per_image, study.seeds, split, (e, m), (ref, m), k)
                     if per_seed:
                         diffs.append({"split": split, "experiment": e, "reference": ref,
                                       "method": m, "metric": k,
                                       **mean_interval(list(per_seed.values())),
                                       "per_seed": per_seed})  # fmt: skip
-    return {"study": study.to_dict(), "runs": runs, "rows": rows, "differences": diffs}
+    gains = []
+    for split in [s.name for s in study.splits]:
+        for e in study.experiments:
+            for m in sorted({m for _, m in _keys_of(per_image, e, split)} - {"gray"}):
+                for k in ABLATION_METRICS:
+                    per_seed = _paired(per_image, study.seeds, split, (e, m), (e, "gray"), k)
+                    if per_seed:
+                        gains.append({"split": split, "experiment": e, "method": m,
+                                      "metric": k, **mean_interval(list(per_seed.values())),
+                                      "per_seed": per_seed})  # fmt: skip
+    cost = [{"experiment": e, "seed": s, **run_cost(run_dir(out, e, s))}
+            for e in study.experiments for s in study.seeds
+            if is_benched(run_dir(out, e, s), study)]  # fmt: skip
+    return {"study": study.to_dict(), "runs": runs, "rows": rows, "differences": diffs,
+            "gains": gains, "cost": cost}
+
+
+def _paired(per_image: dict, seeds: Sequence[int], split: str, a: tuple[str, str],
+            b: tuple[str, str], metric: str) -> dict[int, float]:
+    """Per seed, the mean over the images both have of (a's metric - b's metric); ``a`` and
+    ``b`` are (experiment, method) pairs. Seeds where either run is missing are left out."""
+    per_seed = {}
+    for s in seeds:
+        ra, rb = per_image.get((a[0], s, split)), per_image.get((b[0], s, split))
+        if ra is None or rb is None:
+            continue
+        images = sorted({i for (i, mm) in ra if mm == a[1]} & {i for (i, mm) in rb if mm == b[1]})
+        d = [ra[(i, a[1])][metric] - rb[(i, b[1])][metric] for i in images
+             if metric in ra[(i, a[1])] and metric in rb[(i, b[1])]]  # fmt: skip
+        if d:
+            per_seed[s] = float(np.mean(d))
+    return per_seed
+
+
+def verdict_word(r: dict[str, float], metric: str, better: str = "better",
+                 worse: str = "worse") -> str:
+    """The verdict of one paired difference in words: ``better`` when its 95% interval lies
+    above 0 (below, for a lower-is-better metric), ``worse`` when on the other side,
+    "no difference" when it holds 0, and "one seed: no interval" with a single seed."""
+    if r["n"] < 2 or not math.isfinite(r["ci_low"]):
+        return "one seed: no interval"
+    lo, hi = r["ci_low"], r["ci_high"]
+    if metric in LOWER_IS_BETTER:
+        lo, hi = -hi, -lo
+    if lo > 0:
+        return better
+    if hi < 0:
+        return worse
+    return "no difference"
 
 
 def _keys_of(per_image: dict, experiment: str, split: str) -> set[tuple[str, str]]:
@@ -385,20 +514,149 @@ def _fmt(r: dict[str, float], digits: int = 3) -> str:
             f"[{r['ci_low']:.{digits}f}, {r['ci_high']:.{digits}f}]")  # fmt: skip
 
 
-def format_markdown(result: dict[str, Any]) -> str:
-    """The study as Markdown: per split a table of mean ± std [95% interval] over seeds per
-    experiment and method, then the paired differences against the reference."""
+def _signed(r: dict[str, float], digits: int) -> str:
+    if r["n"] < 2 or not math.isfinite(r["std"]):
+        return f"{r['mean']:+.{digits}f} (n={r['n']})"
+    return f"{r['mean']:+.{digits}f} [{r['ci_low']:+.{digits}f}, {r['ci_high']:+.{digits}f}]"
+
+
+def _digits(metric: str) -> int:
+    return 4 if metric in ("ssim", "auc", "l2ab_norm") else 2
+
+
+def best_row(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The best (experiment, method) on the study's choosing split by its headline metric
+    (mean over seeds; gray excluded), or None when the study names no choosing split."""
     study = result["study"]
+    split, k = study.get("choose_split"), study.get("headline_metric", "psnr")
+    cands = [r for r in result["rows"]
+             if r["split"] == split and r["metric"] == k and r["method"] != "gray"]  # fmt: skip
+    if not cands:
+        return None
+    sign = -1.0 if k in LOWER_IS_BETTER else 1.0
+    return max(cands, key=lambda r: sign * r["mean"])
+
+
+def _verdict_lines(result: dict[str, Any]) -> list[str]:
+    study = result["study"]
+    k = study.get("headline_metric", "psnr")
+    ref, labels = study["reference"], study.get("labels") or {}
+    splits = [s["name"] for s in study["splits"]]
+    choose = study.get("choose_split")
+    report = [sp for sp in splits if sp != choose]
+    head = [f"{sp} (choosing)" if sp == choose else sp for sp in splits]
+
+    def table(entries, first_cols, first_cols_of, better, worse):
+        lines = ["| " + " | ".join(first_cols + head) + " |",
+                 "|" + "---|" * len(first_cols) + "---:|" * len(splits)]  # fmt: skip
+        for key in dict.fromkeys((d["experiment"], d["method"]) for d in entries):
+            cells = {d["split"]: d for d in entries if (d["experiment"], d["method"]) == key}
+            row = [f"{_signed(cells[sp], _digits(k))}: {verdict_word(cells[sp], k, better, worse)}"
+                   if sp in cells else "—" for sp in splits]  # fmt: skip
+            lines.append("| " + " | ".join(first_cols_of(key) + row) + " |")
+        return lines
+
+    def words(entries, key, better, worse):
+        got = {d["split"]: verdict_word(d, k, better, worse) for d in entries
+               if (d["experiment"], d["method"]) == key and d["split"] in report}  # fmt: skip
+        if not got:
+            return ""
+        if len(set(got.values())) == 1:
+            w = next(iter(got.values()))
+            return f"{w} on {'every report split' if len(got) > 1 else next(iter(got))}"
+        return "; ".join(f"{w} on {sp}" for sp, w in got.items())
+
     lines = [
-        "# Ablation",
+        "## Verdict", "",
+        f"In {k} ({'lower' if k in LOWER_IS_BETTER else 'higher'} is better), from paired 95% "
+        "intervals over seeds: per seed the mean over the same images of the difference, then "
+        "a t interval over the seeds. An interval above 0 is a gain, one below 0 a loss, one "
+        "holding 0 is \"no difference\". Report splits are the ones never trained or tuned on.",
         "",
-        f"Experiments {', '.join(study['experiments'])}; seeds {study['seeds']}; "
-        f"{study['steps']} steps per run; reference {study['reference']}. Cells: mean ± "
-        "std over seeds [95% t interval of the mean].",
     ]
+    gains = [g for g in result.get("gains", []) if g["metric"] == k]
+    diffs = [d for d in result["differences"] if d["metric"] == k]
+    sentences = []
+    for e, m in dict.fromkeys((g["experiment"], g["method"]) for g in gains):
+        w = words(gains, (e, m), "beats gray", "below gray")
+        if w:
+            sentences.append(f"- **{e}** ({m} head) against gray: {w}.")
+    for e, m in dict.fromkeys((d["experiment"], d["method"]) for d in diffs):
+        what = f", {labels[e]}," if e in labels else ""
+        w = words(diffs, (e, m), "better", "worse")
+        if w:
+            sentences.append(f"- **{e}**{what} against {ref} ({m} head): {w}.")
+    lines += sentences
+    best = best_row(result)
+    if best is not None:
+        lines += ["", f"Best row on {choose} (the choosing split), by mean {k} over seeds: "
+                  f"**{best['experiment']}** with its {best['method']} head, "
+                  f"{best['mean']:.{_digits(k)}f} (n={best['n']} seeds)."]  # fmt: skip
+
+    lines += ["", f"### Gain over gray (the same run's L with ab = 0), {k}", ""]
+    lines += table(gains, ["experiment", "method"], lambda key: list(key), "beats gray",
+                   "below gray")  # fmt: skip
+    if diffs:
+        lines += ["", f"### Against {ref}, {k}", ""]
+        lines += table(diffs, ["experiment", "what it changes", "method"],
+                       lambda key: [key[0], labels.get(key[0], ""), key[1]], "better", "worse")
+    return lines
+
+
+def _cost_lines(result: dict[str, Any]) -> list[str]:
+    cost = result.get("cost") or []
+    if not cost:
+        return []
+    lines = ["## Cost", "",
+             "Per experiment, summed over its benched runs. CPU hours are user + system time of "
+             "the training process (all its threads), recorded per invocation in each run's "
+             "cost.json; a run trained before that record was kept shows its wall time only "
+             "(\u2014 for CPU).", "",
+             "| experiment | runs | steps per run | training wall h | training CPU h | "
+             "bench CPU h |", "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+
+    def h(values):
+        vals = [v for v in values if v is not None]
+        if not vals:
+            return "\u2014"
+        txt = f"{sum(vals) / 3600:.2f}"
+        return txt if len(vals) == len(values) else f"{txt} ({len(vals)} of {len(values)} runs)"
+
+    for e in dict.fromkeys(c["experiment"] for c in cost):
+        sel = [c for c in cost if c["experiment"] == e]
+        steps = sorted({c["steps"] for c in sel if c["steps"] is not None})
+        lines.append(f"| {e} | {len(sel)} | {', '.join(str(x) for x in steps)} | "
+                     f"{h([c['train_wall_s'] for c in sel])} | "
+                     f"{h([c['train_cpu_s'] for c in sel])} | "
+                     f"{h([c['bench_cpu_s'] for c in sel])} |")  # fmt: skip
+    lines.append(f"| **all** | {len(cost)} | | {h([c['train_wall_s'] for c in cost])} | "
+                 f"{h([c['train_cpu_s'] for c in cost])} | "
+                 f"{h([c['bench_cpu_s'] for c in cost])} |")  # fmt: skip
+    return lines
+
+
+def format_markdown(result: dict[str, Any]) -> str:
+    """The study's page in Markdown: its title and description, the verdict (words and the
+    paired intervals against gray and the reference), per split a table of mean ± std [95%
+    interval] over seeds per experiment and method with the paired differences against the
+    reference, and the cost."""
+    study = result["study"]
+    lines = [f"# {study.get('title') or 'Ablation'}", ""]
+    if study.get("description"):
+        lines += [study["description"].strip(), ""]
+    lines += [
+        f"Experiments {', '.join(study['experiments'])}; seeds {study['seeds']}; "
+        f"{study['steps']} steps per run; reference {study['reference']}. Generated by "
+        "semcolor-ablate from the runs' bench files.",
+        "",
+    ]
+    lines += _verdict_lines(result)
+    lines += ["", "## Results", "", "Cells: mean ± std over seeds [95% t interval of the mean]."]
     metrics = ABLATION_METRICS
     for split in [s["name"] for s in study["splits"]]:
-        lines += ["", f"## {split}", "", "| experiment | method | " + " | ".join(metrics) + " |",
+        role = " (choosing split)" if split == study.get("choose_split") else ""
+        lines += ["", f"### {split}{role}", "",
+                  "| experiment | method | " + " | ".join(metrics) + " |",
                   "|---|---|" + "---:|" * len(metrics)]  # fmt: skip
         rows = [r for r in result["rows"] if r["split"] == split]
         for e, m in dict.fromkeys((r["experiment"], r["method"]) for r in rows):
@@ -407,8 +665,7 @@ def format_markdown(result: dict[str, Any]) -> str:
             cells = {r["metric"]: r for r in rows if (r["experiment"], r["method"]) == (e, m)}
             label = "(baseline)" if m == "gray" else e
             lines.append(f"| {label} | {m} | " + " | ".join(
-                _fmt(cells[k], 4 if k in ("ssim", "auc", "l2ab_norm") else 2) for k in metrics
-            ) + " |")  # fmt: skip
+                _fmt(cells[k], _digits(k)) for k in metrics) + " |")  # fmt: skip
         diffs = [d for d in result["differences"] if d["split"] == split]
         if diffs:
             lines += ["", f"Paired differences against {study['reference']} (same seeds, same "
@@ -418,9 +675,11 @@ def format_markdown(result: dict[str, Any]) -> str:
             for e, m in dict.fromkeys((d["experiment"], d["method"]) for d in diffs):
                 cells = {d["metric"]: d for d in diffs if (d["experiment"], d["method"]) == (e, m)}
                 lines.append(f"| {e} − ref | {m} | " + " | ".join(
-                    _fmt(cells[k], 4 if k in ("ssim", "auc", "l2ab_norm") else 2)
-                    if k in cells else "—" for k in metrics
+                    _fmt(cells[k], _digits(k)) if k in cells else "—" for k in metrics
                 ) + " |")  # fmt: skip
+    cost = _cost_lines(result)
+    if cost:
+        lines += ["", *cost]
     return "\n".join(lines) + "\n"
 
 
@@ -441,7 +700,13 @@ def write_outputs(result: dict[str, Any], out: Path) -> dict[str, Path]:
             w.writerow(["paired_difference", d["split"], d["experiment"], d["reference"],
                         d["method"], d["metric"], d["n"], d["mean"], d["std"], d["ci_low"],
                         d["ci_high"]])  # fmt: skip
-    files["md"].write_text(format_markdown(result))
+    page = format_markdown(result)
+    files["md"].write_text(page)
+    doc = result["study"].get("doc")
+    if doc:  # the documentation page is this output, not a hand copy of it
+        Path(doc).parent.mkdir(parents=True, exist_ok=True)
+        Path(doc).write_text(page)
+        files["doc"] = Path(doc)
     plot(result, files["png"])
     study = result["study"]
     sheets = out / "sheets"

@@ -34,7 +34,8 @@ def study_dir(tmp_path_factory):
     rc = cli.main([
         "experiments=[regsoft,reg]", "seeds=[0,1]", "budget.steps=2", f"train={train}",
         f"splits=[{{name: photos, dataset: folder, root: '{root / 'photos'}'}}]", "size=32",
-        f"out={root / 'study'}",
+        f"out={root / 'study'}", "title=A tiny study", "description=Two rows, two seeds.",
+        "labels={reg: drops the dist head}", f"doc={root / 'docs' / 'page.md'}",
     ])  # fmt: skip
     assert rc == 0
     return root / "study"
@@ -93,6 +94,88 @@ def test_aggregation_matches_a_hand_computation(study_dir):
     assert not [d for d in res["differences"] if d["method"] == "dist"]
 
 
+def test_gains_over_gray_match_a_hand_computation(study_dir):
+    """The gain over gray: per seed the mean over images of (method - the same run's gray),
+    then the mean and std over seeds."""
+    res = json.loads((study_dir / "ablation.json").read_text())
+    per_seed = []
+    for seed in (0, 1):
+        pi = _per_image(study_dir / "runs" / "regsoft" / f"seed{seed}" / "bench" / "photos" /
+                        "per_image.csv")  # fmt: skip
+        imgs = sorted(i for (i, m) in pi if m == "reg")
+        per_seed.append(np.mean([float(pi[(i, "reg")]["psnr"]) - float(pi[(i, "gray")]["psnr"])
+                                 for i in imgs]))  # fmt: skip
+    (g,) = [g for g in res["gains"]
+            if (g["experiment"], g["method"], g["metric"]) == ("regsoft", "reg", "psnr")]  # fmt: skip
+    assert g["n"] == 2
+    assert g["mean"] == pytest.approx(np.mean(per_seed), abs=1e-4)
+    assert g["std"] == pytest.approx(np.std(per_seed, ddof=1), abs=1e-4)
+    assert not [g for g in res["gains"] if g["method"] == "gray"]
+
+
+def test_cost_is_recorded_per_run_and_summed(study_dir):
+    """Each run keeps its training invocations' wall and CPU seconds and its bench's; the
+    aggregate sums them per run and the page has the cost table."""
+    cost = json.loads((study_dir / "runs" / "reg" / "seed0" / "cost.json").read_text())
+    (t,) = cost["train"]
+    assert (t["step_from"], t["step_to"], t["exit"]) == (0, 2, 0)
+    assert t["cpu_s"] > 0 and t["wall_s"] > 0
+    assert len(cost["bench"]) == 1 and cost["bench"][0]["cpu_s"] > 0
+    res = json.loads((study_dir / "ablation.json").read_text())
+    (row,) = [c for c in res["cost"] if (c["experiment"], c["seed"]) == ("reg", 0)]
+    assert row["train_cpu_s"] == pytest.approx(t["cpu_s"]) and row["steps"] == 2
+    assert len(res["cost"]) == 4
+    md = (study_dir / "ablation.md").read_text()
+    assert "## Cost" in md and "| **all** | 4 |" in md
+
+
+def test_page_has_the_title_description_verdict_and_goes_to_doc(study_dir):
+    md = (study_dir / "ablation.md").read_text()
+    assert md.startswith("# A tiny study\n\nTwo rows, two seeds.")
+    assert "## Verdict" in md and "### Gain over gray" in md
+    assert "**reg**, drops the dist head, against regsoft (reg head): " in md
+    assert "| reg | drops the dist head | reg |" in md
+    assert (study_dir.parent / "docs" / "page.md").read_text() == md
+
+
+def _interval(mean, lo, hi, n=3):
+    return {"n": n, "mean": mean, "std": 1.0, "ci_low": lo, "ci_high": hi}
+
+
+@pytest.mark.parametrize(("r", "metric", "word"), [
+    (_interval(0.5, 0.1, 0.9), "psnr", "better"),
+    (_interval(-0.5, -0.9, -0.1), "psnr", "worse"),
+    (_interval(0.1, -0.2, 0.4), "psnr", "no difference"),
+    (_interval(-0.5, -0.9, -0.1), "l2ab", "better"),  # lower L2ab is better
+    (_interval(0.5, 0.1, 0.9), "l2ab_norm", "worse"),
+    ({"n": 1, "mean": 0.5, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan}, "psnr",
+     "one seed: no interval"),
+])  # fmt: skip
+def test_verdict_word(r, metric, word):
+    assert ablation.verdict_word(r, metric) == word
+
+
+def test_best_row_is_chosen_on_the_choosing_split_only():
+    rows = [{"split": sp, "experiment": e, "method": m, "metric": "psnr", "n": 3, "mean": v}
+            for sp, e, m, v in [("val", "a", "reg", 22.0), ("val", "b", "reg", 22.5),
+                                ("val", "a", "gray", 30.0), ("test", "a", "reg", 99.0)]]
+    result = {"study": {"choose_split": "val", "headline_metric": "psnr"}, "rows": rows}
+    best = ablation.best_row(result)
+    assert (best["experiment"], best["method"]) == ("b", "reg")
+    assert ablation.best_row({"study": {"choose_split": None}, "rows": rows}) is None
+
+
+def test_page_keys_are_checked():
+    split = [{"name": "t", "dataset": "folder", "root": "."}]
+    with pytest.raises(ValueError, match="headline_metric 'bogus' is not one of"):
+        ablation.Study(experiments=["a"], seeds=[0], steps=1, splits=split,
+                       headline_metric="bogus")
+    with pytest.raises(ValueError, match="choose_split 'v' is not among splits"):
+        ablation.Study(experiments=["a"], seeds=[0], steps=1, splits=split, choose_split="v")
+    with pytest.raises(ValueError, match="labels names"):
+        ablation.Study(experiments=["a"], seeds=[0], steps=1, splits=split, labels={"b": "x"})
+
+
 def test_rerun_skips_finished_runs_and_resumes_an_interrupted_one(study_dir, capsys):
     import shutil
 
@@ -121,6 +204,10 @@ def test_rerun_skips_finished_runs_and_resumes_an_interrupted_one(study_dir, cap
     ablation.run_study(study, out, log=logs.append)
     assert "[run 1/1] reg seed 1" in logs[-1]
     assert (d / "done.json").is_file() and (d / "bench" / "photos" / "summary.json").is_file()
+    # The resumed invocation's cost is added to the first one's.
+    train = json.loads((d / "cost.json").read_text())["train"]
+    assert [(t["step_from"], t["step_to"]) for t in train] == [(0, 2), (2, 2)]
+    assert ablation.run_cost(d)["train_cpu_s"] == pytest.approx(sum(t["cpu_s"] for t in train))
 
 
 def test_bad_study_is_a_clean_error(capsys):
