@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces the default model's figures in the README and docs/default_model.md: calibrates
 # the temperature on imagen1k/val (a split for choosing), writes the slim packaged checkpoint,
-# then benches it against the gray baseline on the report splits and times it.
+# then benches it against the gray baseline on the report splits, times it, and checks it
+# against the targets (benchmarks/default_model_targets.py: $OUT/targets.md).
 #   bash benchmarks/default_model_report.sh runs/default_model/checkpoints/last.ckpt [DATA]
 # OLD_CKPT=old.ckpt also benches a previous model on the same splits, e.g.
 #   git show f401499:semcolor/assets/semcolor_default.ckpt > old.ckpt
@@ -29,6 +30,10 @@ fi
 semcolor-bench --speed --ckpt "$OUT/semcolor_default.ckpt" --device cpu --out "$OUT/speed" \
     --speed-batches 1,8 --speed-fullres 4000x3000 --no-progress
 ls -l "$OUT/semcolor_default.ckpt"
+# The targets (issue 22): gains over gray, colourfulness, cast, and colorize's latency against
+# the previous model in this run (OLD_CKPT), or against the packaged default model.
+python benchmarks/default_model_targets.py --bench "$OUT" --ckpt "$OUT/semcolor_default.ckpt" \
+    --baseline-ckpt "${OLD_CKPT:-semcolor/assets/semcolor_default.ckpt}" --out "$OUT/targets"
 # The README's sheets: the bench's sheet.png of Kodak24 and BSDS500 test, scaled to 60%.
 python - "$OUT" <<'PY'
 import sys

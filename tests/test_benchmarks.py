@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -191,3 +192,57 @@ def test_bench_startup_times_every_console_script_and_reads_importtime():
     assert bench.import_ms(sys.executable, "json") > 0
     r = subprocess.run([sys.executable, "-c", bench.API_IMPORT], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+def _load_script(name):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_default_model_targets_reads_the_bench_and_says_what_missed(tmp_path):
+    """The targets table from a synthetic bench folder: the best method is the highest PSNR,
+    gains are paired over images against gray, and each miss says by how much; the latency
+    row compares two checkpoints through semcolor.colorize."""
+    import csv
+    import json
+
+    from tests.inference.test_inference import tiny_net, write_ckpt
+
+    tg = _load_script("default_model_targets")
+    folder = tmp_path / "bench" / "s"
+    folder.mkdir(parents=True)
+    rows = [("x.png", "gray", 20.0, 0.0, -9.0), ("y.png", "gray", 22.0, 0.0, -9.0),
+            ("x.png", "dist", 19.5, 38.0, 3.0), ("y.png", "dist", 22.1, 42.0, 3.0),
+            ("x.png", "reg", 21.0, 20.0, -1.0), ("y.png", "reg", 23.4, 20.0, -1.0)]  # fmt: skip
+    with open(folder / "per_image.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["image", "method", "psnr", "colorfulness", "cast_b"])
+        w.writerows(rows)
+    methods = {m: {"psnr": float(np.mean([r[2] for r in rows if r[1] == m])),
+                   "colorfulness": float(np.mean([r[3] for r in rows if r[1] == m])),
+                   "cast_a": 0.5, "cast_b": float(np.mean([r[4] for r in rows if r[1] == m]))}
+               for m in ("gray", "dist", "reg")}  # fmt: skip
+    (folder / "summary.json").write_text(json.dumps(
+        {"n_images": 2, "methods": methods, "gt": {"colorfulness": 50.0}}))  # fmt: skip
+    f = tg.split_figures(folder, "dist")
+    assert f["best_method"] == "reg" and f["best_gain"]["mean"] == pytest.approx(1.2)
+    assert f["default_gain"]["mean"] == pytest.approx(-0.2)
+    assert f["default_cf_ratio"] == pytest.approx(0.8)
+    table = tg.targets_table({"s": f}, {"new": {"median_ms": 11.0}, "baseline": {"median_ms": 10.0}})
+    assert "reg +1.20 dB [" in table and "]: met" in table
+    assert "dist -0.20 dB [" in table and "**missed by 0.20 dB**" in table
+    assert "80%: **missed by 5 points**" in table
+    assert "+3.00: **missed by 1.00**" in table
+    assert "| 11.0 | 10.0 | 1.100× | met |" in table
+    with pytest.raises(SystemExit, match="no 'bogus' rows"):
+        tg.split_figures(folder, "bogus")
+
+    a = write_ckpt(tmp_path / "a.ckpt", tiny_net())
+    b = write_ckpt(tmp_path / "b.ckpt", tiny_net())
+    lat = tg.colorize_latency({"new": str(a), "baseline": str(b)}, rounds=2, calls=1)
+    assert set(lat) == {"new", "baseline"}
+    assert all(len(v["rounds_ms"]) == 2 and v["median_ms"] > 0 for v in lat.values())
