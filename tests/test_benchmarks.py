@@ -232,7 +232,8 @@ def test_default_model_targets_reads_the_bench_and_says_what_missed(tmp_path):
     assert f["best_method"] == "reg" and f["best_gain"]["mean"] == pytest.approx(1.2)
     assert f["default_gain"]["mean"] == pytest.approx(-0.2)
     assert f["default_cf_ratio"] == pytest.approx(0.8)
-    table = tg.targets_table({"s": f}, {"new": {"median_ms": 11.0}, "baseline": {"median_ms": 10.0}})
+    latency = {"new": {"median_ms": 11.0}, "baseline": {"median_ms": 10.0}}
+    table = tg.targets_table({"s": f}, latency)
     assert "reg +1.20 dB [" in table and "]: met" in table
     assert "dist -0.20 dB [" in table and "**missed by 0.20 dB**" in table
     assert "80%: **missed by 5 points**" in table

@@ -635,11 +635,12 @@ def _cost_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def format_markdown(result: dict[str, Any]) -> str:
+def format_markdown(result: dict[str, Any], plot_path: str | None = None) -> str:
     """The study's page in Markdown: its title and description, the verdict (words and the
     paired intervals against gray and the reference), per split a table of mean ± std [95%
     interval] over seeds per experiment and method with the paired differences against the
-    reference, and the cost."""
+    reference, and the cost. ``plot_path``: where the page finds :func:`plot`'s figure
+    (relative to the page), shown under the verdict; None shows none."""
     study = result["study"]
     lines = [f"# {study.get('title') or 'Ablation'}", ""]
     if study.get("description"):
@@ -651,6 +652,9 @@ def format_markdown(result: dict[str, Any]) -> str:
         "",
     ]
     lines += _verdict_lines(result)
+    if plot_path:
+        first = study["splits"][0]["name"]
+        lines += ["", f"![PSNR against colourfulness on {first}, one dot per run]({plot_path})"]
     lines += ["", "## Results", "", "Cells: mean ± std over seeds [95% t interval of the mean]."]
     metrics = ABLATION_METRICS
     for split in [s["name"] for s in study["splits"]]:
@@ -700,14 +704,16 @@ def write_outputs(result: dict[str, Any], out: Path) -> dict[str, Path]:
             w.writerow(["paired_difference", d["split"], d["experiment"], d["reference"],
                         d["method"], d["metric"], d["n"], d["mean"], d["std"], d["ci_low"],
                         d["ci_high"]])  # fmt: skip
-    page = format_markdown(result)
-    files["md"].write_text(page)
+    plot(result, files["png"])
+    files["md"].write_text(format_markdown(result, plot_path=files["png"].name))
     doc = result["study"].get("doc")
     if doc:  # the documentation page is this output, not a hand copy of it
-        Path(doc).parent.mkdir(parents=True, exist_ok=True)
-        Path(doc).write_text(page)
-        files["doc"] = Path(doc)
-    plot(result, files["png"])
+        doc = Path(doc)
+        image = doc.parent / "images" / f"{doc.stem}.png"
+        image.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(files["png"], image)
+        doc.write_text(format_markdown(result, plot_path=f"images/{image.name}"))
+        files["doc"], files["doc_png"] = doc, image
     study = result["study"]
     sheets = out / "sheets"
     sheets.mkdir(exist_ok=True)

@@ -105,8 +105,8 @@ def test_gains_over_gray_match_a_hand_computation(study_dir):
         imgs = sorted(i for (i, m) in pi if m == "reg")
         per_seed.append(np.mean([float(pi[(i, "reg")]["psnr"]) - float(pi[(i, "gray")]["psnr"])
                                  for i in imgs]))  # fmt: skip
-    (g,) = [g for g in res["gains"]
-            if (g["experiment"], g["method"], g["metric"]) == ("regsoft", "reg", "psnr")]  # fmt: skip
+    key = ("regsoft", "reg", "psnr")
+    (g,) = [g for g in res["gains"] if (g["experiment"], g["method"], g["metric"]) == key]
     assert g["n"] == 2
     assert g["mean"] == pytest.approx(np.mean(per_seed), abs=1e-4)
     assert g["std"] == pytest.approx(np.std(per_seed, ddof=1), abs=1e-4)
@@ -135,7 +135,10 @@ def test_page_has_the_title_description_verdict_and_goes_to_doc(study_dir):
     assert "## Verdict" in md and "### Gain over gray" in md
     assert "**reg**, drops the dist head, against regsoft (reg head): " in md
     assert "| reg | drops the dist head | reg |" in md
-    assert (study_dir.parent / "docs" / "page.md").read_text() == md
+    assert "![PSNR against colourfulness on photos, one dot per run](ablation.png)" in md
+    docs = study_dir.parent / "docs"
+    assert (docs / "page.md").read_text() == md.replace("(ablation.png)", "(images/page.png)")
+    assert (docs / "images" / "page.png").read_bytes() == (study_dir / "ablation.png").read_bytes()
 
 
 def _interval(mean, lo, hi, n=3):
