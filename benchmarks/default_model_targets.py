@@ -56,6 +56,8 @@ CAST_B_MAX = 2.0
 LATENCY_RATIO_MAX = 1.1
 LATENCY_SIZE = 256
 DEFAULT_SPLITS = ("imagen1k_test", "bsds500_test", "kodak24")
+#: Latency: rounds (models taking turns) and colorize calls per model and round.
+DEFAULT_ROUNDS, DEFAULT_CALLS = 7, 5
 
 
 def paired_gain(folder: Path, method: str, metric: str = "psnr") -> dict[str, float]:
@@ -119,7 +121,7 @@ def targets_table(figs: dict[str, dict], latency: dict[str, dict] | None) -> str
         lines.append(f"| {name} | " + " | ".join(cell(figs[s]) for s in splits) + " |")
 
     def gain_cell(g, target):
-        miss = f"{target - g['mean']:.2f} dB"
+        miss = f"{target - g['mean']:.3f} dB"
         return (f"{g['mean']:+.2f} dB [{g['ci_low']:+.2f}, {g['ci_high']:+.2f}]: "
                 f"{_verdict(g['mean'] >= target, miss)}")  # fmt: skip
 
@@ -130,10 +132,11 @@ def targets_table(figs: dict[str, dict], latency: dict[str, dict] | None) -> str
 
     def cf_cell(f):
         r, (lo, hi) = f["default_cf_ratio"], CF_BAND
-        miss = f"{(lo - r) * 100:.0f} points" if r < lo else f"{(r - hi) * 100:.0f} points"
-        return f"{r * 100:.0f}%: {_verdict(lo <= r <= hi, miss)}"
+        miss = f"{(lo - r) * 100:.1f} points" if r < lo else f"{(r - hi) * 100:.1f} points"
+        return f"{r * 100:.1f}%: {_verdict(lo <= r <= hi, miss)}"
 
     row(f"default decoding M3 {CF_BAND[0]:.0%}–{CF_BAND[1]:.0%} of GT", cf_cell)
+
     def cast_cell(f):
         b = f["default_cast_b"]
         return f"{b:+.2f}: " + _verdict(abs(b) <= CAST_B_MAX, f"{abs(b) - CAST_B_MAX:.2f}")
@@ -157,8 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline-ckpt", default=None,
                     help="the model the latency is compared with (e.g. the previous default)")
     ap.add_argument("--splits", default=",".join(DEFAULT_SPLITS))
-    ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--calls", type=int, default=5, help="colorize calls per model and round")
+    ap.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS)
+    ap.add_argument("--calls", type=int, default=DEFAULT_CALLS,
+                    help="colorize calls per model and round")
     ap.add_argument("--out", type=Path, default=None,
                     help="write the table (.md) and figures (.json)")
     args = ap.parse_args(argv)

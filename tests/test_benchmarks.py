@@ -235,8 +235,8 @@ def test_default_model_targets_reads_the_bench_and_says_what_missed(tmp_path):
     latency = {"new": {"median_ms": 11.0}, "baseline": {"median_ms": 10.0}}
     table = tg.targets_table({"s": f}, latency)
     assert "reg +1.20 dB [" in table and "]: met" in table
-    assert "dist -0.20 dB [" in table and "**missed by 0.20 dB**" in table
-    assert "80%: **missed by 5 points**" in table
+    assert "dist -0.20 dB [" in table and "**missed by 0.200 dB**" in table
+    assert "80.0%: **missed by 5.0 points**" in table
     assert "+3.00: **missed by 1.00**" in table
     assert "| 11.0 | 10.0 | 1.100× | met |" in table
     with pytest.raises(SystemExit, match="no 'bogus' rows"):

@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         "splits=[{name,dataset,root,split,limit}], size=256, out=DIR; for the page: title=..., "
         "description=... (Markdown), labels={NAME: what it changes}, headline_metric=psnr, "
         "choose_split=NAME (the best row is chosen there), doc=PATH (a copy of the page, "
-        "e.g. docs/ablation.md). Exit status: 0 done, "
+        "e.g. docs/ablation.md, relative to the current folder). Exit status: 0 done, "
         "1 a run failed (the others are kept; rerun to retry), 2 bad study.",
     )
     ap.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="study keys (see below)")
@@ -91,6 +91,10 @@ def load_study(study_file: Path | None, overrides: list[str]):
             f"the study needs {missing} (e.g. experiments=[regsoft,classregsoft] seeds=[0,1] "
             "budget.steps=300 'splits=[{name: test, dataset: folder, root: DIR}]')"
         )
+    labels = d.get("labels") or {}
+    if not isinstance(labels, dict):
+        raise ValueError("labels must map experiment names to words, e.g. "
+                         f"'labels={{regsoft_aux: more colour data}}', got {labels!r}")  # fmt: skip
     study = Study(
         experiments=[str(e) for e in d["experiments"]],
         seeds=[int(s) for s in d["seeds"]],
@@ -105,10 +109,10 @@ def load_study(study_file: Path | None, overrides: list[str]):
         size=int(d.get("size", 256)),
         title=str(d.get("title") or "Ablation"),
         description=str(d.get("description") or ""),
-        labels={str(k): str(v) for k, v in (d.get("labels") or {}).items()},
+        labels={str(k): str(v) for k, v in labels.items()},
         headline_metric=str(d.get("headline_metric") or "psnr"),
         choose_split=d.get("choose_split"),
-        doc=d.get("doc"),
+        doc=str(Path(d["doc"]).expanduser()) if d.get("doc") else None,
     )
     return study, Path(d.get("out") or "ablation")
 

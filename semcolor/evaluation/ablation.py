@@ -37,6 +37,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,12 @@ from semcolor.inference.checkpoint import load_model
 ABLATION_METRICS: tuple[str, ...] = ("psnr", "ssim", "l2ab", "l2ab_norm", "auc", "colorfulness")
 #: Two-sided confidence level of the intervals.
 CONFIDENCE = 0.95
-#: Metrics where lower is better (the verdict's sign); every other one is higher-is-better.
+#: Metrics where lower is better (the verdict's sign).
 LOWER_IS_BETTER: frozenset[str] = frozenset({"l2ab", "l2ab_norm"})
+#: Metrics a verdict can be given in: each has a better direction (colourfulness has none:
+#: more is not better, closer to the ground truth's is).
+HEADLINE_METRICS: tuple[str, ...] = ("psnr", "ssim", "l2ab", "l2ab_norm", "auc")
+SECONDS_PER_HOUR = 3600.0
 
 
 @dataclass
@@ -97,7 +102,7 @@ class Study:
         description: Markdown put under the heading: the question, the setup, what the rows
             are (the generated tables and verdict follow it).
         labels: a few words per experiment for the verdict ("adds the scene head").
-        headline_metric: the metric the verdict is given in (one of ABLATION_METRICS).
+        headline_metric: the metric the verdict is given in (one of HEADLINE_METRICS).
         choose_split: the split the best row is chosen on (a choosing split); the others are
             report splits. None: no choice is made.
         doc: a second path the page is written to (e.g. docs/ablation.md), so the
@@ -147,9 +152,9 @@ class Study:
                     f"{name} names {unknown}, which are not among experiments "
                     f"{self.experiments}"
                 )
-        if self.headline_metric not in ABLATION_METRICS:
+        if self.headline_metric not in HEADLINE_METRICS:
             raise ValueError(
-                f"headline_metric {self.headline_metric!r} is not one of {list(ABLATION_METRICS)}"
+                f"headline_metric {self.headline_metric!r} is not one of {list(HEADLINE_METRICS)}"
             )
         names = [s.name for s in self.splits]
         if self.choose_split is not None and self.choose_split not in names:
@@ -229,16 +234,20 @@ def train_run(study: Study, out: Path, experiment: str, seed: int, log: Callable
     d.mkdir(parents=True, exist_ok=True)
     cmd = train_command(study, out, experiment, seed)
     step_from = _global_step(d / "checkpoints" / "last.ckpt")
-    t0, cpu0 = time.time(), _children_cpu_seconds()
-    with open(d / "ablate_train.log", "a", encoding="utf-8") as fh:
-        fh.write("$ " + " ".join(cmd) + "\n")
-        fh.flush()
-        r = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=d, check=False)
-    # Recorded whatever the outcome: an interrupted invocation's CPU time counts too.
-    _record_cost(d, "train", {"wall_s": time.time() - t0,
-                              "cpu_s": _children_cpu_seconds() - cpu0, "step_from": step_from,
-                              "step_to": _global_step(d / "checkpoints" / "last.ckpt"),
-                              "exit": r.returncode})  # fmt: skip
+    t0, cpu0 = time.monotonic(), _children_cpu_seconds()
+    exit_status = None
+    try:
+        with open(d / "ablate_train.log", "a", encoding="utf-8") as fh:
+            fh.write("$ " + " ".join(cmd) + "\n")
+            fh.flush()
+            r = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=d, check=False)
+            exit_status = r.returncode
+    finally:  # recorded whatever the outcome (Ctrl-C included): its CPU time counts too
+        _record_cost(d, "train", {"wall_s": time.monotonic() - t0,
+                                  "cpu_s": _children_cpu_seconds() - cpu0,
+                                  "step_from": step_from,
+                                  "step_to": _global_step(d / "checkpoints" / "last.ckpt"),
+                                  "exit": exit_status})  # fmt: skip
     if r.returncode != 0:
         raise RuntimeError(
             f"training {experiment} seed {seed} failed (exit {r.returncode}); see "
@@ -286,18 +295,25 @@ def run_cost(d: Path) -> dict[str, Any]:
     """A run's cost: training wall and CPU seconds summed over its invocations (cost.json),
     the bench's, and the steps reached.
 
-    Runs trained before cost.json was kept have only done.json's wall seconds of their last
-    invocation: their ``train_cpu_s`` is None and ``train_wall_s`` is that figure.
+    The training figures are given only when the record is complete: its invocations chain
+    from step 0 (each starts where the previous one stopped) to the run's final step
+    (done.json, else last.ckpt). Otherwise (a run trained before cost.json was kept, one
+    killed without a record, one finished elsewhere) ``train_wall_s`` and ``train_cpu_s`` are
+    None and ``train_wall_last_s`` is done.json's wall seconds of its last invocation.
     """
     path = d / "cost.json"
     cost = json.loads(path.read_text()) if path.is_file() else {}
     done = json.loads((d / "done.json").read_text()) if is_trained(d) else {}
     train, bench = cost.get("train", []), cost.get("bench", [])
-    complete = bool(train) and train[0].get("step_from", 0) == 0
+    steps = done["steps"] if "steps" in done else _global_step(d / "checkpoints" / "last.ckpt")
+    complete = (bool(train) and train[0]["step_from"] == 0 and train[-1]["step_to"] == steps
+                and all(b["step_from"] == a["step_to"] for a, b in pairwise(train)))  # fmt: skip
     return {
-        "steps": done.get("steps", train[-1]["step_to"] if train else None),
-        "train_wall_s": sum(t["wall_s"] for t in train) if complete else done.get("seconds"),
+        "steps": steps,
+        "complete": complete,
+        "train_wall_s": sum(t["wall_s"] for t in train) if complete else None,
         "train_cpu_s": sum(t["cpu_s"] for t in train) if complete else None,
+        "train_wall_last_s": done.get("seconds"),
         "bench_wall_s": sum(b["wall_s"] for b in bench) if bench else None,
         "bench_cpu_s": sum(b["cpu_s"] for b in bench) if bench else None,
     }
@@ -308,7 +324,7 @@ def bench_run(study: Study, out: Path, experiment: str, seed: int) -> None:
     d = run_dir(out, experiment, seed)
     if is_benched(d, study):
         return
-    t0, cpu0 = time.time(), _self_cpu_seconds()
+    t0, cpu0 = time.monotonic(), _self_cpu_seconds()
     model = load_model(d / "checkpoints" / "last.ckpt")
     for s in study.splits:
         target = d / "bench" / s.name
@@ -319,7 +335,8 @@ def bench_run(study: Study, out: Path, experiment: str, seed: int) -> None:
         summary = build_summary(res, dataset=s.dataset, root=s.root, split=s.split, model=model,
                                 temperature=res.temperature, notes=[])  # fmt: skip
         write_bench_outputs(res, summary, target)
-    _record_cost(d, "bench", {"wall_s": time.time() - t0, "cpu_s": _self_cpu_seconds() - cpu0})
+    _record_cost(d, "bench", {"wall_s": time.monotonic() - t0,
+                              "cpu_s": _self_cpu_seconds() - cpu0})  # fmt: skip
 
 
 def run_study(study: Study, out: Path, log: Callable[[str], None] = print) -> None:
@@ -529,8 +546,8 @@ def best_row(result: dict[str, Any]) -> dict[str, Any] | None:
     (mean over seeds; gray excluded), or None when the study names no choosing split."""
     study = result["study"]
     split, k = study.get("choose_split"), study.get("headline_metric", "psnr")
-    cands = [r for r in result["rows"]
-             if r["split"] == split and r["metric"] == k and r["method"] != "gray"]  # fmt: skip
+    cands = [r for r in result["rows"] if r["split"] == split and r["metric"] == k
+             and r["method"] != "gray" and r["n"] > 0 and math.isfinite(r["mean"])]  # fmt: skip
     if not cands:
         return None
     sign = -1.0 if k in LOWER_IS_BETTER else 1.0
@@ -566,12 +583,22 @@ def _verdict_lines(result: dict[str, Any]) -> list[str]:
             return f"{w} on {'every report split' if len(got) > 1 else next(iter(got))}"
         return "; ".join(f"{w} on {sp}" for sp, w in got.items())
 
+    lower = k in LOWER_IS_BETTER
+    if choose is None:
+        roles = "No split is named for choosing: every split counts as a report split here."
+    elif not report:
+        roles = (f"{choose} is the only split, and it is for choosing: the sentences below, "
+                 "which speak of report splits, are left out; the tables have it.")  # fmt: skip
+    else:
+        roles = (f"{choose} is for choosing (the best row is picked there); "
+                 f"{', '.join(report)} report (never trained or tuned on).")  # fmt: skip
     lines = [
         "## Verdict", "",
-        f"In {k} ({'lower' if k in LOWER_IS_BETTER else 'higher'} is better), from paired 95% "
-        "intervals over seeds: per seed the mean over the same images of the difference, then "
-        "a t interval over the seeds. An interval above 0 is a gain, one below 0 a loss, one "
-        "holding 0 is \"no difference\". Report splits are the ones never trained or tuned on.",
+        f"In {k} ({'lower' if lower else 'higher'} is better), from paired "
+        f"{CONFIDENCE:.0%} intervals over seeds: per seed the mean over the same images of the "
+        "difference, then a t interval over the seeds. An interval "
+        f"{'below' if lower else 'above'} 0 is a gain, one {'above' if lower else 'below'} 0 a "
+        "loss, one holding 0 is \"no difference\"; one seed gives no interval. " + roles,
         "",
     ]
     gains = [g for g in result.get("gains", []) if g["metric"] == k]
@@ -610,16 +637,15 @@ def _cost_lines(result: dict[str, Any]) -> list[str]:
     lines = ["## Cost", "",
              "Per experiment, summed over its benched runs. CPU hours are user + system time of "
              "the training process (all its threads), recorded per invocation in each run's "
-             "cost.json; a run trained before that record was kept shows its wall time only "
-             "(\u2014 for CPU).", "",
-             "| experiment | runs | steps per run | training wall h | training CPU h | "
+             "cost.json; runs without a complete record are counted apart (below the table).",
+             "", "| experiment | runs | steps per run | training wall h | training CPU h | "
              "bench CPU h |", "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
 
     def h(values):
         vals = [v for v in values if v is not None]
         if not vals:
             return "\u2014"
-        txt = f"{sum(vals) / 3600:.2f}"
+        txt = f"{sum(vals) / SECONDS_PER_HOUR:.2f}"
         return txt if len(vals) == len(values) else f"{txt} ({len(vals)} of {len(values)} runs)"
 
     for e in dict.fromkeys(c["experiment"] for c in cost):
@@ -632,6 +658,15 @@ def _cost_lines(result: dict[str, Any]) -> list[str]:
     lines.append(f"| **all** | {len(cost)} | | {h([c['train_wall_s'] for c in cost])} | "
                  f"{h([c['train_cpu_s'] for c in cost])} | "
                  f"{h([c['bench_cpu_s'] for c in cost])} |")  # fmt: skip
+    partial = [c for c in cost if not c.get("complete")]
+    if partial:
+        lines += ["", "Without a complete training record (trained before cost.json was kept, "
+                  "or interrupted without one; the wall time is that of the last invocation, "
+                  "which includes any pauses): " + "; ".join(
+                      f"{c['experiment']} seed {c['seed']}"
+                      + (f" {c['train_wall_last_s'] / SECONDS_PER_HOUR:.2f} h"
+                         if c.get("train_wall_last_s") is not None else "")
+                      for c in partial) + "."]  # fmt: skip
     return lines
 
 

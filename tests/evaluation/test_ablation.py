@@ -141,6 +141,61 @@ def test_page_has_the_title_description_verdict_and_goes_to_doc(study_dir):
     assert (docs / "images" / "page.png").read_bytes() == (study_dir / "ablation.png").read_bytes()
 
 
+def test_run_cost_counts_only_a_complete_chain_of_invocations(tmp_path):
+    """Training cost is summed only when the recorded invocations chain from step 0 to the
+    final step; a gap (an invocation killed without a record) or a run that predates
+    cost.json gives None, with the last invocation's wall time kept apart."""
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / "done.json").write_text(json.dumps({"steps": 10, "seconds": 7.0}))
+    assert ablation.run_cost(d)["train_cpu_s"] is None  # no cost.json
+    assert ablation.run_cost(d)["train_wall_last_s"] == 7.0
+
+    def record(*spans):
+        (d / "cost.json").write_text(json.dumps({"train": [
+            {"wall_s": 1.0, "cpu_s": 2.0, "step_from": a, "step_to": b, "exit": 0}
+            for a, b in spans]}))  # fmt: skip
+        return ablation.run_cost(d)
+
+    c = record((0, 4), (4, 10))
+    assert c["complete"] and (c["train_wall_s"], c["train_cpu_s"]) == (2.0, 4.0)
+    assert not record((0, 4), (6, 10))["complete"]  # steps 4-6 ran without a record
+    assert record((0, 4), (6, 10))["train_cpu_s"] is None
+    assert not record((2, 10))["complete"]  # started before the record was kept
+    assert not record((0, 8))["complete"]  # finished elsewhere
+
+
+def _result(k, rows, gains=(), diffs=(), choose="val"):
+    return {"study": {"choose_split": choose, "headline_metric": k, "reference": "a",
+                      "labels": {}, "splits": [{"name": "val"}, {"name": "test"}]},
+            "rows": rows, "gains": list(gains), "differences": list(diffs)}  # fmt: skip
+
+
+def test_verdict_in_a_lower_is_better_metric_flips_the_words():
+    """With l2ab as the headline metric, a negative difference is the gain and the best row
+    is the lowest mean."""
+    diffs = [{"split": "test", "experiment": "b", "method": "reg", "metric": "l2ab",
+              **_interval(-0.5, -0.9, -0.1)}]  # fmt: skip
+    rows = [{"split": "val", "experiment": e, "method": "reg", "metric": "l2ab", "n": 3,
+             "mean": v} for e, v in (("a", 15.0), ("b", 14.0))]  # fmt: skip
+    res = _result("l2ab", rows, diffs=diffs)
+    lines = "\n".join(ablation._verdict_lines(res))
+    assert "An interval below 0 is a gain, one above 0 a loss" in lines
+    assert "**b** against a (reg head): better on test." in lines
+    assert ablation.best_row(res)["experiment"] == "b"
+    no_choice = "\n".join(ablation._verdict_lines(_result("l2ab", rows, diffs=diffs, choose=None)))
+    assert "every split counts as a report split" in no_choice
+
+
+def test_bad_labels_and_headline_metric_are_clean_errors(capsys):
+    base = ["experiments=[regsoft]", "seeds=[0]", "budget.steps=1",
+            "splits=[{name: t, dataset: folder, root: x}]"]  # fmt: skip
+    assert cli.main([*base, "labels=[a,b]"]) == 2
+    assert "labels must map experiment names to words" in capsys.readouterr().err
+    assert cli.main([*base, "headline_metric=colorfulness"]) == 2
+    assert "'colorfulness' is not one of" in capsys.readouterr().err
+
+
 def _interval(mean, lo, hi, n=3):
     return {"n": n, "mean": mean, "std": 1.0, "ci_low": lo, "ci_high": hi}
 
