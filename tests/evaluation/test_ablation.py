@@ -132,7 +132,7 @@ def test_cost_is_recorded_per_run_and_summed(study_dir):
 def test_page_has_the_title_description_verdict_and_goes_to_doc(study_dir):
     md = (study_dir / "ablation.md").read_text()
     assert md.startswith("# A tiny study\n\nTwo rows, two seeds.")
-    assert "## Verdict" in md and "### Gain over gray" in md
+    assert "## Verdict" in md and "### Gain over gray" in md and "every run benched" in md
     assert "**reg**, drops the dist head, against regsoft (reg head): " in md
     assert "| reg | drops the dist head | reg |" in md
     assert "![PSNR against colourfulness on photos, one dot per run](ablation.png)" in md
