@@ -214,11 +214,8 @@ def reached_budget(d: Path, study: Study, experiment: str | None = None) -> bool
     """Whether the run's ``last.ckpt`` got to the study's step budget (how runs trained
     elsewhere, e.g. as cluster jobs, which write no done.json, are told finished)."""
     last = d / "checkpoints" / "last.ckpt"
-    if not last.is_file():
-        return False
-    ckpt = torch.load(last, map_location="cpu", weights_only=True)
     steps = study.steps if experiment is None else steps_of(study, experiment)
-    return int(ckpt.get("global_step", 0)) >= steps
+    return last.is_file() and _global_step(last) >= steps
 
 
 def is_benched(d: Path, study: Study) -> bool:
@@ -234,9 +231,10 @@ def train_run(study: Study, out: Path, experiment: str, seed: int, log: Callable
     d = run_dir(out, experiment, seed)
     d.mkdir(parents=True, exist_ok=True)
     cmd = train_command(study, out, experiment, seed)
-    step_from = _global_step(d / "checkpoints" / "last.ckpt")
+    last = d / "checkpoints" / "last.ckpt"
+    step_from = _global_step(last)
     t0, cpu0 = time.monotonic(), _children_cpu_seconds()
-    exit_status = None
+    exit_status, reached = None, step_from
     try:
         with open(d / "ablate_train.log", "a", encoding="utf-8") as fh:
             fh.write("$ " + " ".join(cmd) + "\n")
@@ -244,26 +242,25 @@ def train_run(study: Study, out: Path, experiment: str, seed: int, log: Callable
             r = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=d, check=False)
             exit_status = r.returncode
     finally:  # recorded whatever the outcome (Ctrl-C included): its CPU time counts too
+        reached = _global_step(last)
         _record_cost(d, "train", {"wall_s": time.monotonic() - t0,
                                   "cpu_s": _children_cpu_seconds() - cpu0,
-                                  "step_from": step_from,
-                                  "step_to": _global_step(d / "checkpoints" / "last.ckpt"),
+                                  "step_from": step_from, "step_to": reached,
                                   "exit": exit_status})  # fmt: skip
     if r.returncode != 0:
         raise RuntimeError(
             f"training {experiment} seed {seed} failed (exit {r.returncode}); see "
             f"{d / 'ablate_train.log'}"
         )
-    ckpt = torch.load(d / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    reached, budget = int(ckpt.get("global_step", 0)), steps_of(study, experiment)
+    budget = steps_of(study, experiment)
     if reached < budget and not minutes_of(study, experiment):
         raise RuntimeError(
             f"training {experiment} seed {seed} ended at step {reached}, short of the budget "
             f"{budget} (its last.ckpt); see {d / 'ablate_train.log'}"
         )
     (d / "done.json").write_text(json.dumps({
-        "experiment": experiment, "seed": seed, "steps": int(ckpt.get("global_step", 0)),
-        "seconds": time.time() - t0, "command": cmd,
+        "experiment": experiment, "seed": seed, "steps": reached,
+        "seconds": time.monotonic() - t0, "command": cmd,
     }, indent=2))  # fmt: skip
 
 

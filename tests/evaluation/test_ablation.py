@@ -120,6 +120,8 @@ def test_cost_is_recorded_per_run_and_summed(study_dir):
     (t,) = cost["train"]
     assert (t["step_from"], t["step_to"], t["exit"]) == (0, 2, 0)
     assert t["cpu_s"] > 0 and t["wall_s"] > 0
+    done = json.loads((study_dir / "runs" / "reg" / "seed0" / "done.json").read_text())
+    assert 0 < done["seconds"] <= t["wall_s"] + 1.0  # the same clock as the cost record
     assert len(cost["bench"]) == 1 and cost["bench"][0]["cpu_s"] > 0
     res = json.loads((study_dir / "ablation.json").read_text())
     (row,) = [c for c in res["cost"] if (c["experiment"], c["seed"]) == ("reg", 0)]
