@@ -247,3 +247,38 @@ def test_default_model_targets_reads_the_bench_and_says_what_missed(tmp_path):
     lat = tg.colorize_latency({"new": str(a), "baseline": str(b)}, rounds=2, calls=1)
     assert set(lat) == {"new", "baseline"}
     assert all(len(v["rounds_ms"]) == 2 and v["median_ms"] > 0 for v in lat.values())
+
+
+def test_val_curve_reads_validation_rows_and_says_if_more_steps_help(tmp_path, capsys):
+    """The validation curve from a Lightning CSV log: training rows skipped, a step validated
+    twice (a resume) keeps its last row, steps are counted from Lightning's 0-based index,
+    crops come from the run's batch size, and the last-quarter gain is last − nearest 75%."""
+    import csv
+
+    vc = _load_script("val_curve")
+    run = tmp_path / "run"
+    (run / "csv").mkdir(parents=True)
+    (run / ".hydra").mkdir()
+    (run / ".hydra" / "config.yaml").write_text("data:\n  batch_size: 16\n")
+    cols = ["step", "train/loss"] + [c for _, c in vc.COLUMNS]
+    val = {999: (21.0, 21.5, 20.0), 1999: (21.0, 21.9, 20.4), 2999: (21.0, 22.0, 20.6),
+           3999: (21.0, 22.1, 20.5)}  # fmt: skip
+    with open(run / "csv" / "metrics.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(cols)
+        w.writerow([500, 3.0] + [""] * 5)
+        for step, (g, r, d) in val.items():
+            w.writerow([step, ""] + [g, r - 1.0 if step == 2999 else r, d, 40.0, 2.5])
+        w.writerow([2999, ""] + [21.0, 22.0, 20.6, 40.0, 2.5])  # validated again on resume
+    assert vc.main([str(run), "--png", str(tmp_path / "c.png")]) == 0
+    out = capsys.readouterr().out
+    assert "| 1,000 | 16,000 | 21.00 | 21.50 | 20.00 | +0.50 | 40.00 | +2.50 |" in out
+    assert "| 3,000 | 48,000 | 21.00 | 22.00 |" in out and out.count("| 3,000 |") == 1
+    assert "Best regression PSNR at step 4,000 (22.10 dB)" in out
+    assert "+0.100 dB" in out  # 22.1 at step 4,000 − 22.0 at step 3,000
+    assert (tmp_path / "c.png").stat().st_size > 0
+
+    (run / "csv" / "metrics.csv").write_text("step,train/loss\n1,2.0\n")
+    with pytest.raises(SystemExit, match="no validation columns"):
+        vc.main([str(run)])
+    assert vc.main([str(tmp_path / "nowhere")]) == 2
