@@ -4,10 +4,12 @@ computes the bench's numbers with the bench's code."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from semcolor.color.targets import distribution_targets
 from semcolor.data.base import SampleOptions
@@ -186,3 +188,28 @@ def test_default_model_recipe_trains_at_the_evaluation_scale(tmp_path):
     # the report splits are never trained on
     roots = [f"{m.root}/{m.split}" for m in members]
     assert not any(r.endswith(("/test", "kodak24/None")) for r in roots)
+
+
+#: The semantic-guidance study's row that the default recipe takes (docs/ablation.md, best on
+#: imagen1k/val; issue 22).
+DEFAULT_RECIPE_ROW = "regsoft"
+
+
+def test_default_model_recipe_is_the_study_row_it_names(tmp_path):
+    """The default model's heads, loss weights, network, data mix and optimisation are those of
+    the study's chosen row (studies/semantic_guidance.yaml: +experiment=ROW, the study's
+    training overrides and the row's own), the budget (and its schedule) the only change."""
+    study = OmegaConf.load(Path(__file__).parents[2] / "studies" / "semantic_guidance.yaml")
+    row = compose_train([f"+experiment={DEFAULT_RECIPE_ROW}", *study.train,
+                         *study.experiment_train[DEFAULT_RECIPE_ROW],
+                         f"paths.output_dir={tmp_path}"])  # fmt: skip
+    recipe = compose_train(["+experiment=default_model", f"paths.output_dir={tmp_path}"])
+    assert list(recipe.model.heads) == list(row.model.heads) == ["reg", "dist"]
+    for group in ("model", "loss", "optimizer"):
+        assert OmegaConf.to_container(recipe[group]) == OmegaConf.to_container(row[group]), group
+    for key in ("crop_size", "resize", "batch_size", "aux_colour", "prior_images"):
+        assert recipe.data[key] == row.data[key], key
+    assert list(recipe.data.train.weights) == list(row.data.train.weights)
+    assert recipe.module.encoder_lr_mult == row.module.encoder_lr_mult
+    assert recipe.scheduler._target_ == row.scheduler._target_
+    assert recipe.trainer.max_steps * recipe.data.batch_size >= 256_000  # issue 22: >= 4x
