@@ -21,17 +21,14 @@ from semcolor.inference.predict import canonical_method, colorize_lab, predict_a
 from semcolor.models import SemColorNet
 
 #: Architecture timed by speed mode when there is no checkpoint at all: the default
-#: model's (conf/experiment/default_model.yaml: conf/model/efficientnet_lite0.yaml, mixed
-#: data with 200 scene / 11 segmentation classes), with random weights (speed does not
-#: depend on the weights).
+#: recipe's (conf/experiment/default_model.yaml: conf/model/efficientnet_lite0.yaml with the
+#: regression and distribution heads), with random weights (speed does not depend on them).
 DEFAULT_SPEED_ARCH: dict[str, Any] = {
     "encoder": "tu-efficientnet_lite0",
     "input_norm": [0.5, 0.5],
     "decoder_channels": [128, 64, 48, 32, 16],
     "dist_stride": 4,
-    "heads": ["reg", "dist", "scene", "seg"],
-    "num_scene_classes": 200,
-    "num_seg_classes": 11,
+    "heads": ["reg", "dist"],
 }
 
 
