@@ -2,7 +2,8 @@
 # Reproduces the default model's figures in the README and docs/default_model.md: calibrates
 # the temperature on imagen1k/val (a split for choosing), writes the slim packaged checkpoint,
 # then benches it against the gray baseline on the report splits, times it, and checks it
-# against the targets (benchmarks/default_model_targets.py: $OUT/targets.md).
+# against the targets (benchmarks/default_model_targets.py: $OUT/targets.md) and prints the
+# README's table (benchmarks/default_model_tables.py: $OUT/readme_table.md).
 #   bash benchmarks/default_model_report.sh runs/default_model/checkpoints/last.ckpt [DATA]
 # OLD_CKPT=old.ckpt also benches a previous model on the same splits, e.g.
 #   git show f401499:semcolor/assets/semcolor_default.ckpt > old.ckpt
@@ -34,6 +35,9 @@ ls -l "$OUT/semcolor_default.ckpt"
 # the previous model in this run (OLD_CKPT), or against the packaged default model.
 python benchmarks/default_model_targets.py --bench "$OUT" --ckpt "$OUT/semcolor_default.ckpt" \
     --baseline-ckpt "${OLD_CKPT:-semcolor/assets/semcolor_default.ckpt}" --out "$OUT/targets"
+# The README's quality table (per split: gray, each decoding with its paired gain over gray,
+# the previous model's line when OLD_CKPT was given): $OUT/readme_table.md.
+python benchmarks/default_model_tables.py --bench "$OUT" --out "$OUT/readme_table.md"
 # The README's sheets: the bench's sheet.png of Kodak24 and BSDS500 test, scaled to 60%.
 python - "$OUT" <<'PY'
 import sys

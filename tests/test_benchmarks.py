@@ -203,31 +203,50 @@ def _load_script(name):
     return mod
 
 
-def test_default_model_targets_reads_the_bench_and_says_what_missed(tmp_path):
-    """The targets table from a synthetic bench folder: the best method is the highest PSNR,
-    gains are paired over images against gray, and each miss says by how much; the latency
-    row compares two checkpoints through semcolor.colorize."""
+#: (image, method, psnr, colorfulness, cast_b) of a synthetic two-image bench folder.
+SYNTHETIC_BENCH_ROWS = [
+    ("x.png", "gray", 20.0, 0.0, -9.0), ("y.png", "gray", 22.0, 0.0, -9.0),
+    ("x.png", "dist", 19.5, 38.0, 3.0), ("y.png", "dist", 22.1, 42.0, 3.0),
+    ("x.png", "reg", 21.0, 20.0, -1.0), ("y.png", "reg", 23.4, 20.0, -1.0),
+]  # fmt: skip
+
+
+def _write_bench(folder, rows, decoding=None, full_res=False):
+    """A semcolor-bench --out folder: per_image.csv of ``rows`` and its summary.json (means;
+    SSIM, L2ab and AuC derived from PSNR so that each cell can be checked)."""
     import csv
     import json
 
-    from tests.inference.test_inference import tiny_net, write_ckpt
-
-    tg = _load_script("default_model_targets")
-    folder = tmp_path / "bench" / "s"
     folder.mkdir(parents=True)
-    rows = [("x.png", "gray", 20.0, 0.0, -9.0), ("y.png", "gray", 22.0, 0.0, -9.0),
-            ("x.png", "dist", 19.5, 38.0, 3.0), ("y.png", "dist", 22.1, 42.0, 3.0),
-            ("x.png", "reg", 21.0, 20.0, -1.0), ("y.png", "reg", 23.4, 20.0, -1.0)]  # fmt: skip
     with open(folder / "per_image.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["image", "method", "psnr", "colorfulness", "cast_b"])
         w.writerows(rows)
-    methods = {m: {"psnr": float(np.mean([r[2] for r in rows if r[1] == m])),
-                   "colorfulness": float(np.mean([r[3] for r in rows if r[1] == m])),
-                   "cast_a": 0.5, "cast_b": float(np.mean([r[4] for r in rows if r[1] == m]))}
-               for m in ("gray", "dist", "reg")}  # fmt: skip
-    (folder / "summary.json").write_text(json.dumps(
-        {"n_images": 2, "methods": methods, "gt": {"colorfulness": 50.0}}))  # fmt: skip
+    names = list(dict.fromkeys(r[1] for r in rows))
+
+    def mean(m, i):
+        return float(np.mean([r[i] for r in rows if r[1] == m]))
+
+    methods = {m: {"psnr": mean(m, 2), "colorfulness": mean(m, 3), "cast_a": 0.5,
+                   "cast_b": mean(m, 4), "ssim": mean(m, 2) / 100, "l2ab": 40 - mean(m, 2),
+                   "auc": mean(m, 2) / 50} for m in names}  # fmt: skip
+    summary = {"n_images": len({r[0] for r in rows}), "methods": methods, "full_res": full_res,
+               "gt": {"colorfulness": 50.0}}  # fmt: skip
+    if decoding:
+        summary["decoding"] = decoding
+    (folder / "summary.json").write_text(json.dumps(summary))
+    return folder
+
+
+def test_default_model_targets_reads_the_bench_and_says_what_missed(tmp_path):
+    """The targets table from a synthetic bench folder: the best method is the highest PSNR,
+    gains are paired over images against gray, and each miss says by how much; the latency
+    row compares two checkpoints through semcolor.colorize."""
+    from tests.inference.test_inference import tiny_net, write_ckpt
+
+    tg = _load_script("default_model_targets")
+    folder = tmp_path / "bench" / "s"
+    _write_bench(folder, SYNTHETIC_BENCH_ROWS)
     f = tg.split_figures(folder, "dist")
     assert f["best_method"] == "reg" and f["best_gain"]["mean"] == pytest.approx(1.2)
     assert f["default_gain"]["mean"] == pytest.approx(-0.2)
@@ -247,6 +266,38 @@ def test_default_model_targets_reads_the_bench_and_says_what_missed(tmp_path):
     lat = tg.colorize_latency({"new": str(a), "baseline": str(b)}, rounds=2, calls=1)
     assert set(lat) == {"new", "baseline"}
     assert all(len(v["rounds_ms"]) == 2 and v["median_ms"] > 0 for v in lat.values())
+
+
+def test_default_model_tables_prints_every_cell_from_the_bench_folders(tmp_path, capsys):
+    """The README table from synthetic bench folders: gray and each decoding with its paired
+    gain over gray, the bench's decoding name, the best PSNR in bold, M3 as a share of the
+    ground truths', the previous model on one line; a missing folder says what to run."""
+    dt = _load_script("default_model_tables")
+    bench = tmp_path / "report"
+    names = {"gray": "ab = 0", "dist": "annealed mean, T = 0.38", "reg": "regression"}
+    _write_bench(bench / "imagen1k_test", SYNTHETIC_BENCH_ROWS, decoding=names)
+    old_rows = [(i, m, p - 0.5, c, b) for i, m, p, c, b in SYNTHETIC_BENCH_ROWS if m != "gray"]
+    old_rows += [r for r in SYNTHETIC_BENCH_ROWS if r[1] == "gray"]
+    _write_bench(bench / "old_imagen1k_test", old_rows,
+                 decoding={"dist": "mean, T = 1", "reg": "regression"})
+    _write_bench(bench / "kodak24", SYNTHETIC_BENCH_ROWS[:2] + SYNTHETIC_BENCH_ROWS[4:],
+                 full_res=True)
+    assert dt.main(["--bench", str(bench), "--splits", "imagen1k_test,kodak24",
+                    "--out", str(tmp_path / "t.md")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert (tmp_path / "t.md").read_text() == out
+    lines = out.splitlines()
+    assert lines[2] == ("| imagen1k test | 2 | gray | 21.00 |  | 0.210 | 19.00 | 0.420 | "
+                        "0.00 (50.00) |")
+    assert lines[3].startswith("| | | dist (annealed mean, T = 0.38) | 20.80 | -0.20 [")
+    assert lines[3].endswith("| 0.208 | 19.20 | 0.416 | 40.00 (80%) |")
+    assert lines[4].startswith("| | | reg | **22.20** | +1.20 [")
+    assert lines[5] == ("| | | previous model, dist (mean, T = 1) / reg | 20.30 / 21.70 | -0.70 / "
+                        "+0.70 | 0.203 / 0.217 | 19.70 / 18.30 | 0.406 / 0.434 | 40.00 / 20.00 |")
+    assert lines[6].startswith("| Kodak24 (full res.) | 2 | gray | 21.00 |")
+    assert len(lines) == 8  # no previous-model line without old_kodak24
+    with pytest.raises(SystemExit, match="bsds500_test/summary.json does not exist"):
+        dt.main(["--bench", str(bench), "--splits", "bsds500_test"])
 
 
 def test_val_curve_reads_validation_rows_and_says_if_more_steps_help(tmp_path, capsys):
