@@ -19,6 +19,10 @@ Statistics (hand-written: a few lines of numpy and scipy's t quantiles):
   mean, std and 95% t interval of those per-seed differences;
 - gains over gray, per experiment and method: the same, against the gray baseline of the same
   run (L channel kept, ab = 0) on the same images;
+- each row read out at its best: per experiment the method with the best mean headline metric
+  on the choosing split, paired against the reference's best method in the same way (a
+  baseline with another head is then compared with what the reference does best, not with
+  the reference's weaker head);
 - a verdict in words per comparison and split (:func:`verdict_word`): the interval above 0
   (better), below (worse) or holding 0 ("no difference"); one seed gives no interval;
 - cost: per run the training's wall and CPU seconds (user + system of the ``semcolor-train``
@@ -472,11 +476,53 @@ def aggregate(study: Study, out: Path) -> dict[str, Any]:
                         gains.append({"split": split, "experiment": e, "method": m,
                                       "metric": k, **mean_interval(list(per_seed.values())),
                                       "per_seed": per_seed})  # fmt: skip
+    headline = _best_against_best(study, rows, per_image)
     cost = [{"experiment": e, "seed": s, **run_cost(run_dir(out, e, s))}
             for e in study.experiments for s in study.seeds
             if is_benched(run_dir(out, e, s), study)]  # fmt: skip
     return {"study": study.to_dict(), "runs": runs, "rows": rows, "differences": diffs,
-            "gains": gains, "cost": cost}
+            "gains": gains, "headline": headline, "cost": cost}
+
+
+def best_methods(rows: Sequence[dict[str, Any]], split: str | None,
+                 metric: str) -> dict[str, str]:
+    """Per experiment, its method (gray excluded) with the best mean ``metric`` over seeds on
+    ``split``: how the row is read out at its best, chosen on the choosing split only."""
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    best: dict[str, tuple[float, str]] = {}
+    for r in rows:
+        if (r["split"] != split or r["metric"] != metric or r["method"] == "gray"
+                or r["n"] < 1 or not math.isfinite(r["mean"])):
+            continue
+        if r["experiment"] not in best or sign * r["mean"] > best[r["experiment"]][0]:
+            best[r["experiment"]] = (sign * r["mean"], r["method"])
+    return {e: m for e, (_, m) in best.items()}
+
+
+def _best_against_best(study: Study, rows: Sequence[dict[str, Any]],
+                       per_image: dict) -> list[dict[str, Any]]:
+    """Each experiment's best method against the reference's best (:func:`best_methods` on
+    the choosing split), paired per seed on every split, in the headline metric; the
+    reference's own entry is its best method's gain over gray. Empty without a choosing
+    split."""
+    k = study.headline_metric
+    best = best_methods(rows, study.choose_split, k)
+    ref = study.reference
+    if study.choose_split is None or ref not in best:
+        return []
+    entries = []
+    for split in [s.name for s in study.splits]:
+        for e in study.experiments:
+            if e not in best:
+                continue
+            other = (e, "gray") if e == ref else (ref, best[ref])
+            per_seed = _paired(per_image, study.seeds, split, (e, best[e]), other, k)
+            if per_seed:
+                entries.append({"split": split, "experiment": e, "method": best[e],
+                                "against": list(other), "metric": k,
+                                **mean_interval(list(per_seed.values())),
+                                "per_seed": per_seed})  # fmt: skip
+    return entries
 
 
 def _paired(per_image: dict, seeds: Sequence[int], split: str, a: tuple[str, str],
@@ -599,8 +645,11 @@ def _verdict_lines(result: dict[str, Any]) -> list[str]:
         "loss, one holding 0 is \"no difference\"; one seed gives no interval. " + roles,
         "",
     ]
+    short = _in_short_lines(result, report)
     gains = [g for g in result.get("gains", []) if g["metric"] == k]
     diffs = [d for d in result["differences"] if d["metric"] == k]
+    if short:
+        lines += [*short, "### Every comparison, head by head", ""]
     sentences = []
     for e, m in dict.fromkeys((g["experiment"], g["method"]) for g in gains):
         w = words(gains, (e, m), "beats gray", "below gray")
@@ -626,6 +675,38 @@ def _verdict_lines(result: dict[str, Any]) -> list[str]:
         lines += table(diffs, ["experiment", "what it changes", "method"],
                        lambda key: [key[0], labels.get(key[0], ""), key[1]], "better", "worse")
     return lines
+
+
+def _in_short_lines(result: dict[str, Any], report: Sequence[str]) -> list[str]:
+    """The verdict in a few sentences: each row at its best decoding (result["headline"])
+    against the reference at its best, on the report splits, with the figures."""
+    entries = [h for h in result.get("headline", []) if h["split"] in report]
+    if not entries:
+        return []
+    study = result["study"]
+    k, ref, labels = study.get("headline_metric", "psnr"), study["reference"], study.get(
+        "labels") or {}  # fmt: skip
+    ref_method = next((h["method"] for h in entries if h["experiment"] == ref), None)
+    lines = ["### In short", "",
+             f"Each row read out by its best decoding on {study.get('choose_split')} (mean "
+             f"{k} over seeds), on the report splits: the reference against gray, every other "
+             f"row against the reference's best ({ref}, {ref_method} head), paired over seeds "
+             "as below.", ""]  # fmt: skip
+    for e in dict.fromkeys(h["experiment"] for h in entries):
+        cells = {h["split"]: h for h in entries if h["experiment"] == e}
+        if e == ref:
+            better, worse, lead = "beats gray", "below gray", "the reference, against gray"
+        else:
+            better, worse = "better", "worse"
+            lead = f"{labels[e]}, against {ref}" if e in labels else f"against {ref}"
+        words = {sp: verdict_word(cells[sp], k, better, worse) for sp in cells}
+        said = (f"{next(iter(words.values()))} on every report split" if len(cells) > 1
+                and len(set(words.values())) == 1 else
+                "; ".join(f"{w} on {sp}" for sp, w in words.items()))  # fmt: skip
+        figures = ", ".join(f"{_signed(cells[sp], _digits(k))} on {sp}" for sp in cells)
+        method = next(iter(cells.values()))["method"]
+        lines.append(f"- **{e}** ({method} head), {lead}: {said} ({figures}).")
+    return lines + [""]
 
 
 def _cost_lines(result: dict[str, Any]) -> list[str]:

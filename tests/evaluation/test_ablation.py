@@ -215,6 +215,82 @@ def test_verdict_word(r, metric, word):
     assert ablation.verdict_word(r, metric) == word
 
 
+def test_best_methods_are_chosen_per_row_on_the_choosing_split_only():
+    rows = [{"split": sp, "experiment": e, "method": m, "metric": k, "n": 3, "mean": v}
+            for sp, e, m, k, v in [("val", "a", "reg", "psnr", 22.0),
+                                   ("val", "a", "dist", "psnr", 21.0),
+                                   ("val", "a", "gray", "psnr", 30.0),
+                                   ("test", "a", "dist", "psnr", 99.0),
+                                   ("val", "b", "dist", "psnr", 20.0),
+                                   ("val", "a", "reg", "l2ab", 15.0),
+                                   ("val", "a", "dist", "l2ab", 14.0)]]  # fmt: skip
+    assert ablation.best_methods(rows, "val", "psnr") == {"a": "reg", "b": "dist"}
+    assert ablation.best_methods(rows, "val", "l2ab") == {"a": "dist"}  # lower is better
+    assert ablation.best_methods(rows, "test", "psnr") == {"a": "dist"}
+
+
+def test_rows_at_their_best_are_paired_against_the_reference_at_its_best(study_dir):
+    """aggregate's "headline": each row's best method on the choosing split against the
+    reference's best method, per seed the mean over the same images, then over seeds; the
+    reference's own entry is against gray."""
+    ran = json.loads((study_dir / "study.json").read_text())
+    study = ablation.Study(**{**ran, "choose_split": "photos"})
+    res = ablation.aggregate(study, study_dir)
+    best = ablation.best_methods(res["rows"], "photos", "psnr")
+
+    def per_seed_diff(a, b):
+        out = []
+        for seed in (0, 1):
+            pa, pb = (_per_image(study_dir / "runs" / e / f"seed{seed}" / "bench" / "photos" /
+                                 "per_image.csv") for e, _ in (a, b))  # fmt: skip
+            imgs = sorted(i for (i, m) in pa if m == a[1])
+            out.append(np.mean([float(pa[(i, a[1])]["psnr"]) - float(pb[(i, b[1])]["psnr"])
+                                for i in imgs]))  # fmt: skip
+        return out
+
+    heads = {h["experiment"]: h for h in res["headline"]}
+    assert set(heads) == {"regsoft", "reg"}
+    assert heads["reg"]["method"] == "reg"
+    assert heads["reg"]["against"] == ["regsoft", best["regsoft"]]
+    want = per_seed_diff(("reg", "reg"), ("regsoft", best["regsoft"]))
+    assert heads["reg"]["mean"] == pytest.approx(np.mean(want), abs=1e-4)
+    assert heads["reg"]["std"] == pytest.approx(np.std(want, ddof=1), abs=1e-4)
+    want = per_seed_diff(("regsoft", best["regsoft"]), ("regsoft", "gray"))
+    assert heads["regsoft"]["against"] == ["regsoft", "gray"]
+    assert heads["regsoft"]["mean"] == pytest.approx(np.mean(want), abs=1e-4)
+    # No choosing split: no row is read out at its best.
+    assert ablation.aggregate(ablation.Study(**ran), study_dir)["headline"] == []
+
+
+def test_in_short_says_each_row_at_its_best_in_words_and_figures():
+    """The short verdict: the reference against gray, the other rows against the reference's
+    best head, on report splits only, one seed said as such."""
+    def h(split, e, m, against, mean, lo, hi, n=3):
+        return {"split": split, "experiment": e, "method": m, "against": against,
+                "metric": "psnr", **_interval(mean, lo, hi, n)}  # fmt: skip
+
+    headline = [h("val", "a", "reg", ["a", "gray"], 1.0, 0.9, 1.1),
+                h("test", "a", "reg", ["a", "gray"], 0.7, 0.6, 0.8),
+                h("test", "b", "dist", ["a", "reg"], -0.45, -0.8, -0.1),
+                h("test2", "b", "dist", ["a", "reg"], 0.2, -0.1, 0.5),
+                h("test", "c", "reg", ["a", "reg"], -0.1, math.nan, math.nan, n=1)]
+    res = _result("psnr", rows=[])
+    res["study"]["splits"] += [{"name": "test2"}]
+    res["study"]["labels"] = {"b": "another network"}
+    res["headline"] = headline
+    text = "\n".join(ablation._verdict_lines(res))
+    assert "### In short" in text and "### Every comparison, head by head" in text
+    assert ("- **a** (reg head), the reference, against gray: beats gray on test "
+            "(+0.70 [+0.60, +0.80] on test).") in text
+    assert ("- **b** (dist head), another network, against a: worse on test; no difference "
+            "on test2 (-0.45 [-0.80, -0.10] on test, +0.20 [-0.10, +0.50] on test2).") in text
+    assert ("- **c** (reg head), against a: one seed: no interval on test "
+            "(-0.10 (n=1) on test).") in text
+    assert "on val" not in text.split("### Every comparison")[0].split("as below.")[1]
+    res["headline"] = []
+    assert "### In short" not in "\n".join(ablation._verdict_lines(res))
+
+
 def test_best_row_is_chosen_on_the_choosing_split_only():
     rows = [{"split": sp, "experiment": e, "method": m, "metric": "psnr", "n": 3, "mean": v}
             for sp, e, m, v in [("val", "a", "reg", 22.0), ("val", "b", "reg", 22.5),
