@@ -620,12 +620,7 @@ def _verdict_lines(result: dict[str, Any]) -> list[str]:
     def words(entries, key, better, worse):
         got = {d["split"]: verdict_word(d, k, better, worse) for d in entries
                if (d["experiment"], d["method"]) == key and d["split"] in report}  # fmt: skip
-        if not got:
-            return ""
-        if len(set(got.values())) == 1:
-            w = next(iter(got.values()))
-            return f"{w} on {'every report split' if len(got) > 1 else next(iter(got))}"
-        return "; ".join(f"{w} on {sp}" for sp, w in got.items())
+        return _said(got)
 
     lower = k in LOWER_IS_BETTER
     if choose is None:
@@ -677,6 +672,17 @@ def _verdict_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _said(got: dict[str, str]) -> str:
+    """Verdict words per split in one phrase: "worse on every report split" when they agree,
+    else "worse on a; no difference on b"; "" for none."""
+    if not got:
+        return ""
+    if len(set(got.values())) == 1:
+        w = next(iter(got.values()))
+        return f"{w} on {'every report split' if len(got) > 1 else next(iter(got))}"
+    return "; ".join(f"{w} on {sp}" for sp, w in got.items())
+
+
 def _in_short_lines(result: dict[str, Any], report: Sequence[str]) -> list[str]:
     """The verdict in a few sentences: each row at its best decoding (result["headline"])
     against the reference at its best, on the report splits, with the figures."""
@@ -699,10 +705,7 @@ def _in_short_lines(result: dict[str, Any], report: Sequence[str]) -> list[str]:
         else:
             better, worse = "better", "worse"
             lead = f"{labels[e]}, against {ref}" if e in labels else f"against {ref}"
-        words = {sp: verdict_word(cells[sp], k, better, worse) for sp in cells}
-        said = (f"{next(iter(words.values()))} on every report split" if len(cells) > 1
-                and len(set(words.values())) == 1 else
-                "; ".join(f"{w} on {sp}" for sp, w in words.items()))  # fmt: skip
+        said = _said({sp: verdict_word(cells[sp], k, better, worse) for sp in cells})
         figures = ", ".join(f"{_signed(cells[sp], _digits(k))} on {sp}" for sp in cells)
         method = next(iter(cells.values()))["method"]
         lines.append(f"- **{e}** ({method} head), {lead}: {said} ({figures}).")
