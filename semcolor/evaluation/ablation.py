@@ -590,8 +590,12 @@ def best_row(result: dict[str, Any]) -> dict[str, Any] | None:
     (mean over seeds; gray excluded), or None when the study names no choosing split."""
     study = result["study"]
     split, k = study.get("choose_split"), study.get("headline_metric", "psnr")
+    if split is None:
+        return None
+    # Each experiment at its best method (one rule for "best", best_methods'), then the best.
+    best = best_methods(result["rows"], split, k)
     cands = [r for r in result["rows"] if r["split"] == split and r["metric"] == k
-             and r["method"] != "gray" and r["n"] > 0 and math.isfinite(r["mean"])]  # fmt: skip
+             and best.get(r["experiment"]) == r["method"]]  # fmt: skip
     if not cands:
         return None
     sign = -1.0 if k in LOWER_IS_BETTER else 1.0
