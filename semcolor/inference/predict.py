@@ -358,7 +358,8 @@ def annealed_mean_per_image(logits: torch.Tensor, temperature: float) -> torch.T
     inv_t = 1.0 / float(temperature)
     for i in range(b):
         z = logits[i].reshape(q, h * w)
-        e = torch.exp((z - z.amax(dim=0, keepdim=True)) * inv_t)
+        # Floored so exp gives no denormals (slow on CPU; C.EXP_ARG_MIN says why).
+        e = torch.exp(((z - z.amax(dim=0, keepdim=True)) * inv_t).clamp_(min=C.EXP_ARG_MIN))
         out[i] = (torch.mm(bins_t, e) / e.sum(dim=0, keepdim=True)).view(2, h, w)
     return out
 
