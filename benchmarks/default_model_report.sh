@@ -4,11 +4,14 @@
 # then benches it against the gray baseline on the report splits, times it, and checks it
 # against the targets (benchmarks/default_model_targets.py: $OUT/targets.md) and prints the
 # README's table (benchmarks/default_model_tables.py: $OUT/readme_table.md).
-#   bash benchmarks/default_model_report.sh runs/default_model/checkpoints/last.ckpt [DATA]
+#   bash benchmarks/default_model_report.sh RUN/checkpoints/stepNNNNNNN.ckpt [DATA]
+# CKPT is the training checkpoint chosen on imagen1k/val, before any report split is benched:
+# `python benchmarks/val_curve.py RUN` names the validation step with the best regression PSNR
+# (the shipped model: step 7,000 of its run). The sheets go to docs/images/ (run from the repo).
 # OLD_CKPT=old.ckpt also benches a previous model on the same splits, e.g.
-#   git show f401499:semcolor/assets/semcolor_default.ckpt > old.ckpt
+#   git show a2a08d7:semcolor/assets/semcolor_default.ckpt > old.ckpt
 set -euo pipefail
-CKPT=${1:?usage: default_model_report.sh LAST_CKPT [DATA_ROOT]}
+CKPT=${1:?usage: default_model_report.sh CKPT [DATA_ROOT]}
 DATA=${2:-../shared/data}
 OUT=${OUT:-bench/default_model}
 mkdir -p "$OUT"

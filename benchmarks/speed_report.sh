@@ -10,7 +10,7 @@
 # Run it on an otherwise idle machine; the timings take a lock shared with the other
 # benchmarks (/tmp/semcolor_bench.lock) so that they never overlap.
 #   bash benchmarks/speed_report.sh [CKPT]
-#   OLD_CKPT=old.ckpt bash benchmarks/speed_report.sh     # old.ckpt: git show f401499:semcolor/assets/semcolor_default.ckpt
+#   OLD_CKPT=old.ckpt bash benchmarks/speed_report.sh     # old.ckpt: git show a2a08d7:semcolor/assets/semcolor_default.ckpt
 set -euo pipefail
 OUT=${OUT:-bench/speed_report}
 LOCK=${LOCK:-/tmp/semcolor_bench.lock}

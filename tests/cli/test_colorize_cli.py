@@ -16,7 +16,7 @@ from skimage import data as skdata
 from semcolor import inference as inf
 from semcolor.cli import colorize as cli
 from semcolor.inference import api
-from tests.inference.test_inference import tiny_net, write_ckpt
+from tests.inference.test_inference import TINY_CLASS_NAMES, tiny_net, write_ckpt
 
 SIZE = ["--size", "32"]
 
@@ -236,19 +236,27 @@ def test_hints_and_uncertainty_outputs(tmp_path, capsys):
     assert "lies outside the 60x40 image" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not inf.DEFAULT_MODEL.is_file(), reason="no default model shipped")
 def test_scene_option_prints_names(tmp_path, capsys):
-    from semcolor.data.datasets import CAMVID_CLASSES
-
+    named = write_ckpt(tmp_path / "named.ckpt", tiny_net(), class_names=TINY_CLASS_NAMES)
     Image.fromarray(_photo(48, 40)).save(tmp_path / "p.png")
     assert cli.main([str(tmp_path / "p.png"), "-o", str(tmp_path / "out"), "--size", "64",
-                     "--device", "cpu", "--scene"]) == 0  # fmt: skip
+                     "--device", "cpu", "--scene", "--ckpt", str(named)]) == 0  # fmt: skip
     out = capsys.readouterr().out
     scene = next(ln for ln in out.splitlines() if ": scene: " in ln)
     segments = next(ln for ln in out.splitlines() if ": segments: " in ln)
-    assert "class " not in scene and len(scene.split(": scene: ")[1].split(", ")) == 5
+    top5 = [part.rsplit(" ", 1)[0] for part in scene.split(": scene: ")[1].split(", ")]
+    assert sorted(top5) == sorted(TINY_CLASS_NAMES["scene"])  # 5 classes: all of them, by name
     names = [part.rsplit(" ", 1)[0] for part in segments.split(": segments: ")[1].split(", ")]
-    assert names and set(names) <= set(CAMVID_CLASSES)
+    assert names and set(names) <= set(TINY_CLASS_NAMES["seg"])
+    assert (tmp_path / "out" / "p.png").is_file()
+
+
+@pytest.mark.skipif(not inf.DEFAULT_MODEL.is_file(), reason="no default model shipped")
+def test_scene_option_with_the_default_model_says_it_has_no_such_head(tmp_path, capsys):
+    Image.fromarray(_photo(48, 40)).save(tmp_path / "p.png")
+    assert cli.main([str(tmp_path / "p.png"), "-o", str(tmp_path / "out"), "--size", "64",
+                     "--device", "cpu", "--scene"]) == 0  # fmt: skip
+    assert "p.png: the model has no scene or segmentation head" in capsys.readouterr().out
     assert (tmp_path / "out" / "p.png").is_file()
 
 

@@ -22,7 +22,7 @@ from semcolor import inference as inf
 from semcolor.color import lab_to_rgb, lab_to_rgb_u8, rgb_to_lab
 from semcolor.data.io import BadImageError
 from semcolor.inference import api
-from tests.inference.test_inference import tiny_net, write_ckpt
+from tests.inference.test_inference import TINY_CLASS_NAMES, tiny_net, write_ckpt
 
 SIZE = 64  # network side used by the tests (fast)
 
@@ -371,18 +371,26 @@ def test_default_model_colorizes():
 
 
 @pytest.mark.skipif(not inf.DEFAULT_MODEL.is_file(), reason="no default model shipped yet")
-def test_default_model_names_its_scenes_and_segments():
-    """The shipped checkpoint stores Tiny ImageNet's words and CamVid's classes."""
-    from semcolor.data.datasets import CAMVID_CLASSES
-
+def test_default_model_has_the_studys_heads_only():
+    """The shipped recipe is the study's best row (regsoft): colour heads, no scene or
+    segmentation head, so analyze gives the uncertainty and None for what it lacks."""
     model = inf.load_model(device="cpu")
-    assert len(model.class_names["scene"]) == 200 and model.class_name("scene", 0) == "Egyptian cat"
-    assert model.class_names["seg"] == list(CAMVID_CLASSES)
+    assert set(model.net.heads) == {"reg", "dist"} and model.class_names == {}
     small = np.asarray(Image.fromarray(skdata.astronaut()).resize((64, 64)))
     a = semcolor.analyze(small, model=model, size=64)
-    assert all(isinstance(n, str) and not n.startswith("class ") for n, _ in a.scene_top5)
+    assert a.scene_top5 is None and a.segmentation is None and a.segment_names is None
+    assert a.uncertainty.shape == (64, 64)
+
+
+def test_analyze_names_scenes_and_segments_by_the_checkpoints_names(tmp_path):
+    model = inf.load_model(write_ckpt(tmp_path / "named.ckpt", tiny_net(),
+                                      class_names=TINY_CLASS_NAMES), device="cpu")  # fmt: skip
+    assert model.class_name("scene", 1) == "forest"
+    small = np.asarray(Image.fromarray(skdata.astronaut()).resize((64, 64)))
+    a = semcolor.analyze(small, model=model, size=64)
+    assert sorted(n for n, _ in a.scene_top5) == sorted(TINY_CLASS_NAMES["scene"])
     assert set(a.segment_names) == set(np.unique(a.segmentation).tolist())
-    assert set(a.segment_names.values()) <= set(CAMVID_CLASSES)
+    assert set(a.segment_names.values()) <= set(TINY_CLASS_NAMES["seg"])
 
 
 # --------------------------------------------------------------------------------------
@@ -484,14 +492,15 @@ def test_temperature_none_means_the_models_own(tmp_path, photo):
         semcolor.Colorizer(cal, temperature=0.0)
 
 
-def test_analyze_returns_the_models_view():
-    import semcolor
-
+def test_analyze_returns_the_models_view(tmp_path):
+    # a model with every head (the default model has the colour heads only)
+    model = inf.load_model(write_ckpt(tmp_path / "all.ckpt", tiny_net(),
+                                      class_names=TINY_CLASS_NAMES), device="cpu")  # fmt: skip
     gray = np.full((50, 70), 90, np.uint8)
     gray[:, 35:] = 200
-    a = semcolor.analyze(gray, size=64)
+    a = semcolor.analyze(gray, model=model, size=64)
     assert isinstance(a, semcolor.Colorization)
-    assert np.array_equal(a.image, semcolor.colorize(gray, size=64))  # the same path
+    assert np.array_equal(a.image, semcolor.colorize(gray, model=model, size=64))  # the same path
     assert a.uncertainty.shape == (50, 70) and a.uncertainty.dtype == np.float32
     assert 0.0 <= a.uncertainty.min() and a.uncertainty.max() <= 1.0
     assert len(a.scene_top5) == 5 and a.scene_top5[0][1] >= a.scene_top5[-1][1]

@@ -17,6 +17,7 @@ from PIL import Image
 pytest.importorskip("gradio", reason='the app needs Gradio: pip install "semcolor[app]"')
 
 from semcolor.inference import app as webapp  # noqa: E402
+from tests.inference.test_inference import TINY_CLASS_NAMES, tiny_net, write_ckpt  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -49,18 +50,23 @@ def test_run_colorize_returns_full_resolution_outputs(tmp_path):
     gray, colour = r.before_after
     assert gray.shape == colour.shape == (56, 72, 3)
     assert _chroma(colour) > 2.0 and _chroma(gray) < 0.5
-    # the default model has every head: scene top-5, segmentation, uncertainty
-    assert len(r.scene) == 5 and abs(sum(r.scene.values()) - 1) < 1
-    # the uncertainty picture: the map at full resolution, then its legend
+    # the default model (the study's regsoft row) has the colour heads only: the uncertainty
+    # picture, the map at full resolution then its legend; no scene, no segmentation
     assert r.uncertainty.shape[0] > 56 and r.uncertainty.shape[1] >= 72
     assert r.uncertainty.shape[2] == 3 and r.uncertainty.dtype == np.uint8
+    assert r.scene is None and r.segmentation is None
+
+
+def test_run_colorize_shows_scene_and_segments_by_name(tmp_path):
+    named = write_ckpt(tmp_path / "named.ckpt", tiny_net(), class_names=TINY_CLASS_NAMES)
+    a = _photo(tmp_path / "a.png", (72, 56))
+    r = webapp.run_colorize([str(a)], ckpt=str(named), size=64, out_dir=str(tmp_path / "out"))
+    assert len(r.scene) == 5 and abs(sum(r.scene.values()) - 1) < 1
+    # by name (the checkpoint's class names), not "class k"
+    assert set(r.scene) == set(TINY_CLASS_NAMES["scene"])
     overlay, masks = r.segmentation
     assert overlay.shape == (56, 72, 3) and masks and masks[0][0].shape == (56, 72)
-    # by name (the checkpoint's Tiny ImageNet words and CamVid classes), not "class k"
-    assert not any(k.startswith("class ") for k in r.scene)
-    from semcolor.data.datasets import CAMVID_CLASSES
-
-    assert {label for _, label in masks} <= set(CAMVID_CLASSES)
+    assert {label for _, label in masks} <= set(TINY_CLASS_NAMES["seg"])
 
 
 def test_run_colorize_controls_are_checked(tmp_path):
@@ -86,9 +92,11 @@ def test_temperature_and_method_follow_the_model(tmp_path):
     own = webapp.run_colorize([str(a)], size=64, out_dir=str(tmp_path / "o1"))
     same = webapp.run_colorize([str(a)], temperature=d["temperature"], size=64,
                                out_dir=str(tmp_path / "o2"))  # fmt: skip
-    hot = webapp.run_colorize([str(a)], temperature=0.1, size=64, out_dir=str(tmp_path / "o3"))
+    other_t = 1.0 if d["temperature"] != 1.0 else 0.1  # any temperature but the model's
+    other = webapp.run_colorize([str(a)], temperature=other_t, size=64,
+                                out_dir=str(tmp_path / "o3"))  # fmt: skip
     assert np.array_equal(own.before_after[1], same.before_after[1])
-    assert not np.array_equal(own.before_after[1], hot.before_after[1])
+    assert not np.array_equal(own.before_after[1], other.before_after[1])
 
 
 def test_privacy_is_set_in_code():

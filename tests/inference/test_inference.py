@@ -26,10 +26,17 @@ def tiny_net(heads=("reg", "dist", "scene", "seg")) -> SemColorNet:
     ).eval()  # fmt: skip
 
 
-def write_ckpt(path, net, version=None, **extra):
+#: Names for tiny_net's classes (5 scene, 3 seg), as a trained checkpoint stores them.
+TINY_CLASS_NAMES = {"scene": ["beach", "forest", "kitchen", "street", "sky"],
+                    "seg": ["Sky", "Road", "Tree"]}  # fmt: skip
+
+
+def write_ckpt(path, net, version=None, class_names=None, **extra):
     meta = checkpoint_meta(net, None, {"model": {"encoder": "resnet18"}})
     if version:
         meta["version"] = version
+    if class_names:
+        meta["class_names"] = class_names
     state = {"net." + k: v for k, v in net.state_dict().items()}
     torch.save({"semcolor": meta, "state_dict": state, "global_step": 7, **extra}, path)
     return path
