@@ -60,6 +60,13 @@ def model(ckpt):
 
 
 @pytest.fixture(scope="module")
+def named_model(tmp_path_factory):
+    """tiny_net with every head and its classes named, as a trained checkpoint stores them."""
+    path = tmp_path_factory.mktemp("named") / "named.ckpt"
+    return inf.load_model(write_ckpt(path, tiny_net(), class_names=TINY_CLASS_NAMES), device="cpu")
+
+
+@pytest.fixture(scope="module")
 def photo() -> np.ndarray:
     """A natural RGB photo at an odd size (uint8, 97 x 131)."""
     im = Image.fromarray(skdata.astronaut()).resize((131, 97), Image.Resampling.BILINEAR)
@@ -382,12 +389,10 @@ def test_default_model_has_the_studys_heads_only():
     assert a.uncertainty.shape == (64, 64)
 
 
-def test_analyze_names_scenes_and_segments_by_the_checkpoints_names(tmp_path):
-    model = inf.load_model(write_ckpt(tmp_path / "named.ckpt", tiny_net(),
-                                      class_names=TINY_CLASS_NAMES), device="cpu")  # fmt: skip
-    assert model.class_name("scene", 1) == "forest"
+def test_analyze_names_scenes_and_segments_by_the_checkpoints_names(named_model):
+    assert named_model.class_name("scene", 1) == "forest"
     small = np.asarray(Image.fromarray(skdata.astronaut()).resize((64, 64)))
-    a = semcolor.analyze(small, model=model, size=64)
+    a = semcolor.analyze(small, model=named_model, size=64)
     assert sorted(n for n, _ in a.scene_top5) == sorted(TINY_CLASS_NAMES["scene"])
     assert set(a.segment_names) == set(np.unique(a.segmentation).tolist())
     assert set(a.segment_names.values()) <= set(TINY_CLASS_NAMES["seg"])
@@ -492,15 +497,13 @@ def test_temperature_none_means_the_models_own(tmp_path, photo):
         semcolor.Colorizer(cal, temperature=0.0)
 
 
-def test_analyze_returns_the_models_view(tmp_path):
+def test_analyze_returns_the_models_view(named_model):
     # a model with every head (the default model has the colour heads only)
-    model = inf.load_model(write_ckpt(tmp_path / "all.ckpt", tiny_net(),
-                                      class_names=TINY_CLASS_NAMES), device="cpu")  # fmt: skip
     gray = np.full((50, 70), 90, np.uint8)
     gray[:, 35:] = 200
-    a = semcolor.analyze(gray, model=model, size=64)
+    a = semcolor.analyze(gray, model=named_model, size=64)
     assert isinstance(a, semcolor.Colorization)
-    assert np.array_equal(a.image, semcolor.colorize(gray, model=model, size=64))  # the same path
+    assert np.array_equal(a.image, semcolor.colorize(gray, model=named_model, size=64))  # same path
     assert a.uncertainty.shape == (50, 70) and a.uncertainty.dtype == np.float32
     assert 0.0 <= a.uncertainty.min() and a.uncertainty.max() <= 1.0
     assert len(a.scene_top5) == 5 and a.scene_top5[0][1] >= a.scene_top5[-1][1]
