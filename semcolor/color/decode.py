@@ -35,7 +35,10 @@ def annealed_mean(logits: torch.Tensor, temperature: float = C.ANNEALED_MEAN_T) 
         raise ValueError(
             f"temperature must be > 0, got {temperature}; use mode() for the T -> 0 limit"
         )
-    return _expect(torch.softmax(logits / temperature, dim=1))
+    # Shifted to max 0 and floored so softmax's exp gives no denormals at low T (slow on
+    # x86 CPUs; C.EXP_ARG_MIN says why and that the result does not move).
+    z = ((logits - logits.amax(dim=1, keepdim=True)) / temperature).clamp_(min=C.EXP_ARG_MIN)
+    return _expect(torch.softmax(z, dim=1))
 
 
 def mean(logits: torch.Tensor) -> torch.Tensor:

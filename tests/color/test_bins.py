@@ -163,3 +163,30 @@ def test_annealed_mean_limits():
         annealed_mean(logits, 0.0)
     with pytest.raises(ValueError, match=r"\(B,313,H,W\)"):
         mode(torch.zeros(1, 312, 2, 2))
+
+
+def test_annealed_mean_gives_softmax_no_denormal_exponents(monkeypatch):
+    # Logits 40 apart at T = 0.1 put exp's exponent at -400, a float32 denormal (or zero):
+    # slow on x86 CPUs. The floor keeps every exponent at C.EXP_ARG_MIN or above.
+    seen = []
+    real_softmax = torch.softmax
+
+    def spy(x, *args, **kwargs):
+        seen.append(float((x - x.amax(dim=1, keepdim=True)).min()))
+        return real_softmax(x, *args, **kwargs)
+
+    logits = torch.zeros(1, 313, 4, 4)
+    logits[:, 100] = 40.0
+    logits[:, 200] = 39.0
+    monkeypatch.setattr(torch, "softmax", spy)
+    got = annealed_mean(logits, 0.1)
+    monkeypatch.undo()
+    assert seen and min(seen) >= C.EXP_ARG_MIN
+    # Bins 100 and 200 only, weighted exp(10) : 1, as the unfloored float64 softmax says.
+    ref = _softmax_reference(logits.double(), 0.1)
+    assert (got.double() - ref).abs().max() < 1e-4
+
+
+def _softmax_reference(logits: torch.Tensor, t: float) -> torch.Tensor:
+    p = torch.softmax(logits / t, dim=1)
+    return torch.einsum("bqhw,qc->bchw", p, torch.as_tensor(AB_BINS, dtype=p.dtype))
