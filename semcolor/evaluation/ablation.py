@@ -484,11 +484,17 @@ def aggregate(study: Study, out: Path) -> dict[str, Any]:
             "gains": gains, "headline": headline, "cost": cost}
 
 
+def better_sign(metric: str) -> float:
+    """+1 for a metric where higher is better, -1 for one where lower is (LOWER_IS_BETTER):
+    ``better_sign(m) * value`` is larger for the better value, the one rule of "best"."""
+    return -1.0 if metric in LOWER_IS_BETTER else 1.0
+
+
 def best_methods(rows: Sequence[dict[str, Any]], split: str | None,
                  metric: str) -> dict[str, str]:
     """Per experiment, its method (gray excluded) with the best mean ``metric`` over seeds on
     ``split``: how the row is read out at its best, chosen on the choosing split only."""
-    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    sign = better_sign(metric)
     best: dict[str, tuple[float, str]] = {}
     for r in rows:
         if (r["split"] != split or r["metric"] != metric or r["method"] == "gray"
@@ -550,7 +556,7 @@ def verdict_word(r: dict[str, float], metric: str, better: str = "better",
     if r["n"] < 2 or not math.isfinite(r["ci_low"]):
         return "one seed: no interval"
     lo, hi = r["ci_low"], r["ci_high"]
-    if metric in LOWER_IS_BETTER:
+    if better_sign(metric) < 0:
         lo, hi = -hi, -lo
     if lo > 0:
         return better
@@ -598,8 +604,7 @@ def best_row(result: dict[str, Any]) -> dict[str, Any] | None:
              and best.get(r["experiment"]) == r["method"]]  # fmt: skip
     if not cands:
         return None
-    sign = -1.0 if k in LOWER_IS_BETTER else 1.0
-    return max(cands, key=lambda r: sign * r["mean"])
+    return max(cands, key=lambda r: better_sign(k) * r["mean"])
 
 
 def _verdict_lines(result: dict[str, Any]) -> list[str]:
