@@ -175,9 +175,7 @@ def test_annealed_mean_gives_softmax_no_denormal_exponents(monkeypatch):
         seen.append(float((x - x.amax(dim=1, keepdim=True)).min()))
         return real_softmax(x, *args, **kwargs)
 
-    logits = torch.zeros(1, 313, 4, 4)
-    logits[:, 100] = 40.0
-    logits[:, 200] = 39.0
+    logits = peaked_logits()
     monkeypatch.setattr(torch, "softmax", spy)
     got = annealed_mean(logits, 0.1)
     monkeypatch.undo()
@@ -185,6 +183,15 @@ def test_annealed_mean_gives_softmax_no_denormal_exponents(monkeypatch):
     # Bins 100 and 200 only, weighted exp(10) : 1, as the unfloored float64 softmax says.
     ref = _softmax_reference(logits.double(), 0.1)
     assert (got.double() - ref).abs().max() < 1e-4
+
+
+def peaked_logits() -> torch.Tensor:
+    """(1,313,4,4) float32 logits, bin 100 at 40 and bin 200 at 39, the rest 0: at T = 0.1
+    the other bins' exp exponent is -400, a float32 denormal (or zero) unless floored."""
+    logits = torch.zeros(1, 313, 4, 4)
+    logits[:, 100] = 40.0
+    logits[:, 200] = 39.0
+    return logits
 
 
 def _softmax_reference(logits: torch.Tensor, t: float) -> torch.Tensor:

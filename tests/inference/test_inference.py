@@ -16,6 +16,7 @@ from semcolor.inference import (
 )
 from semcolor.lit.module import checkpoint_meta
 from semcolor.models import SemColorNet
+from tests.color.test_bins import peaked_logits
 
 
 def tiny_net(heads=("reg", "dist", "scene", "seg")) -> SemColorNet:
@@ -268,9 +269,7 @@ def test_annealed_mean_per_image_computes_no_denormals(monkeypatch):
         seen.append((float(x.min()), bool(((out > 0) & (out < torch.finfo(out.dtype).tiny)).any())))
         return out
 
-    logits = torch.zeros(1, 313, 4, 4)
-    logits[:, 100] = 40.0
-    logits[:, 200] = 39.0
+    logits = peaked_logits()
     monkeypatch.setattr(torch, "exp", spy)
     got = annealed_mean_per_image(logits, 0.1)
     monkeypatch.undo()
