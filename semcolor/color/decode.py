@@ -16,6 +16,24 @@ def _expect(probs: torch.Tensor) -> torch.Tensor:
     return torch.einsum("bqhw,qc->bchw", probs, bins)
 
 
+def annealed_exponent(logits: torch.Tensor, temperature: float, dim: int = 1) -> torch.Tensor:
+    """The annealed mean's exponent, (z - max z) / T along ``dim``, floored at C.EXP_ARG_MIN.
+
+    Its exp is each bin's unnormalised weight in (0, 1], with no float32 denormal (slow on
+    x86 CPUs; C.EXP_ARG_MIN says why and that the result does not move). The one place both
+    forms of the annealed mean (this module's and ``annealed_mean_per_image``) take it from.
+
+    Args:
+        logits: float logits over the bins along ``dim``, any shape.
+        temperature: T > 0 (not checked here; the callers check it).
+
+    Returns:
+        A new tensor of the logits' shape, dtype and device, values in [C.EXP_ARG_MIN, 0].
+    """
+    z = (logits - logits.amax(dim=dim, keepdim=True)) / temperature
+    return z.clamp_(min=C.EXP_ARG_MIN)
+
+
 def annealed_mean(logits: torch.Tensor, temperature: float = C.ANNEALED_MEAN_T) -> torch.Tensor:
     """Annealed mean of the predicted ab distribution.
 
@@ -35,10 +53,7 @@ def annealed_mean(logits: torch.Tensor, temperature: float = C.ANNEALED_MEAN_T) 
         raise ValueError(
             f"temperature must be > 0, got {temperature}; use mode() for the T -> 0 limit"
         )
-    # Shifted to max 0 and floored so softmax's exp gives no denormals at low T (slow on
-    # x86 CPUs; C.EXP_ARG_MIN says why and that the result does not move).
-    z = ((logits - logits.amax(dim=1, keepdim=True)) / temperature).clamp_(min=C.EXP_ARG_MIN)
-    return _expect(torch.softmax(z, dim=1))
+    return _expect(torch.softmax(annealed_exponent(logits, temperature), dim=1))
 
 
 def mean(logits: torch.Tensor) -> torch.Tensor:

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from semcolor import constants as C
 from semcolor.color import ab_bins_tensor, lab_to_rgb, normalize_l
 from semcolor.color._checks import check_logits
+from semcolor.color.decode import annealed_exponent
 from semcolor.hardware import inference_precision
 
 #: Decoding methods, named after the head they read: "dist" = annealed mean of the
@@ -355,11 +356,8 @@ def annealed_mean_per_image(logits: torch.Tensor, temperature: float) -> torch.T
     b, q, h, w = logits.shape
     bins_t = ab_bins_tensor(logits.device, logits.dtype).t().contiguous()  # (2, 313)
     out = logits.new_empty(b, 2, h, w)
-    inv_t = 1.0 / float(temperature)
     for i in range(b):
-        z = logits[i].reshape(q, h * w)
-        # Floored so exp gives no denormals (slow on CPU; C.EXP_ARG_MIN says why).
-        e = torch.exp(((z - z.amax(dim=0, keepdim=True)) * inv_t).clamp_(min=C.EXP_ARG_MIN))
+        e = torch.exp(annealed_exponent(logits[i].reshape(q, h * w), float(temperature), dim=0))
         out[i] = (torch.mm(bins_t, e) / e.sum(dim=0, keepdim=True)).view(2, h, w)
     return out
 
